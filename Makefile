@@ -1,0 +1,214 @@
+# stepper - a plain Makefile.
+#
+#   make            libstepper (static and shared), headers, the stepper CLI
+#   make test       every test suite (installs missing dependencies first)
+#   make bench      benchmarks, as ratios against baselines of the same run
+#   make demo       the bank-transfer example
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#   SAN=address|undefined|thread   sanitizer build (in build/san-$(SAN))
+#   V=1             show full commands
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SAN     ?=
+V       ?= 0
+
+VERSION := 0.1.0
+SOMAJOR := 0
+
+ifeq ($(SAN),)
+B := build
+SANFLAGS :=
+else ifeq ($(SAN),address)
+B := build/san-address
+SANFLAGS := -fsanitize=address -fno-omit-frame-pointer
+else ifeq ($(SAN),undefined)
+B := build/san-undefined
+SANFLAGS := -fsanitize=undefined -fno-sanitize-recover=all
+else ifeq ($(SAN),thread)
+B := build/san-thread
+SANFLAGS := -fsanitize=thread
+else
+$(error SAN must be address, undefined or thread (got '$(SAN)'))
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wformat=2 -Wno-format-nonliteral
+CFLAGS  ?= -O2 -g
+ALLCFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -pthread \
+            -MMD -MP -I$(B)/include
+LDFLAGS ?=
+LIBS    = $(JANSSON_LIBS) -pthread
+
+# Evaluated when used, after the dependency check has run.
+JANSSON_CFLAGS = $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS   = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+CMOCKA_CFLAGS  = $(shell pkg-config --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS    = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+MODULES     := stepper scheduler probe barrier traces
+PUB_HEADERS := $(wildcard stepper/stepper.h scheduler/clock.h probe/probe.h \
+                 probe/io.h barrier/barrier.h traces/trace.h)
+STAGED      := $(addprefix $(B)/include/stepper/,$(notdir $(PUB_HEADERS)))
+CLI_SRCS    := $(wildcard stepper/cli*.c)
+LIB_SRCS    := $(filter-out $(CLI_SRCS),$(wildcard $(addsuffix /*.c,$(MODULES))))
+LIB_OBJS    := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+CLI_OBJS    := $(CLI_SRCS:%.c=$(B)/obj/%.o)
+
+STATIC  := $(B)/lib/libstepper.a
+SONAME  := libstepper.so.$(SOMAJOR)
+SHARED  := $(B)/lib/libstepper.so.$(VERSION)
+CLI     := $(B)/bin/stepper
+
+TEST_SRCS  := $(wildcard tests/test_*.c)
+TEST_BINS  := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
+TPROG_SRCS := $(wildcard tests/progs/*.c)
+TPROG_BINS := $(TPROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
+EX_SRCS    := $(wildcard tests/examples/*.c)
+EX_BINS    := $(EX_SRCS:tests/examples/%.c=$(B)/examples/%)
+BENCH_BIN  := $(B)/bench/bench
+
+DEPS_STAMP := build/.deps-ok
+
+.PHONY: all deps test bench demo install uninstall clean headers
+
+all: $(STATIC) $(B)/lib/libstepper.so $(CLI) $(B)/stepper.pc
+
+# ---------------------------------------------------------------------------
+# Dependencies: install what is missing (apt-get as root), or say how.
+
+deps: $(DEPS_STAMP)
+
+$(DEPS_STAMP):
+	$(Q)missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
+	pkg-config --exists cmocka 2>/dev/null || missing="$$missing libcmocka-dev"; \
+	pkg-config --exists jansson 2>/dev/null || missing="$$missing libjansson-dev"; \
+	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
+	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "stepper: installing:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "stepper: missing:$$missing"; \
+	    echo "stepper: run: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+	$(Q)mkdir -p $(@D) && touch $@
+
+# ---------------------------------------------------------------------------
+# Library, headers, CLI
+
+headers: $(STAGED)
+
+$(B)/include/stepper/%.h: stepper/%.h
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(B)/include/stepper/%.h: scheduler/%.h
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(B)/include/stepper/%.h: probe/%.h
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(B)/include/stepper/%.h: barrier/%.h
+	$(Q)mkdir -p $(@D) && cp $< $@
+$(B)/include/stepper/%.h: traces/%.h
+	$(Q)mkdir -p $(@D) && cp $< $@
+
+$(B)/obj/%.o: %.c $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(JANSSON_CFLAGS) \
+	  -Istepper -c $< -o $@
+
+$(STATIC): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALLCFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ \
+	  $(LDFLAGS) $(LIBS)
+
+$(B)/lib/libstepper.so: $(SHARED)
+	$(Q)ln -sf libstepper.so.$(VERSION) $(B)/lib/$(SONAME)
+	$(Q)ln -sf libstepper.so.$(VERSION) $@
+
+$(CLI): $(CLI_OBJS) $(STATIC)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/stepper.pc: Makefile
+	@mkdir -p $(@D)
+	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
+	  'includedir=$${prefix}/include' '' 'Name: stepper' \
+	  'Description: controlled thread interleavings for testing concurrent C' \
+	  'Version: $(VERSION)' 'Requires.private: jansson' \
+	  'Libs: -L$${libdir} -lstepper -pthread' 'Cflags: -I$${includedir} -pthread' > $@
+
+# ---------------------------------------------------------------------------
+# Tests, examples, benchmarks
+
+$(B)/tests/%: tests/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) $(CMOCKA_CFLAGS) -Istepper -Itests -o $@ $< \
+	  $(STATIC) $(LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+
+$(B)/tests/progs/%: tests/progs/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(B)/examples/%: tests/examples/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+$(BENCH_BIN): tests/bench/bench.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+
+test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
+	$(Q)B=$(B) SAN=$(SAN) sh tests/run_tests.sh $(TEST_BINS)
+
+bench: all $(BENCH_BIN) $(TPROG_BINS)
+	$(Q)B=$(B) $(BENCH_BIN)
+
+demo: all $(EX_BINS)
+	$(Q)B=$(B) sh tests/examples/demo.sh
+
+# ---------------------------------------------------------------------------
+# Install
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/stepper \
+	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libstepper.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf libstepper.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstepper.so
+	install -m 644 $(STAGED) $(DESTDIR)$(PREFIX)/include/stepper/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(B)/stepper.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/include/stepper
+	rm -f $(DESTDIR)$(PREFIX)/lib/libstepper.* $(DESTDIR)$(PREFIX)/bin/stepper \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/stepper.pc
+
+clean:
+	rm -rf build stepper-traces
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,150 @@
+/*
+ * env.c - the one place that reads the STEPPER_* environment.
+ */
+#include "stepper_int.h"
+#include "env.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int stp__parse_u64(const char *text, uint64_t *out)
+{
+	if (!text || !isdigit((unsigned char)text[0]))
+		return STP_EINVAL;
+	uint64_t v = 0;
+	for (const char *p = text; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return STP_EINVAL;
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return STP_ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int stp__parse_range(const char *text, uint64_t *first, uint64_t *count)
+{
+	if (!text)
+		return STP_EINVAL;
+	const char *dots = strstr(text, "..");
+	uint64_t a, b;
+	if (!dots) {
+		int rc = stp__parse_u64(text, &b);
+		if (rc < 0)
+			return rc;
+		if (b == 0)
+			return STP_ERANGE;
+		*first = 1;
+		*count = b;
+		return 0;
+	}
+	size_t n = (size_t)(dots - text);
+	char left[32];
+	if (n == 0 || n >= sizeof left)
+		return STP_EINVAL;
+	memcpy(left, text, n);
+	left[n] = '\0';
+	int rc = stp__parse_u64(left, &a);
+	if (rc == 0)
+		rc = stp__parse_u64(dots + 2, &b);
+	if (rc < 0)
+		return rc;
+	if (b < a || (a == 0 && b == UINT64_MAX))
+		return STP_ERANGE;
+	*first = a;
+	*count = b - a + 1;
+	return 0;
+}
+
+/* Each malformed variable is reported once per process. */
+static void complain(const char *var, const char *value, const char *expected,
+		     const char *kept)
+{
+	static atomic_uint said;
+	static const char *const vars[] = { "STEPPER_SEED", "STEPPER_MODE",
+					    "STEPPER_STALL_MS", "STEPPER_DEBUG",
+					    "STEPPER_SEEDS" };
+	unsigned bit = 0;
+	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		if (strcmp(vars[i], var) == 0)
+			bit = 1u << i;
+	if (atomic_fetch_or(&said, bit) & bit)
+		return;
+	fprintf(stderr,
+		"stepper: ignoring %s='%.64s': expected %s; using %s\n", var,
+		value, expected, kept);
+}
+
+void stp_options_init(stp_options *o)
+{
+	if (!o)
+		return;
+	*o = (stp_options){ .seed = 1, .mode = STP_SERIAL, .stall_ms = 2000,
+			    .log = stderr };
+	const char *v;
+	uint64_t n;
+	if ((v = getenv("STEPPER_SEED")) && *v) {
+		if (stp__parse_u64(v, &n) == 0)
+			o->seed = n;
+		else
+			complain("STEPPER_SEED", v,
+				 "an unsigned 64-bit decimal number", "seed 1");
+	}
+	if ((v = getenv("STEPPER_MODE")) && *v) {
+		if (strcmp(v, "serial") == 0)
+			o->mode = STP_SERIAL;
+		else if (strcmp(v, "overlap") == 0)
+			o->mode = STP_OVERLAP;
+		else
+			complain("STEPPER_MODE", v, "serial or overlap", "serial");
+	}
+	if ((v = getenv("STEPPER_STALL_MS")) && *v) {
+		if (stp__parse_u64(v, &n) == 0 && n >= 1 && n <= 3600000)
+			o->stall_ms = (unsigned)n;
+		else
+			complain("STEPPER_STALL_MS", v,
+				 "milliseconds from 1 to 3600000", "2000");
+	}
+	if ((v = getenv("STEPPER_DEBUG")) && *v) {
+		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
+			o->debug = v[0] == '1';
+		else
+			complain("STEPPER_DEBUG", v, "0 or 1", "0");
+	}
+	if ((v = getenv("STEPPER_TRACE")) && *v)
+		o->trace = v;
+	if ((v = getenv("STEPPER_REPLAY")) && *v)
+		o->replay = v;
+	if ((v = getenv("STEPPER_TRACE_DIR")) && *v)
+		o->trace_dir = v;
+}
+
+void stp_loop_options_init(stp_loop_options *lo)
+{
+	if (!lo)
+		return;
+	*lo = (stp_loop_options){ .first_seed = 1, .count = 1000, .out = stderr };
+	stp_options_init(&lo->base);
+	const char *v;
+	uint64_t a, c;
+	if ((v = getenv("STEPPER_SEEDS")) && *v) {
+		if (stp__parse_range(v, &a, &c) == 0) {
+			lo->first_seed = a;
+			lo->count = c;
+		} else {
+			complain("STEPPER_SEEDS", v,
+				 "N (seeds 1..N, N >= 1) or A..B with A <= B",
+				 "the test's own range");
+		}
+	} else if ((v = getenv("STEPPER_SEED")) && *v &&
+		   stp__parse_u64(v, &a) == 0) {
+		lo->first_seed = a;
+		lo->count = 1;
+	}
+	if (lo->base.replay)
+		lo->count = 1;
+}

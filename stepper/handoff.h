@@ -1,0 +1,31 @@
+/*
+ * handoff.h - the one-waiter binary semaphore behind every hand-off.
+ *
+ * A post wakes the single thread that waits on the semaphore (or lets its
+ * next wait return at once). The waiter spins briefly, because the common
+ * case is a hand-off that completes within a microsecond on another core,
+ * then sleeps in the kernel (futex on Linux, a condition variable
+ * elsewhere). Nothing here sleeps for a time or polls.
+ */
+#ifndef STEPPER_HANDOFF_H
+#define STEPPER_HANDOFF_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct stp__sem {
+	/* 0: empty; 1: posted; 2: empty and the waiter sleeps. */
+	_Atomic uint32_t word;
+} stp__sem;
+
+void stp__sem_init(stp__sem *s);
+void stp__sem_post(stp__sem *s);
+void stp__sem_wait(stp__sem *s);
+/* Wait until posted or the absolute CLOCK_MONOTONIC deadline passes.
+ * Returns 0 when posted, -1 on the deadline. */
+int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns);
+
+/* Abort with a message: a failed pthread call on an internal lock. */
+_Noreturn void stp__panic(const char *what, int err);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * stepper.c - the stepper object: making it, registering threads, errors,
+ * printing the order, freeing it.
+ */
+#include "stepper_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------------ */
+/* Error names                                                         */
+/* ------------------------------------------------------------------ */
+
+const char *stp_strerror(int code)
+{
+	switch (code) {
+	case 0:
+		return "ok";
+#define STP__TEXT(name, c, text)                                             \
+	case c:                                                             \
+		return text;
+		STP_ERRNO_MAP(STP__TEXT)
+#undef STP__TEXT
+	}
+	return "unknown error";
+}
+
+const char *stp_errname(int code)
+{
+	switch (code) {
+	case 0:
+		return "0";
+#define STP__NAME(name, c, text)                                             \
+	case c:                                                             \
+		return "STP_" #name;
+		STP_ERRNO_MAP(STP__NAME)
+#undef STP__NAME
+	}
+	return "STP_E?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+uint64_t stp__mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+char *stp__vstrdupf(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return NULL;
+	char *p = malloc((size_t)n + 1);
+	if (p)
+		vsnprintf(p, (size_t)n + 1, fmt, ap);
+	return p;
+}
+
+char *stp__strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *p = stp__vstrdupf(fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+char *stp__strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+const char *stp__step_name(const struct stp__thread *t, size_t k)
+{
+	return k < t->nsteps ? t->order[k] : "?";
+}
+
+static void lock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_lock(m);
+	if (e)
+		stp__panic("pthread_mutex_lock", e);
+}
+
+static void unlock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_unlock(m);
+	if (e)
+		stp__panic("pthread_mutex_unlock", e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Making and freeing                                                  */
+/* ------------------------------------------------------------------ */
+
+static int copy_option_strings(stp_stepper *s)
+{
+	const char **fields[] = { &s->opt.trace, &s->opt.replay, &s->opt.trace_dir };
+	size_t total = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (*fields[i])
+			total += strlen(*fields[i]) + 1;
+	if (total == 0)
+		return 0;
+	s->opt_strings = malloc(total);
+	if (!s->opt_strings)
+		return STP_ENOMEM;
+	char *p = s->opt_strings;
+	for (size_t i = 0; i < 3; i++) {
+		if (!*fields[i])
+			continue;
+		size_t n = strlen(*fields[i]) + 1;
+		memcpy(p, *fields[i], n);
+		*fields[i] = p;
+		p += n;
+	}
+	return 0;
+}
+
+stp_stepper *stp_new(const stp_options *o)
+{
+	stp_stepper *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	if (o)
+		s->opt = *o;
+	else
+		stp_options_init(&s->opt);
+	if (!s->opt.log)
+		s->opt.log = stderr;
+	if (s->opt.stall_ms == 0)
+		s->opt.stall_ms = 2000;
+	if (copy_option_strings(s) < 0) {
+		free(s);
+		return NULL;
+	}
+	atomic_init(&s->refs, 1);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, &ca)) {
+		pthread_condattr_destroy(&ca);
+		free(s->opt_strings);
+		free(s);
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	s->strategy = "random";
+	return s;
+}
+
+static void free_thread(struct stp__thread *t)
+{
+	if (!t)
+		return;
+	for (size_t k = 0; k < t->nsteps; k++)
+		free(t->order[k]);
+	free(t->order);
+	free(t->entry_of);
+	free(t->name);
+	free(t);
+}
+
+static void destroy(stp_stepper *s)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		free_thread(s->threads[i]);
+	for (size_t i = 0; i < s->nerrors; i++)
+		free(s->errors[i]);
+	free(s->errors);
+	free(s->sched);
+	free(s->sched_step);
+	free(s->events);
+	free(s->opt_strings);
+	if (s->replay && s->replay_free)
+		s->replay_free(s->replay);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+}
+
+void stp__unref(stp_stepper *s)
+{
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) == 1)
+		destroy(s);
+}
+
+void stp_free(stp_stepper *s)
+{
+	if (s)
+		stp__unref(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Registering threads                                                 */
+/* ------------------------------------------------------------------ */
+
+static int valid_name(const char *n)
+{
+	size_t len = strnlen(n, STP_MAX_NAME + 1);
+	return len > 0 && len <= STP_MAX_NAME;
+}
+
+int stp_thread(stp_stepper *s, const char *name, const char *const *order,
+	       void (*fn)(void *), void *arg)
+{
+	if (!s || !order || !fn || (name && !valid_name(name)))
+		return STP_EINVAL;
+	if (s->phase != STP__NEW)
+		return STP_ESTATE;
+	if (s->nthreads >= STP_MAX_THREADS)
+		return STP_ELIMIT;
+	size_t n = 0;
+	while (order[n]) {
+		if (!valid_name(order[n]))
+			return STP_EINVAL;
+		if (++n > STP_MAX_STEPS)
+			return STP_ELIMIT;
+	}
+	if (n == 0)
+		return STP_EINVAL;
+
+	char defname[32];
+	if (!name) {
+		snprintf(defname, sizeof defname, "t%d", s->nthreads);
+		name = defname;
+	}
+	for (int i = 0; i < s->nthreads; i++)
+		if (strcmp(s->threads[i]->name, name) == 0)
+			return STP_EDUP;
+
+	struct stp__thread *t = calloc(1, sizeof *t);
+	if (!t)
+		return STP_ENOMEM;
+	t->name = stp__strdup(name);
+	t->order = calloc(n, sizeof *t->order);
+	if (!t->name || !t->order)
+		goto nomem;
+	for (size_t k = 0; k < n; k++) {
+		t->order[k] = stp__strdup(order[k]);
+		if (!t->order[k])
+			goto nomem;
+		t->nsteps = k + 1;
+	}
+	t->nsteps = n;
+	t->s = s;
+	t->index = s->nthreads;
+	t->fn = fn;
+	t->arg = arg;
+	stp__sem_init(&t->sem);
+	s->threads[s->nthreads++] = t;
+	s->interleaved = 0; /* a schedule picked before no longer covers all */
+	return t->index;
+nomem:
+	free_thread(t);
+	return STP_ENOMEM;
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+void stp__verror(stp_stepper *s, enum stp__outcome out, const char *fmt,
+		 va_list ap)
+{
+	char *msg = stp__vstrdupf(fmt, ap);
+	lock(&s->mu);
+	if (out > s->outcome)
+		s->outcome = out;
+	if (s->nerrors == s->caperrors) {
+		size_t cap = s->caperrors ? s->caperrors * 2 : 4;
+		char **e = realloc(s->errors, cap * sizeof *e);
+		if (e) {
+			s->errors = e;
+			s->caperrors = cap;
+		}
+	}
+	if (s->nerrors < s->caperrors)
+		s->errors[s->nerrors++] = msg ? msg : stp__strdup("(out of memory)");
+	else
+		free(msg);
+	unlock(&s->mu);
+	if (s->opt.debug && msg)
+		fprintf(s->opt.log, "error: %s\n", msg);
+}
+
+void stp__error(stp_stepper *s, enum stp__outcome out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	stp__verror(s, out, fmt, ap);
+	va_end(ap);
+}
+
+int stp_add_error(stp_stepper *s, const char *fmt, ...)
+{
+	if (!s || !fmt)
+		return STP_EINVAL;
+	va_list ap;
+	va_start(ap, fmt);
+	stp__verror(s, STP__OUT_FAIL, fmt, ap);
+	va_end(ap);
+	return (int)stp_error_count(s);
+}
+
+size_t stp_error_count(const stp_stepper *s)
+{
+	if (!s)
+		return 0;
+	stp_stepper *m = (stp_stepper *)s;
+	lock(&m->mu);
+	size_t n = m->nerrors;
+	unlock(&m->mu);
+	return n;
+}
+
+const char *stp_error(const stp_stepper *s, size_t i)
+{
+	if (!s)
+		return NULL;
+	stp_stepper *m = (stp_stepper *)s;
+	lock(&m->mu);
+	const char *e = i < m->nerrors ? m->errors[i] : NULL;
+	unlock(&m->mu);
+	return e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors and printing                                              */
+/* ------------------------------------------------------------------ */
+
+size_t stp_steps_left(const stp_stepper *s)
+{
+	if (!s || !s->interleaved)
+		return 0;
+	if (s->phase == STP__NEW)
+		return s->nsched;
+	return s->nsched - atomic_load(&((stp_stepper *)s)->nevents);
+}
+
+const int *stp_schedule(const stp_stepper *s, size_t *n)
+{
+	if (n)
+		*n = (s && s->interleaved) ? s->nsched : 0;
+	return (s && s->interleaved) ? s->sched : NULL;
+}
+
+const char *stp_thread_name(const stp_stepper *s, int i)
+{
+	return (s && i >= 0 && i < s->nthreads) ? s->threads[i]->name : NULL;
+}
+
+const char *stp_entry_step(const stp_stepper *s, size_t k)
+{
+	if (!s || !s->interleaved || k >= s->nsched)
+		return NULL;
+	return s->threads[s->sched[k]]->order[s->sched_step[k]];
+}
+
+size_t stp_thread_count(const stp_stepper *s)
+{
+	return s ? (size_t)s->nthreads : 0;
+}
+
+const stp_options *stp_get_options(const stp_stepper *s)
+{
+	return s ? &s->opt : NULL;
+}
+
+void stp_print_order(const stp_stepper *s, FILE *out)
+{
+	if (!out)
+		return;
+	fputs("====\n", out);
+	if (s && s->interleaved)
+		for (size_t k = 0; k < s->nsched; k++)
+			fprintf(out, "[%s] %s\n", s->threads[s->sched[k]]->name,
+				stp_entry_step(s, k));
+	fputs("====\n", out);
+}

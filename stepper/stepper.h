@@ -1,0 +1,263 @@
+/*
+ * stepper.h - controlled thread interleavings for testing concurrent C code.
+ *
+ * Code under test is annotated with STEP("name"). A test registers threads
+ * with the order of the steps each will pass, picks a schedule (a total order
+ * of those steps that keeps every thread's own order) and runs it: a
+ * turnstile makes the threads pass their steps in exactly that order.
+ *
+ * Thread safety: an stp_stepper is used by one test thread (the thread that
+ * made it). STEP, stp_fail and STP_CHECK may be called from any thread the
+ * stepper controls. Separate steppers share nothing and may run at once on
+ * different test threads. Exceptions are noted at each function.
+ *
+ * Errors: functions return 0 or a negative STP_E* code; stp_strerror names
+ * it. Ownership: objects come from *_new and go with *_free; a returned
+ * string belongs to the object it came from unless the function says so.
+ */
+#ifndef STEPPER_STEPPER_H
+#define STEPPER_STEPPER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define STP_API __attribute__((visibility("default")))
+#define STP_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define STP_API
+#define STP_PRINTF(f, a)
+#endif
+
+#define STP_VERSION "0.1.0"
+
+/* The most threads one stepper controls. */
+#define STP_MAX_THREADS 64
+/* The longest thread name and step name, in bytes. */
+#define STP_MAX_NAME 128
+/* The most declared steps one thread may have. */
+#define STP_MAX_STEPS 100000
+
+/* ------------------------------------------------------------------ */
+/* Error codes                                                         */
+/* ------------------------------------------------------------------ */
+
+#define STP_ERRNO_MAP(X)                                                    \
+	X(EINVAL, -1, "invalid argument")                                       \
+	X(ENOMEM, -2, "out of memory")                                          \
+	X(ESTATE, -3, "call not allowed in this state")                         \
+	X(EDUP, -4, "duplicate name")                                           \
+	X(ELIMIT, -5, "limit exceeded")                                         \
+	X(ETHREAD, -6, "could not start a thread")                              \
+	X(EDIVERGE, -7, "thread reached a step other than the declared one")    \
+	X(ESTALL, -8, "schedule stalled")                                       \
+	X(EFAIL, -9, "failure reported by a controlled thread")                 \
+	X(EEARLY, -10, "thread ended with declared steps left")                 \
+	X(EIO, -11, "input/output error")                                       \
+	X(EPARSE, -12, "malformed input")                                       \
+	X(EMISMATCH, -13, "threads or orders differ from the trace")            \
+	X(ERANGE, -14, "value out of range")                                    \
+	X(ETIMEDOUT, -15, "timed out")                                          \
+	X(ENOENT, -16, "no such entry")                                         \
+	X(EDEADLOCK, -17, "every thread is blocked with nothing to wake it")    \
+	X(ECLOSED, -18, "closed")                                               \
+	X(EAGAIN, -19, "try again")
+
+enum {
+#define STP__ENUM(name, code, text) STP_##name = (code),
+	STP_ERRNO_MAP(STP__ENUM)
+#undef STP__ENUM
+};
+
+/* The text for an STP_E* code ("invalid argument"); "unknown error" for
+ * anything else, "ok" for 0. The string is static. Any thread. */
+STP_API const char *stp_strerror(int code);
+/* The symbolic name of an STP_E* code ("STP_EINVAL"). Static. Any thread. */
+STP_API const char *stp_errname(int code);
+
+/* ------------------------------------------------------------------ */
+/* Options                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef enum {
+	STP_SERIAL, /* one controlled thread runs at a time (the default) */
+	STP_OVERLAP /* a thread runs on as soon as it passed its step */
+} stp_mode;
+
+struct stp_clock;
+
+typedef struct stp_options {
+	uint64_t seed;       /* seed of the random strategy (default 1) */
+	stp_mode mode;       /* STP_SERIAL by default */
+	unsigned stall_ms;   /* stall limit in real milliseconds (default 2000) */
+	int debug;           /* print expecting/done lines to log */
+	FILE *log;           /* where reports go (default stderr) */
+	const char *trace;   /* write this run's trace here (NULL: none) */
+	const char *replay;  /* take the schedule from this trace (NULL: none) */
+	const char *trace_dir; /* where seed loops keep failing traces */
+	struct stp_clock *clock; /* virtual clock for the run (NULL: none) */
+} stp_options;
+
+/* Fill o with the defaults, then apply the STEPPER_* environment
+ * (STEPPER_SEED, STEPPER_MODE, STEPPER_STALL_MS, STEPPER_DEBUG,
+ * STEPPER_TRACE, STEPPER_REPLAY, STEPPER_TRACE_DIR). Fields the caller sets
+ * afterwards win over the environment. A malformed variable is reported once
+ * on stderr, naming the variable, the value and what was expected, and the
+ * default is kept. The strings point into the environment: they live as
+ * long as it is not changed. Any thread. */
+STP_API void stp_options_init(stp_options *o);
+
+/* ------------------------------------------------------------------ */
+/* The stepper                                                         */
+/* ------------------------------------------------------------------ */
+
+typedef struct stp_stepper stp_stepper;
+
+/* A new stepper with a copy of *o (NULL: stp_options_init's defaults).
+ * Strings in *o are copied. NULL when out of memory. Free with stp_free. */
+STP_API stp_stepper *stp_new(const stp_options *o);
+
+/* Register a controlled thread. order is a NULL-terminated array of step
+ * names, copied; it must have at least one name and at most STP_MAX_STEPS.
+ * name may be NULL ("t0", "t1", ... by registration order); names are
+ * unique. fn(arg) runs on a pooled OS thread during stp_run.
+ * Returns the thread's index (>= 0) or STP_EINVAL (NULL s, fn or order, an
+ * empty order, an empty or overlong name), STP_EDUP, STP_ELIMIT (more than
+ * STP_MAX_THREADS), STP_ESTATE (after stp_run), STP_ENOMEM. */
+STP_API int stp_thread(stp_stepper *s, const char *name,
+		       const char *const *order, void (*fn)(void *), void *arg);
+
+/* Choose the schedule: from the replay trace when one is set, else the
+ * random strategy from the seed. May be called again to re-pick (before
+ * stp_run). Returns 0, STP_EINVAL (no threads), STP_ESTATE (after stp_run),
+ * STP_EMISMATCH (the replay trace's threads or orders differ; stp_error
+ * says where), STP_EPARSE/STP_EIO (the trace could not be loaded). */
+STP_API int stp_interleave(stp_stepper *s);
+
+/* Print the schedule: a "====" line, one "[thread] step" line per entry,
+ * a "====" line. Prints nothing but the two rules before stp_interleave. */
+STP_API void stp_print_order(const stp_stepper *s, FILE *out);
+
+/* Start the threads, enforce the schedule, wait for every thread to end
+ * (or, after a stall, for one more stall limit). Calls stp_interleave first
+ * if it was not called. Returns the number of errors recorded (0: the run
+ * passed), or a negative STP_E* code when the run could not start
+ * (STP_ESTATE when run twice, STP_EINVAL without threads, STP_ETHREAD). */
+STP_API int stp_run(stp_stepper *s);
+
+/* Errors recorded by the run, in the order they happened. stp_error returns
+ * NULL for i out of range; the string lives as long as s. */
+STP_API size_t stp_error_count(const stp_stepper *s);
+STP_API const char *stp_error(const stp_stepper *s, size_t i);
+
+/* Record an error from the test thread (e.g. a check after stp_run fails),
+ * so that loops and traces report it with the run. Returns the error count. */
+STP_API int stp_add_error(stp_stepper *s, const char *fmt, ...) STP_PRINTF(2, 3);
+
+/* Schedule entries never passed (0 after a complete run). */
+STP_API size_t stp_steps_left(const stp_stepper *s);
+
+/* The schedule as thread indices: *n receives its length. NULL before
+ * stp_interleave. The array lives as long as s. */
+STP_API const int *stp_schedule(const stp_stepper *s, size_t *n);
+/* Thread i's name, and the name of schedule entry k; NULL if out of range. */
+STP_API const char *stp_thread_name(const stp_stepper *s, int i);
+STP_API const char *stp_entry_step(const stp_stepper *s, size_t k);
+STP_API size_t stp_thread_count(const stp_stepper *s);
+/* The options in force (after defaults and environment). */
+STP_API const stp_options *stp_get_options(const stp_stepper *s);
+
+/* Free s and everything it owns. A thread that was stuck when stp_run gave
+ * up keeps what it needs until it ends. NULL is a no-op. */
+STP_API void stp_free(stp_stepper *s);
+
+/* From a controlled thread: record an error naming the thread, its last
+ * step and the message, and abort the schedule (from then on no step waits;
+ * every thread runs to its end). Returns normally. On a thread no stepper
+ * controls it prints the message to stderr. */
+STP_API void stp_fail(const char *fmt, ...) STP_PRINTF(1, 2);
+
+/* ------------------------------------------------------------------ */
+/* Step points                                                         */
+/* ------------------------------------------------------------------ */
+
+struct stp__thread;
+/* The calling thread's controlled-thread record; NULL on any thread no
+ * stepper controls. Support for STEP(); not for direct use. */
+extern STP_API _Thread_local struct stp__thread *stp_self_;
+/* Support for STEP() and STP_CHECK(); not for direct use. */
+STP_API void stp_step_(struct stp__thread *t, const char *name,
+		       const char *file, int line);
+STP_API void stp_check_failed_(const char *cond, const char *file, int line);
+
+#ifdef STEPPER_DISABLE
+#define STEP(name) ((void)0)
+#define STP_CHECK(cond) ((void)0)
+#else
+/* A step point. On a controlled thread it waits for its turn; on any other
+ * thread it costs one thread-local load and a branch. */
+#define STEP(name)                                                          \
+	do {                                                                \
+		struct stp__thread *stp_t_ = stp_self_;                     \
+		if (stp_t_)                                                 \
+			stp_step_(stp_t_, (name), __FILE__, __LINE__);      \
+	} while (0)
+/* stp_fail with the condition's text, file and line when cond is false. */
+#define STP_CHECK(cond)                                                     \
+	do {                                                                \
+		if (!(cond))                                                \
+			stp_check_failed_(#cond, __FILE__, __LINE__);       \
+	} while (0)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Seed loops                                                          */
+/* ------------------------------------------------------------------ */
+
+/* One run of a test body: register threads on s, call stp_run, check the
+ * outcome; return 0 when the run passed, anything else when it failed. A
+ * run with recorded errors (stp_error_count > 0) fails too. s is made and
+ * freed by the loop. Called on the loop's (the test's) thread. */
+typedef int (*stp_body_fn)(stp_stepper *s, void *arg);
+
+typedef struct stp_loop_options {
+	uint64_t first_seed; /* default 1 */
+	uint64_t count;      /* seeds to try (default 1000) */
+	int quiet;           /* no progress line, no failure report */
+	FILE *out;           /* reports (default stderr) */
+	const char *name;    /* the test's name, used in messages and traces */
+	stp_options base;    /* options of each run; seed is set per run */
+} stp_loop_options;
+
+typedef struct stp_loop_result {
+	uint64_t tried;        /* runs made */
+	uint64_t failed_seed;  /* the first failing seed (when failures > 0) */
+	uint64_t failures;     /* 0 or 1: the loop stops at the first failure */
+	char trace_path[512];  /* trace of the failing run ("" if none) */
+} stp_loop_result;
+
+/* Defaults for a loop (first seed 1, 1000 seeds), then the environment:
+ * STEPPER_SEEDS (N: seeds 1..N; A..B: seeds A to B inclusive) or
+ * STEPPER_SEED (exactly that one seed) replaces the range, because a person
+ * or `stepper run` chose it; STEPPER_REPLAY makes the loop run the trace
+ * once. base gets stp_options_init. Fields set afterwards win. */
+STP_API void stp_loop_options_init(stp_loop_options *lo);
+
+/* Run body once per seed until one fails. On a failure it prints the seed,
+ * how many seeds it took, the errors and the order, writes the run's trace
+ * into the trace dir (STEPPER_TRACE_DIR, default ./stepper-traces) and
+ * prints the command that replays it. res (may be NULL) receives the
+ * outcome. Returns 0 when every seed passed, 1 when one failed, or a
+ * negative STP_E* code (bad arguments, out of memory). lo NULL: defaults. */
+STP_API int stp_loop(const stp_loop_options *lo, stp_body_fn body, void *arg,
+		     stp_loop_result *res);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
