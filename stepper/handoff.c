@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,21 +13,25 @@
 #include <time.h>
 #include <unistd.h>
 
-/* How long a waiter spins before it sleeps. A hand-off between two running
- * threads takes well under a microsecond; this covers it with room, and is
- * short enough that a waiter whose turn is far away costs little. */
-#define SPIN_LIMIT 4000
+/* A hand-off between two running threads takes well under a microsecond;
+ * HOT_SPINS pause instructions (tens of nanoseconds each, some 10 us in
+ * all) cover it and a short segment of code between two steps. YIELD_NS
+ * bounds how long a warm waiter keeps giving its core away before it
+ * sleeps: long enough to span the gap between two runs of a seed loop,
+ * short enough to cost nothing in a long wait. */
+#define HOT_SPINS 4000
+#define YIELD_NS 100000u
 
-static int spin_limit(void)
+static int ncpu(void)
 {
-	static atomic_int limit = -1;
-	int l = atomic_load_explicit(&limit, memory_order_relaxed);
-	if (l < 0) {
-		/* On one core spinning only delays the thread we wait for. */
-		l = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? SPIN_LIMIT : 0;
-		atomic_store_explicit(&limit, l, memory_order_relaxed);
+	static atomic_int n;
+	int v = atomic_load_explicit(&n, memory_order_relaxed);
+	if (v == 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		v = c > 0 ? (int)c : 1;
+		atomic_store_explicit(&n, v, memory_order_relaxed);
 	}
-	return l;
+	return v;
 }
 
 static inline void cpu_relax(void)
@@ -36,6 +41,13 @@ static inline void cpu_relax(void)
 #elif defined(__aarch64__)
 	__asm__ __volatile__("yield");
 #endif
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 _Noreturn void stp__panic(const char *what, int err)
@@ -61,6 +73,11 @@ void stp__sem_post(stp__sem *s)
 		futex(&s->word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+int stp__sem_sleeping(stp__sem *s)
+{
+	return atomic_load_explicit(&s->word, memory_order_relaxed) == 2;
+}
+
 static int try_take(stp__sem *s)
 {
 	uint32_t one = 1;
@@ -68,16 +85,47 @@ static int try_take(stp__sem *s)
 		&s->word, &one, 0, memory_order_acquire, memory_order_relaxed);
 }
 
-/* Returns 0 when taken, -1 on the deadline (deadline 0: none). */
-static int wait_common(stp__sem *s, uint64_t deadline_ns)
+static int posted(stp__sem *s)
 {
-	int limit = spin_limit();
-	for (int i = 0; i < limit; i++) {
-		if (atomic_load_explicit(&s->word, memory_order_relaxed) == 1 &&
-		    try_take(s))
-			return 0;
-		cpu_relax();
+	return atomic_load_explicit(&s->word, memory_order_relaxed) == 1 &&
+	       try_take(s);
+}
+
+/* Spin as the heat allows. Returns 1 when taken, 0 to go to sleep. */
+static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns)
+{
+	if (heat == STP__COLD || ncpu() == 1)
+		return posted(s);
+	if (heat == STP__HOT) {
+		/* A hot waiter that spun this long without a post most likely
+		 * shares its core with the thread it waits for; yielding would
+		 * keep both runnable there (the scheduler does not move a busy,
+		 * cache-hot thread), sleeping lets the wake-up place it on an
+		 * idle core. */
+		for (int i = 0; i < HOT_SPINS; i++) {
+			if (posted(s))
+				return 1;
+			cpu_relax();
+		}
+		return 0;
 	}
+	uint64_t until = mono_ns() + YIELD_NS;
+	if (deadline_ns && deadline_ns < until)
+		until = deadline_ns;
+	for (unsigned i = 0;; i++) {
+		if (posted(s))
+			return 1;
+		sched_yield();
+		if ((i & 15) == 15 && mono_ns() >= until)
+			return posted(s);
+	}
+}
+
+/* Returns 0 when taken, -1 on the deadline (deadline 0: none). */
+static int wait_common(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
+{
+	if (spin(s, heat, deadline_ns))
+		return 0;
 	for (;;) {
 		uint32_t v = atomic_load_explicit(&s->word, memory_order_relaxed);
 		if (v == 1) {
@@ -94,11 +142,9 @@ static int wait_common(stp__sem *s, uint64_t deadline_ns)
 			futex(&s->word, FUTEX_WAIT_PRIVATE, 2, NULL);
 			continue;
 		}
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		uint64_t n = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+		uint64_t n = mono_ns();
 		if (n >= deadline_ns) {
-			/* Leave the word as we found it for the next waiter. */
+			/* Leave the word as an empty semaphore. */
 			uint32_t two = 2;
 			atomic_compare_exchange_strong_explicit(
 				&s->word, &two, 0, memory_order_relaxed,
@@ -112,12 +158,12 @@ static int wait_common(stp__sem *s, uint64_t deadline_ns)
 	}
 }
 
-void stp__sem_wait(stp__sem *s)
+void stp__sem_wait(stp__sem *s, enum stp__heat heat)
 {
-	(void)wait_common(s, 0);
+	(void)wait_common(s, 0, heat);
 }
 
-int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns)
+int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
 {
-	return wait_common(s, deadline_ns ? deadline_ns : 1);
+	return wait_common(s, deadline_ns ? deadline_ns : 1, heat);
 }

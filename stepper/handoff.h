@@ -18,12 +18,24 @@ typedef struct stp__sem {
 	_Atomic uint32_t word;
 } stp__sem;
 
+/* How eagerly a waiter waits. A sleeping thread costs tens of
+ * microseconds to wake on a virtual machine, a spinning one a cache-line
+ * transfer; but a spinner that shares a core with the thread it waits for
+ * only delays it. So only the thread whose turn is next spins hard. */
+enum stp__heat {
+	STP__HOT,  /* next in line: spin with pause, then yield, then sleep */
+	STP__WARM, /* soon: spin with sched_yield for a while, then sleep */
+	STP__COLD  /* not soon: sleep at once */
+};
+
 void stp__sem_init(stp__sem *s);
 void stp__sem_post(stp__sem *s);
-void stp__sem_wait(stp__sem *s);
+void stp__sem_wait(stp__sem *s, enum stp__heat heat);
 /* Wait until posted or the absolute CLOCK_MONOTONIC deadline passes.
  * Returns 0 when posted, -1 on the deadline. */
-int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns);
+int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat);
+/* Is the waiter asleep in the kernel (so a post costs a system call)? */
+int stp__sem_sleeping(stp__sem *s);
 
 /* Abort with a message: a failed pthread call on an internal lock. */
 _Noreturn void stp__panic(const char *what, int err);

@@ -58,7 +58,7 @@ static void *worker_main(void *p)
 {
 	struct stp__worker *w = p;
 	for (;;) {
-		stp__sem_wait(&w->sem);
+		stp__sem_wait(&w->sem, STP__WARM);
 		if (w->fn)
 			w->fn(w->arg);
 		if (!park_idle(w))

@@ -28,27 +28,68 @@ static int aborted(stp_stepper *s)
 	return atomic_load_explicit(&s->aborted, memory_order_acquire);
 }
 
-static size_t head(stp_stepper *s)
+static int ended(const struct stp__thread *t)
 {
-	size_t j = atomic_load_explicit(&s->next, memory_order_acquire);
-	while (j < s->nsched &&
-	       atomic_load_explicit(&s->threads[s->sched[j]]->ended,
-				    memory_order_acquire))
+	return atomic_load_explicit(&t->ended, memory_order_acquire);
+}
+
+/* The first entry at or after j whose thread has not ended. */
+static size_t live_from(stp_stepper *s, size_t j)
+{
+	while (j < s->nsched && ended(s->threads[s->sched[j]]))
 		j++;
 	return j;
+}
+
+/* Where the head search starts. Overlap mode keeps a shared `next`. In
+ * serial mode nothing is shared per step but the semaphore being posted:
+ * the holder of the turnstile is the thread that passed the latest entry
+ * (or, before any entry, a prefix), so the head follows its last entry.
+ * Others (the stall report) take the latest entry any thread passed. */
+static size_t next_of(stp_stepper *s, const struct stp__thread *holder)
+{
+	if (!serial(s))
+		return atomic_load_explicit(&s->next, memory_order_acquire);
+	size_t n = 0;
+	for (int i = 0; i < s->nthreads; i++) {
+		const struct stp__thread *t = holder ? holder : s->threads[i];
+		size_t k = atomic_load_explicit(&t->passed, memory_order_acquire);
+		if (k > 0 && t->entry_of[k - 1] + 1 > n)
+			n = t->entry_of[k - 1] + 1;
+		if (holder)
+			break;
+	}
+	return n;
+}
+
+static size_t head_for(stp_stepper *s, const struct stp__thread *holder)
+{
+	return live_from(s, next_of(s, holder));
+}
+
+static size_t head(stp_stepper *s)
+{
+	return head_for(s, NULL);
 }
 
 /* Serial mode: have the prefixes all run (their first hand-off is done)? */
 static int schedule_open(stp_stepper *s)
 {
-	return atomic_load_explicit(&s->prefix_next,
-				    memory_order_acquire) > s->nthreads;
+	return atomic_load_explicit(&s->prefix_next, memory_order_acquire) >
+	       s->nthreads;
 }
 
-static void note_progress(stp_stepper *s)
+/* How soon entry j comes up when entry h holds the turnstile. */
+static enum stp__heat heat_after(stp_stepper *s, size_t h, size_t j)
 {
-	atomic_store_explicit(&s->progress_ns, stp__mono_ns(),
-			      memory_order_relaxed);
+	if (j <= h || j == live_from(s, h + 1))
+		return STP__HOT;
+	return j - h <= 3 ? STP__WARM : STP__COLD;
+}
+
+static enum stp__heat heat_of_entry(stp_stepper *s, size_t j)
+{
+	return schedule_open(s) ? heat_after(s, head(s), j) : STP__WARM;
 }
 
 void stp__abort(stp_stepper *s)
@@ -59,42 +100,58 @@ void stp__abort(stp_stepper *s)
 		stp__sem_post(&s->threads[i]->sem);
 }
 
+/* Wake a sleeping thread that is next in line, so it spins by its turn. */
+static void prewake(struct stp__thread *t, const struct stp__thread *self)
+{
+	if (t != self && !ended(t) && stp__sem_sleeping(&t->sem))
+		stp__sem_post(&t->sem);
+}
+
 /* Give the turnstile to whoever goes next. In serial mode that is the next
- * prefix, or else the head entry's thread; in overlap mode the head's. */
-static void hand_off(stp_stepper *s, const struct stp__thread *self)
+ * prefix, or else the head entry's thread; in overlap mode the head's.
+ * Returns the entry granted, or SIZE_MAX when none was (a prefix, the end
+ * of the schedule, an aborted run). */
+static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 {
 	if (aborted(s))
-		return;
+		return SIZE_MAX;
 	if (serial(s)) {
-		int p = atomic_load_explicit(&s->prefix_next,
-					     memory_order_relaxed);
+		int p = atomic_load_explicit(&s->prefix_next, memory_order_relaxed);
 		if (p < s->nthreads) {
 			atomic_store_explicit(&s->prefix_next, p + 1,
 					      memory_order_release);
 			stp__sem_post(&s->threads[p]->sem);
-			return;
+			if (p + 1 < s->nthreads)
+				prewake(s->threads[p + 1], self);
+			return SIZE_MAX;
 		}
 		if (p == s->nthreads)
 			atomic_store_explicit(&s->prefix_next, p + 1,
 					      memory_order_release);
 	}
-	size_t j = head(s);
-	if (j < s->nsched && s->threads[s->sched[j]] != self)
-		stp__sem_post(&s->threads[s->sched[j]]->sem);
+	size_t j = head_for(s, serial(s) ? self : NULL);
+	if (j >= s->nsched)
+		return SIZE_MAX;
+	struct stp__thread *t = s->threads[s->sched[j]];
+	atomic_store_explicit(&t->granted, j + 1, memory_order_relaxed);
+	if (t != self)
+		stp__sem_post(&t->sem);
+	size_t after = live_from(s, j + 1);
+	if (after < s->nsched && s->threads[s->sched[after]] != t)
+		prewake(s->threads[s->sched[after]], self);
+	return j;
 }
 
 static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 {
-	uint64_t now = stp__mono_ns();
-	size_t e = atomic_load_explicit(&s->nevents, memory_order_relaxed);
-	s->events[e] = (stp__event){ .thread = t->index,
-				     .step = k,
-				     .mono_ns = now - s->start_ns };
-	atomic_store_explicit(&s->nevents, e + 1, memory_order_release);
+	if (s->timed)
+		t->times[k] = stp__mono_ns() - s->start_ns;
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
-	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
-	atomic_store_explicit(&s->next, j + 1, memory_order_release);
-	atomic_store_explicit(&s->progress_ns, now, memory_order_relaxed);
+	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	if (!serial(s)) {
+		atomic_store_explicit(&s->next, j + 1, memory_order_release);
+		atomic_thread_fence(memory_order_seq_cst); /* see thread_main */
+	}
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, t->order[k]);
 }
@@ -102,6 +159,16 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 /* ------------------------------------------------------------------ */
 /* Step points                                                         */
 /* ------------------------------------------------------------------ */
+
+/* strcmp, inline: it sits on the hand-off's critical path. */
+static inline int same_name(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
 
 void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	       int line)
@@ -120,7 +187,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		stp__abort(s);
 		return;
 	}
-	if (strcmp(name, t->order[k]) != 0) {
+	if (!same_name(name, t->order[k])) {
 		stp__error(s, STP__OUT_DIVERGENCE,
 			   "divergence: [%s] step %zu/%zu: expected '%s', reached "
 			   "'%s' at %s:%d",
@@ -132,10 +199,21 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, name);
-	if (serial(s))
-		hand_off(s, t);
-	while (!aborted(s) && !(schedule_open(s) && head(s) == j))
-		stp__sem_wait(&t->sem);
+	enum stp__heat heat = STP__HOT;
+	if (serial(s)) {
+		size_t h = hand_off(s, t);
+		heat = h == SIZE_MAX ? heat_of_entry(s, j) : heat_after(s, h, j);
+	}
+	/* granted == j + 1 means hand_off saw entry j at the head; only the
+	 * thread of entry j moves next past it, so it is still there. */
+	for (int woken = 0;; woken = 1) {
+		if (atomic_load_explicit(&t->granted, memory_order_acquire) == j + 1 ||
+		    aborted(s))
+			break;
+		if (woken) /* woken early (a pre-wake): how near is it now? */
+			heat = heat_of_entry(s, j);
+		stp__sem_wait(&t->sem, heat);
+	}
 	if (aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING,
 				      memory_order_release);
@@ -224,11 +302,16 @@ static void thread_main(void *p)
 	stp_stepper *s = t->s;
 	stp_self_ = t;
 	if (serial(s)) {
-			while (!aborted(s) &&
-		       atomic_load_explicit(&s->prefix_next,
-					    memory_order_acquire) <= t->index)
-			stp__sem_wait(&t->sem);
+		for (;;) {
+			int pn = atomic_load_explicit(&s->prefix_next,
+						      memory_order_acquire);
+			if (aborted(s) || pn > t->index)
+				break;
+			stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
+					       : t->index - pn <= 2 ? STP__WARM
+								    : STP__COLD);
 		}
+	}
 	atomic_store_explicit(&t->state, STP__T_PREFIX, memory_order_release);
 	t->fn(t->arg);
 
@@ -237,14 +320,16 @@ static void thread_main(void *p)
 		report_early_end(s, t, k);
 	atomic_store_explicit(&t->state, STP__T_ENDED, memory_order_release);
 	atomic_store_explicit(&t->ended, 1, memory_order_release);
-	note_progress(s);
+	/* In overlap mode a thread may end while another passes a step. Each
+	 * stores (ended, next) and then reads the other's to find the head;
+	 * without a full fence both could read the old values and neither
+	 * would grant the entry after. */
+	if (!serial(s))
+		atomic_thread_fence(memory_order_seq_cst);
 	hand_off(s, t);
 	stp_self_ = NULL;
-
-	pthread_mutex_lock(&s->mu);
-	s->nended++;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
+		stp__sem_post(&s->done);
 	stp__unref(s);
 }
 
@@ -305,7 +390,7 @@ static void describe_threads(stp_stepper *s, char **buf, size_t *len,
 	}
 }
 
-static void report_stall(stp_stepper *s)
+static void report_stall(stp_stepper *s, uint64_t idle_ns)
 {
 	size_t j = head(s);
 	char *hd = NULL;
@@ -318,7 +403,8 @@ static void report_stall(stp_stepper *s)
 	if (buf) {
 		len = (size_t)snprintf(buf, cap,
 				       "stall: no step passed and no thread ended "
-				       "for %u ms%s",
+				       "for %llu ms (limit %u ms)%s",
+				       (unsigned long long)(idle_ns / 1000000u),
 				       s->opt.stall_ms, hd ? hd : "");
 		if (len >= cap)
 			len = cap - 1;
@@ -350,47 +436,48 @@ static void report_stuck(stp_stepper *s)
 	}
 }
 
-static struct timespec abs_ts(uint64_t ns)
+static size_t progress(stp_stepper *s)
 {
-	return (struct timespec){ .tv_sec = (time_t)(ns / 1000000000u),
-				  .tv_nsec = (long)(ns % 1000000000u) };
+	return stp__passed_total(s) + (size_t)atomic_load(&s->nended);
 }
 
-/* Wait for every thread to end; on a stall abort, then wait one more stall
- * limit and name the threads that are still stuck. */
+/* Wait for every thread to end. Progress is a step passed or a thread
+ * ended; with none for the stall limit, report and abort, then wait one
+ * more stall limit and name the threads still stuck. The progress count is
+ * sampled every quarter limit, so a stall is seen between 1 and 1.25
+ * limits after the last progress; the steps themselves pay nothing. */
 static void watch(stp_stepper *s)
 {
 	uint64_t limit = (uint64_t)s->opt.stall_ms * 1000000u;
-	uint64_t give_up = 0; /* set once aborted for a stall */
-	pthread_mutex_lock(&s->mu);
-	while (s->nended < s->nthreads) {
+	uint64_t period = limit / 4 > 1000000u ? limit / 4 : 1000000u;
+	size_t seen = progress(s);
+	uint64_t seen_at = stp__mono_ns(), give_up = 0;
+	while (atomic_load(&s->nended) < s->nthreads) {
 		uint64_t now = stp__mono_ns();
-		uint64_t deadline;
+		uint64_t deadline = give_up ? give_up : seen_at + limit;
+		uint64_t wake = now + period < deadline ? now + period : deadline;
+		if (stp__sem_wait_until(&s->done, wake, STP__WARM) == 0)
+			continue;
+		now = stp__mono_ns();
 		if (give_up) {
-			deadline = give_up;
-		} else {
-			deadline = atomic_load_explicit(&s->progress_ns,
-							memory_order_relaxed) + limit;
-		}
-		if (now >= deadline) {
-			pthread_mutex_unlock(&s->mu);
-			if (give_up) {
+			if (now >= give_up) {
 				report_stuck(s);
-				pthread_mutex_lock(&s->mu);
-				break;
+				return;
 			}
-			if (!aborted(s)) {
-				report_stall(s);
-				stp__abort(s);
-			}
-			give_up = stp__mono_ns() + limit;
-			pthread_mutex_lock(&s->mu);
 			continue;
 		}
-		struct timespec ts = abs_ts(deadline);
-		pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+		size_t p = progress(s);
+		if (p != seen) {
+			seen = p;
+			seen_at = now;
+		} else if (now - seen_at >= limit) {
+			if (!aborted(s)) {
+				report_stall(s, now - seen_at);
+				stp__abort(s);
+			}
+			give_up = now + limit;
+		}
 	}
-	pthread_mutex_unlock(&s->mu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -433,12 +520,9 @@ int stp_run(stp_stepper *s)
 	}
 	s->phase = STP__RUNNING;
 	atomic_store(&s->next, 0);
-	atomic_store(&s->nevents, 0);
 	atomic_store(&s->aborted, 0);
-	atomic_store(&s->prefix_next,
-		     serial(s) ? 1 : s->nthreads + 1);
+	atomic_store(&s->prefix_next, serial(s) ? 1 : s->nthreads + 1);
 	s->start_ns = stp__mono_ns();
-	note_progress(s);
 	atomic_fetch_add(&s->refs, s->nthreads);
 	for (int i = 0; i < s->nthreads; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);

@@ -133,9 +133,11 @@ static int copy_option_strings(stp_stepper *s)
 
 stp_stepper *stp_new(const stp_options *o)
 {
-	stp_stepper *s = calloc(1, sizeof *s);
+	/* aligned: the run state keeps hot fields on their own cache lines */
+	stp_stepper *s = aligned_alloc(64, (sizeof *s + 63) & ~(size_t)63);
 	if (!s)
 		return NULL;
+	memset(s, 0, sizeof *s);
 	if (o)
 		s->opt = *o;
 	else
@@ -149,16 +151,13 @@ stp_stepper *stp_new(const stp_options *o)
 		return NULL;
 	}
 	atomic_init(&s->refs, 1);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_mutex_init(&s->mu, NULL) || pthread_cond_init(&s->cv, &ca)) {
-		pthread_condattr_destroy(&ca);
+	if (pthread_mutex_init(&s->mu, NULL)) {
 		free(s->opt_strings);
 		free(s);
 		return NULL;
 	}
-	pthread_condattr_destroy(&ca);
+	stp__sem_init(&s->done);
+	s->timed = s->opt.trace != NULL;
 	s->strategy = "random";
 	return s;
 }
@@ -171,6 +170,7 @@ static void free_thread(struct stp__thread *t)
 		free(t->order[k]);
 	free(t->order);
 	free(t->entry_of);
+	free(t->times);
 	free(t->name);
 	free(t);
 }
@@ -184,12 +184,10 @@ static void destroy(stp_stepper *s)
 	free(s->errors);
 	free(s->sched);
 	free(s->sched_step);
-	free(s->events);
 	free(s->opt_strings);
 	if (s->replay && s->replay_free)
 		s->replay_free(s->replay);
 	pthread_mutex_destroy(&s->mu);
-	pthread_cond_destroy(&s->cv);
 	free(s);
 }
 
@@ -243,9 +241,10 @@ int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 		if (strcmp(s->threads[i]->name, name) == 0)
 			return STP_EDUP;
 
-	struct stp__thread *t = calloc(1, sizeof *t);
+	struct stp__thread *t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
 	if (!t)
 		return STP_ENOMEM;
+	memset(t, 0, sizeof *t);
 	t->name = stp__strdup(name);
 	t->order = calloc(n, sizeof *t->order);
 	if (!t->name || !t->order)
@@ -347,9 +346,16 @@ size_t stp_steps_left(const stp_stepper *s)
 {
 	if (!s || !s->interleaved)
 		return 0;
-	if (s->phase == STP__NEW)
-		return s->nsched;
-	return s->nsched - atomic_load(&((stp_stepper *)s)->nevents);
+	return s->nsched - stp__passed_total(s);
+}
+
+size_t stp__passed_total(const stp_stepper *s)
+{
+	size_t n = 0;
+	for (int i = 0; i < s->nthreads; i++)
+		n += atomic_load_explicit(&s->threads[i]->passed,
+					  memory_order_acquire);
+	return n;
 }
 
 const int *stp_schedule(const stp_stepper *s, size_t *n)

@@ -22,30 +22,30 @@ enum stp__tstate {
 	STP__T_ENDED
 };
 
-/* A controlled thread: its declaration and, during a run, its position. */
+/* A controlled thread: its declaration and, during a run, its position.
+ * The fields are grouped by who writes them, one cache line per group, so
+ * that a hand-off moves one line (the semaphore) and not three. */
 struct stp__thread {
+	/* Written before the run (ended: once, at its end). */
 	stp_stepper *s;
 	int index;
 	char *name;
 	char **order;       /* nsteps step names, owned */
 	size_t nsteps;
 	size_t *entry_of;   /* schedule index of each step, after interleave */
+	uint64_t *times;    /* when each step passed (timed runs) */
 	void (*fn)(void *);
 	void *arg;
-
-	stp__sem sem;                /* granted its turn (or the run aborted) */
-	atomic_size_t passed;        /* steps passed */
-	atomic_int state;            /* enum stp__tstate */
 	atomic_int ended;
-};
 
-/* One step as it happened. */
-typedef struct stp__event {
-	int thread;
-	size_t step;       /* index in the thread's order */
-	uint64_t mono_ns;  /* CLOCK_MONOTONIC, since the run started */
-	uint64_t virt_ns;  /* the run's virtual clock, when one is in use */
-} stp__event;
+	/* Written by whoever hands the turnstile to this thread. */
+	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */
+	atomic_size_t granted;       /* the entry last granted, plus one */
+
+	/* Written by the thread itself. */
+	_Alignas(64) atomic_size_t passed; /* steps passed */
+	atomic_int state;                  /* enum stp__tstate */
+};
 
 /* Outcome of a run, as traces name it. */
 enum stp__outcome {
@@ -77,21 +77,21 @@ struct stp_stepper {
 
 	enum stp__phase phase;
 
-	/* Run state. In serial mode only the thread holding the turnstile
-	 * writes next and prefix_next; the grant (a release/acquire pair on the
-	 * next holder's semaphore) carries them to it. */
-	atomic_size_t next;   /* next schedule entry to pass */
+	/* Run state. Only the thread that passed the last entry writes next
+	 * (and, in serial mode, prefix_next); the grant, a release/acquire
+	 * pair on the next holder's semaphore, carries them on. next sits on
+	 * its own cache line: it moves with the turnstile, nothing else should
+	 * move with it. */
+	_Alignas(64) atomic_size_t next; /* next schedule entry to pass */
 	atomic_int prefix_next; /* serial: next thread whose prefix runs */
-	atomic_int aborted;
-	atomic_uint_fast64_t progress_ns; /* last step passed or thread ended */
+	_Alignas(64) atomic_int aborted;
+	int timed;            /* record when each step passed */
 	uint64_t start_ns;
-	stp__event *events;
-	atomic_size_t nevents;
+	atomic_int nended;
+	stp__sem done;        /* posted by the thread that ends last */
 
-	/* Guards errors, ended and the stall watchdog's wait. */
+	/* Guards errors. */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int nended;
 	char **errors;
 	size_t nerrors, caperrors;
 	enum stp__outcome outcome;
@@ -108,6 +108,8 @@ void stp__verror(stp_stepper *s, enum stp__outcome out, const char *fmt,
 /* Abort the schedule: no step waits from now on; wake every thread. */
 void stp__abort(stp_stepper *s);
 void stp__unref(stp_stepper *s);
+/* Steps passed by all threads together. */
+size_t stp__passed_total(const stp_stepper *s);
 
 /* A malloc'ed printf; NULL when out of memory. */
 char *stp__strdupf(const char *fmt, ...) STP_PRINTF(1, 2);

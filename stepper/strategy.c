@@ -44,30 +44,27 @@ static int alloc_schedule(stp_stepper *s, size_t *total)
 		n += s->threads[i]->nsteps;
 	int *sched = calloc(n, sizeof *sched);
 	size_t *step = calloc(n, sizeof *step);
-	stp__event *ev = calloc(n, sizeof *ev);
-	if (!sched || !step || !ev)
+	if (!sched || !step)
 		goto nomem;
 	for (int i = 0; i < s->nthreads; i++) {
 		struct stp__thread *t = s->threads[i];
-		if (!t->entry_of) {
+		if (!t->entry_of)
 			t->entry_of = calloc(t->nsteps, sizeof *t->entry_of);
-			if (!t->entry_of)
-				goto nomem;
-		}
+		if (!t->times)
+			t->times = calloc(t->nsteps, sizeof *t->times);
+		if (!t->entry_of || !t->times)
+			goto nomem;
 	}
 	free(s->sched);
 	free(s->sched_step);
-	free(s->events);
 	s->sched = sched;
 	s->sched_step = step;
-	s->events = ev;
 	s->nsched = n;
 	*total = n;
 	return 0;
 nomem:
 	free(sched);
 	free(step);
-	free(ev);
 	return STP_ENOMEM;
 }
 

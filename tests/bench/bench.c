@@ -15,7 +15,7 @@
 
 #include "handoff.h"
 
-#define REPS 5
+#define REPS 9
 
 static uint64_t now_ns(void)
 {
@@ -50,7 +50,7 @@ static void *pong(void *p)
 {
 	struct pp *pp = p;
 	for (int i = 0; i < PINGPONG; i++) {
-		stp__sem_wait(&pp->b);
+		stp__sem_wait(&pp->b, STP__HOT);
 		stp__sem_post(&pp->a);
 	}
 	return NULL;
@@ -67,7 +67,7 @@ static double raw_handoff(void)
 	uint64_t t0 = now_ns();
 	for (int i = 0; i < PINGPONG; i++) {
 		stp__sem_post(&pp.b);
-		stp__sem_wait(&pp.a);
+		stp__sem_wait(&pp.a, STP__HOT);
 	}
 	uint64_t t1 = now_ns();
 	pthread_join(t, NULL);
@@ -202,14 +202,20 @@ int main(void)
 		step[i] = stepper_handoff();
 		sps[i] = schedules_per_second(&lost);
 		cj[i] = create_join_per_second();
+		fprintf(stderr, "\rbench: round %d/%d", i + 1, REPS);
 	}
+	fputc('\n', stderr);
 	double r = median(raw, REPS), st = median(step, REPS);
 	double s = median(sps, REPS), c = median(cj, REPS);
+	double stmax = step[REPS - 1], rmax = raw[REPS - 1]; /* sorted */
 	printf("stepper bench (median of %d runs, same process)\n", REPS);
 	printf("(a) hand-off\n");
 	printf("  raw spin-then-futex ping-pong    %8.0f ns per hand-off\n", r);
 	printf("  stepper step hand-off            %8.0f ns per step\n", st);
 	printf("  ratio stepper/raw                %8.2f   (target <= 2.00)\n", st / r);
+	printf("  slowest round: raw %.0f ns, stepper %.0f ns (a run whose two\n"
+	       "  threads the OS put on one core pays until it moves one)\n",
+	       rmax, stmax);
 	printf("(b) 2 threads x 3 steps (lost update), in-process loop\n");
 	printf("  stepper schedules per second     %8.0f   (target >= 50000)\n", s);
 	printf("  baseline: create+join 2 threads  %8.0f per second\n", c);
