@@ -9,6 +9,46 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The command line of this process, shell-quoted where needed, so that
+ * a printed rerun command can be pasted as it is. Falls back to the
+ * program name. The result is static. */
+static const char *command_line(void)
+{
+	static char line[1024];
+	FILE *f = fopen("/proc/self/cmdline", "r");
+	size_t len = 0;
+	if (f) {
+		char buf[1024];
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = '\0';
+		for (size_t i = 0; i < n && len + 4 < sizeof line;) {
+			const char *arg = buf + i;
+			size_t al = strlen(arg);
+			int plain = al > 0 && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+						    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+						    "0123456789-_./=:,+@%") == al;
+			if (len)
+				line[len++] = ' ';
+			if (!plain)
+				line[len++] = '\'';
+			for (const char *c = arg; *c && len + 6 < sizeof line; c++) {
+				if (*c == '\'' && !plain) {
+					memcpy(line + len, "'\\''", 4);
+					len += 4;
+				} else {
+					line[len++] = *c;
+				}
+			}
+			if (!plain)
+				line[len++] = '\'';
+			i += al + 1;
+		}
+	}
+	line[len] = '\0';
+	return len ? line : program_invocation_name;
+}
+
 /* How often a progress line is redrawn on a terminal. */
 #define PROGRESS_NS 250000000u
 
@@ -41,10 +81,10 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 	stp_print_order(s, out);
 	if (trace && *trace)
 		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace,
-			program_invocation_name);
+			command_line());
 	else
 		fprintf(out, "rerun: STEPPER_SEED=%llu %s\n",
-			(unsigned long long)seed, program_invocation_name);
+			(unsigned long long)seed, command_line());
 }
 
 int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,

@@ -28,9 +28,10 @@ static int aborted(stp_stepper *s)
 	return atomic_load_explicit(&s->aborted, memory_order_acquire);
 }
 
+/* ended and next are stored and loaded seq_cst: see thread_main. */
 static int ended(const struct stp__thread *t)
 {
-	return atomic_load_explicit(&t->ended, memory_order_acquire);
+	return atomic_load_explicit(&t->ended, memory_order_seq_cst);
 }
 
 /* The first entry at or after j whose thread has not ended. */
@@ -49,7 +50,7 @@ static size_t live_from(stp_stepper *s, size_t j)
 static size_t next_of(stp_stepper *s, const struct stp__thread *holder)
 {
 	if (!serial(s))
-		return atomic_load_explicit(&s->next, memory_order_acquire);
+		return atomic_load_explicit(&s->next, memory_order_seq_cst);
 	size_t n = 0;
 	for (int i = 0; i < s->nthreads; i++) {
 		const struct stp__thread *t = holder ? holder : s->threads[i];
@@ -133,7 +134,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	if (j >= s->nsched)
 		return SIZE_MAX;
 	struct stp__thread *t = s->threads[s->sched[j]];
-	atomic_store_explicit(&t->granted, j + 1, memory_order_relaxed);
+	atomic_store_explicit(&t->granted, j + 1, memory_order_release);
 	if (t != self)
 		stp__sem_post(&t->sem);
 	size_t after = live_from(s, j + 1);
@@ -148,10 +149,8 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 		t->times[k] = stp__mono_ns() - s->start_ns;
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
-	if (!serial(s)) {
-		atomic_store_explicit(&s->next, j + 1, memory_order_release);
-		atomic_thread_fence(memory_order_seq_cst); /* see thread_main */
-	}
+	if (!serial(s))
+		atomic_store_explicit(&s->next, j + 1, memory_order_seq_cst);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, t->order[k]);
 }
@@ -319,13 +318,12 @@ static void thread_main(void *p)
 	if (!aborted(s) && k < t->nsteps)
 		report_early_end(s, t, k);
 	atomic_store_explicit(&t->state, STP__T_ENDED, memory_order_release);
-	atomic_store_explicit(&t->ended, 1, memory_order_release);
 	/* In overlap mode a thread may end while another passes a step. Each
-	 * stores (ended, next) and then reads the other's to find the head;
-	 * without a full fence both could read the old values and neither
-	 * would grant the entry after. */
-	if (!serial(s))
-		atomic_thread_fence(memory_order_seq_cst);
+	 * stores (ended, next) and then loads the other's to find the head;
+	 * with release/acquire alone both could load the old values and
+	 * neither would grant the entry after. Sequentially consistent stores
+	 * and loads forbid that. */
+	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
 	hand_off(s, t);
 	stp_self_ = NULL;
 	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)

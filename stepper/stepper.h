@@ -139,6 +139,14 @@ STP_API int stp_thread(stp_stepper *s, const char *name,
  * says where), STP_EPARSE/STP_EIO (the trace could not be loaded). */
 STP_API int stp_interleave(stp_stepper *s);
 
+/* Use an explicit schedule instead of a strategy, e.g. to pin a known-bad
+ * order in a regression test: threads[k] is the index (from stp_thread) of
+ * the thread that passes entry k; each thread appears exactly as often as
+ * it has declared steps. The array is copied. Returns 0, STP_EINVAL (NULL
+ * s or threads, no threads), STP_ESTATE (after stp_run), STP_EMISMATCH
+ * (an index out of range, or a thread appearing too often or too rarely). */
+STP_API int stp_set_schedule(stp_stepper *s, const int *threads, size_t n);
+
 /* Print the schedule: a "====" line, one "[thread] step" line per entry,
  * a "====" line. Prints nothing but the two rules before stp_interleave. */
 STP_API void stp_print_order(const stp_stepper *s, FILE *out);

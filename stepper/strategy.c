@@ -97,6 +97,19 @@ int stp__interleave_random(stp_stepper *s)
 	return build(s, &st);
 }
 
+int stp_set_schedule(stp_stepper *s, const int *threads, size_t n)
+{
+	if (!s || !threads || s->nthreads == 0)
+		return STP_EINVAL;
+	if (s->phase != STP__NEW)
+		return STP_ESTATE;
+	int rc = stp__set_schedule(s, threads, n);
+	if (rc == 0)
+		s->strategy = "explicit";
+	s->interleaved = rc == 0;
+	return rc;
+}
+
 int stp__set_schedule(stp_stepper *s, const int *threads, size_t n)
 {
 	size_t total;
@@ -113,6 +126,9 @@ int stp__set_schedule(stp_stepper *s, const int *threads, size_t n)
 		s->sched[k] = i;
 		s->sched_step[k] = seen[i]++;
 	}
+	for (int i = 0; i < s->nthreads; i++)
+		if (seen[i] != s->threads[i]->nsteps)
+			return STP_EMISMATCH;
 	stp__index_schedule(s);
 	s->strategy = "replay";
 	return 0;
