@@ -182,6 +182,7 @@ $(BENCH_BIN): tests/bench/bench.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 
 test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
 	$(Q)sh tests/check_exports.sh $(B)/lib/libstepper.so
+	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_install.sh)
 	$(Q)B=$(B) SAN=$(SAN) sh tests/run_tests.sh $(TEST_BINS)
 
 bench: all $(BENCH_BIN) $(TPROG_BINS)
