@@ -108,22 +108,24 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 	for (uint64_t i = 0; i < lo.count; i++) {
 		stp_options o = lo.base;
 		o.seed = lo.first_seed + i;
-		o.trace = NULL; /* each run's trace is kept only on failure */
 		stp_stepper *s = stp_new(&o);
 		if (!s) {
 			rc = STP_ENOMEM;
 			break;
 		}
+		s->timed = 1; /* a failing run's trace has its times */
 		int body_rc = body(s, arg);
 		r.tried++;
 		if (body_rc != 0 || stp_error_count(s) > 0) {
 			r.failures = 1;
-			r.failed_seed = o.seed;
+			r.failed_seed = s->opt.seed; /* a replay's is the trace's */
+			stp__loop_keep_trace(s, lo.name ? lo.name : program_invocation_short_name,
+					     r.trace_path, sizeof r.trace_path);
 			if (!lo.quiet) {
 				if (tty)
 					fputc('\n', out);
-				report_failure(out, &lo, s, o.seed, r.tried, body_rc,
-					       r.trace_path);
+				report_failure(out, &lo, s, r.failed_seed, r.tried,
+					       body_rc, r.trace_path);
 			}
 			stp_free(s);
 			rc = 1;

@@ -490,7 +490,8 @@ int stp_interleave(stp_stepper *s)
 		return STP_ESTATE;
 	if (s->nthreads == 0)
 		return STP_EINVAL;
-	int rc = stp__interleave_random(s);
+	int rc = s->opt.replay ? stp__replay_interleave(s)
+			       : stp__interleave_random(s);
 	s->interleaved = rc == 0;
 	return rc;
 }
@@ -521,6 +522,7 @@ int stp_run(stp_stepper *s)
 	atomic_store(&s->aborted, 0);
 	atomic_store(&s->prefix_next, serial(s) ? 1 : s->nthreads + 1);
 	s->start_ns = stp__mono_ns();
+	stp__trace_run_start(s);
 	atomic_fetch_add(&s->refs, s->nthreads);
 	for (int i = 0; i < s->nthreads; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
@@ -531,7 +533,7 @@ int stp_run(stp_stepper *s)
 	pthread_mutex_lock(&s->mu);
 	if (s->outcome == STP__OUT_NONE)
 		s->outcome = s->nerrors ? STP__OUT_FAIL : STP__OUT_PASS;
-	int n = (int)s->nerrors;
 	pthread_mutex_unlock(&s->mu);
-	return n;
+	stp__trace_run_end(s);
+	return (int)stp_error_count(s);
 }

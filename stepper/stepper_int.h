@@ -130,6 +130,15 @@ int stp__pool_get(stp__worker **w);
 void stp__pool_start(stp__worker *w, void (*fn)(void *), void *arg);
 void stp__pool_put_unused(stp__worker *w);
 
+/* Traces (traces/replay.c): take the schedule from s->opt.replay; write
+ * the plan before a run and the document after it; keep a loop's failing
+ * trace in the trace dir (path receives where, "" if nowhere). */
+int stp__replay_interleave(stp_stepper *s);
+void stp__trace_run_start(stp_stepper *s);
+void stp__trace_run_end(stp_stepper *s);
+void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path,
+			  size_t size);
+
 /* Helpers for the position text used by reports: "'name' (k/n)". */
 const char *stp__step_name(const struct stp__thread *t, size_t k);
 

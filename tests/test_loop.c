@@ -22,6 +22,7 @@ static stp_loop_options quiet_loop(uint64_t first, uint64_t count, FILE *out)
 	lo.count = count;
 	lo.out = out;
 	lo.name = "bank";
+	lo.base.trace_dir = "build/test-traces";
 	return lo;
 }
 
@@ -43,9 +44,14 @@ static void test_loop_finds_the_lost_update_and_says_seed_and_order(void **state
 	assert_non_null(strstr(out, "  error: balance is "));
 	assert_non_null(strstr(out, ", expected 220 (100 + 50 + 70)\n"));
 	assert_non_null(strstr(out, "\n====\n[")); /* the order, printed */
-	snprintf(head, sizeof head, "rerun: STEPPER_SEED=%llu ",
+	snprintf(head, sizeof head,
+		 "replay: STEPPER_REPLAY=build/test-traces/bank-seed-%llu.json ",
 		 (unsigned long long)r.failed_seed);
 	assert_non_null(strstr(out, head));
+	char path[128];
+	snprintf(path, sizeof path, "build/test-traces/bank-seed-%llu.json",
+		 (unsigned long long)r.failed_seed);
+	assert_string_equal(r.trace_path, path);
 	capture_free(&c);
 }
 

@@ -1,0 +1,214 @@
+/*
+ * replay.c - where traces meet a run: the schedule taken from a trace,
+ * the plan written before the threads start, the whole document after,
+ * and the check that a replayed run did what the recorded one did.
+ */
+#include "trace_int.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void replay_free(void *p)
+{
+	stp_trace_free(p);
+}
+
+/* Same threads, same names, same declared orders: or say where not. */
+static int compare_declarations(stp_stepper *s, const stp_trace *t)
+{
+	const char *src = t->source;
+	if ((size_t)s->nthreads != t->nthreads) {
+		stp__error(s, STP__OUT_FAIL,
+			   "replay: %s has %zu thread%s, the test registers %d", src,
+			   t->nthreads, t->nthreads == 1 ? "" : "s", s->nthreads);
+		return STP_EMISMATCH;
+	}
+	for (size_t i = 0; i < t->nthreads; i++) {
+		const struct stp__thread *th = s->threads[i];
+		if (strcmp(th->name, t->names[i]) != 0) {
+			stp__error(s, STP__OUT_FAIL,
+				   "replay: thread %zu is '%s' in %s, '%s' in the test",
+				   i, t->names[i], src, th->name);
+			return STP_EMISMATCH;
+		}
+		size_t n = th->nsteps < t->nsteps[i] ? th->nsteps : t->nsteps[i];
+		for (size_t k = 0; k < n; k++)
+			if (strcmp(th->order[k], t->orders[i][k]) != 0) {
+				stp__error(s, STP__OUT_FAIL,
+					   "replay: thread '%s' step %zu: %s declares "
+					   "'%s', the test '%s'",
+					   th->name, k + 1, src, t->orders[i][k],
+					   th->order[k]);
+				return STP_EMISMATCH;
+			}
+		if (th->nsteps != t->nsteps[i]) {
+			stp__error(s, STP__OUT_FAIL,
+				   "replay: thread '%s' declares %zu steps in %s, %zu "
+				   "in the test",
+				   th->name, t->nsteps[i], src, th->nsteps);
+			return STP_EMISMATCH;
+		}
+	}
+	return 0;
+}
+
+int stp__replay_interleave(stp_stepper *s)
+{
+	stp_trace_error err;
+	stp_trace *t = stp_trace_load(s->opt.replay, &err);
+	if (!t) {
+		char buf[768];
+		stp__error(s, STP__OUT_FAIL, "replay: cannot use the trace: %s",
+			   stp_trace_error_text(&err, buf, sizeof buf));
+		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
+	}
+	int rc = compare_declarations(s, t);
+	if (rc == 0)
+		rc = stp__set_schedule(s, t->sched, t->nsched);
+	if (rc < 0) {
+		stp_trace_free(t);
+		return rc;
+	}
+	/* A replay runs as recorded: the trace's seed and mode win. */
+	s->opt.seed = t->seed;
+	s->opt.mode = t->mode;
+	s->strategy = "replay";
+	s->timed = 1;
+	if (s->replay && s->replay_free)
+		s->replay_free(s->replay);
+	s->replay = t;
+	s->replay_free = replay_free;
+	return 0;
+}
+
+/* After a replayed run: were the events the recorded ones? */
+static void compare_events(stp_stepper *s, const stp_trace *t)
+{
+	if (!t->has_outcome)
+		return; /* the trace is a plan: nothing was recorded */
+	size_t e = 0;
+	for (size_t k = 0; k < s->nsched; k++) {
+		const struct stp__thread *th = s->threads[s->sched[k]];
+		size_t step = s->sched_step[k];
+		if (step >= atomic_load(&((struct stp__thread *)th)->passed))
+			continue;
+		if (e >= t->nevents) {
+			stp__error(s, STP__OUT_DIVERGENCE,
+				   "replay diverged after event %zu: the recorded run "
+				   "stopped there, this run went on with [%s] '%s' "
+				   "(%zu/%zu)",
+				   e, th->name, th->order[step], step + 1, th->nsteps);
+			return;
+		}
+		const stp__tevent *r = &t->events[e];
+		if (r->thread != th->index || r->step != step) {
+			stp__error(s, STP__OUT_DIVERGENCE,
+				   "replay diverged at event %zu: the recorded run passed "
+				   "[%s] '%s' (%zu/%zu), this run [%s] '%s' (%zu/%zu)",
+				   e + 1, t->names[r->thread],
+				   t->orders[r->thread][r->step], r->step + 1,
+				   t->nsteps[r->thread], th->name, th->order[step],
+				   step + 1, th->nsteps);
+			return;
+		}
+		e++;
+	}
+	if (e < t->nevents) {
+		const stp__tevent *r = &t->events[e];
+		stp__error(s, STP__OUT_DIVERGENCE,
+			   "replay diverged at event %zu: the recorded run passed [%s] "
+			   "'%s' (%zu/%zu), this run stopped after %zu events",
+			   e + 1, t->names[r->thread], t->orders[r->thread][r->step],
+			   r->step + 1, t->nsteps[r->thread], e);
+	}
+}
+
+/* Once a failing run's trace is at $STEPPER_TRACE, later runs of the same
+ * process (other tests of a suite) leave it there: it is the one that
+ * `stepper run` keeps. */
+static atomic_int env_trace_holds_failure;
+
+static int is_env_trace(const char *path)
+{
+	const char *env = getenv("STEPPER_TRACE");
+	return env && path && strcmp(env, path) == 0;
+}
+
+static void write_or_warn(stp_stepper *s, const char *what)
+{
+	if (is_env_trace(s->opt.trace) && atomic_load(&env_trace_holds_failure))
+		return;
+	if (stp_trace_write(s, s->opt.trace) < 0)
+		fprintf(s->opt.log, "stepper: cannot write the %s of the trace to %s: %s\n",
+			what, s->opt.trace, strerror(errno));
+}
+
+void stp__trace_run_start(stp_stepper *s)
+{
+	if (s->opt.trace)
+		write_or_warn(s, "plan");
+}
+
+void stp__trace_run_end(stp_stepper *s)
+{
+	if (s->replay)
+		compare_events(s, s->replay);
+	if (!s->opt.trace)
+		return;
+	write_or_warn(s, "end");
+	if (is_env_trace(s->opt.trace) && s->outcome != STP__OUT_PASS)
+		atomic_store(&env_trace_holds_failure, 1);
+}
+
+/* mkdir -p, for the trace dir. */
+static int make_dirs(const char *dir)
+{
+	char buf[512];
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
+		return -1;
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path, size_t size)
+{
+	path[0] = '\0';
+	if (s->opt.trace) { /* already written there (STEPPER_TRACE) */
+		snprintf(path, size, "%s", s->opt.trace);
+		return;
+	}
+	if (!s->interleaved)
+		return;
+	const char *dir = s->opt.trace_dir ? s->opt.trace_dir : "stepper-traces";
+	char base[96];
+	size_t n = 0;
+	for (const char *p = name ? name : "run"; *p && n + 1 < sizeof base; p++)
+		base[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					    (*p >= '0' && *p <= '9') || *p == '-' ||
+					    *p == '_'
+				    ? *p
+				    : '-';
+	base[n] = '\0';
+	if (make_dirs(dir) != 0) {
+		fprintf(s->opt.log, "stepper: cannot create the trace dir %s: %s\n",
+			dir, strerror(errno));
+		return;
+	}
+	snprintf(path, size, "%s/%s-seed-%llu.json", dir, base,
+		 (unsigned long long)s->opt.seed);
+	if (stp_trace_write(s, path) < 0) {
+		fprintf(s->opt.log, "stepper: cannot write the trace %s: %s\n", path,
+			strerror(errno));
+		path[0] = '\0';
+	}
+}
