@@ -163,7 +163,7 @@ $(B)/stepper.pc: Makefile
 $(B)/tests/%: tests/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALLCFLAGS) $(CMOCKA_CFLAGS) -Istepper -Itests -o $@ $< \
+	$(Q)$(CC) $(ALLCFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) -Istepper -Itests -o $@ $< \
 	  $(STATIC) $(LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
 
 $(B)/tests/progs/%: tests/progs/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
