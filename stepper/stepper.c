@@ -199,8 +199,10 @@ void stp__unref(stp_stepper *s)
 
 void stp_free(stp_stepper *s)
 {
-	if (s)
-		stp__unref(s);
+	if (!s)
+		return;
+	stp__trace_refresh(s);
+	stp__unref(s);
 }
 
 /* ------------------------------------------------------------------ */
@@ -313,6 +315,8 @@ int stp_add_error(stp_stepper *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	stp__verror(s, STP__OUT_FAIL, fmt, ap);
 	va_end(ap);
+	if (s->phase == STP__DONE)
+		s->trace_stale = 1;
 	return (int)stp_error_count(s);
 }
 

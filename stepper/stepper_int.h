@@ -95,6 +95,7 @@ struct stp_stepper {
 	char **errors;
 	size_t nerrors, caperrors;
 	enum stp__outcome outcome;
+	int trace_stale; /* errors added after the trace was written */
 };
 
 /* Monotonic nanoseconds. */
@@ -136,6 +137,8 @@ void stp__pool_put_unused(stp__worker *w);
 int stp__replay_interleave(stp_stepper *s);
 void stp__trace_run_start(stp_stepper *s);
 void stp__trace_run_end(stp_stepper *s);
+/* Errors were added after the run (stp_add_error): write the trace again. */
+void stp__trace_refresh(stp_stepper *s);
 void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path,
 			  size_t size);
 

@@ -163,6 +163,18 @@ void stp__trace_run_end(stp_stepper *s)
 		atomic_store(&env_trace_holds_failure, 1);
 }
 
+void stp__trace_refresh(stp_stepper *s)
+{
+	if (!s->trace_stale)
+		return;
+	s->trace_stale = 0;
+	if (!s->opt.trace)
+		return;
+	write_or_warn(s, "end");
+	if (is_env_trace(s->opt.trace) && s->outcome != STP__OUT_PASS)
+		atomic_store(&env_trace_holds_failure, 1);
+}
+
 /* mkdir -p, for the trace dir. */
 static int make_dirs(const char *dir)
 {
@@ -183,6 +195,7 @@ static int make_dirs(const char *dir)
 void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path, size_t size)
 {
 	path[0] = '\0';
+	stp__trace_refresh(s);
 	if (s->opt.trace) { /* already written there (STEPPER_TRACE) */
 		snprintf(path, size, "%s", s->opt.trace);
 		return;

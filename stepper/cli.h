@@ -1,0 +1,63 @@
+/*
+ * cli.h - pieces shared by the `stepper` command's subcommands (internal).
+ */
+#ifndef STEPPER_CLI_H
+#define STEPPER_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* Exit statuses of the command. */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+/* Print "stepper: <msg>" and a pointer to help for the subcommand; returns
+ * CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* An environment: the current one without the STEPPER_* variables that
+ * `stepper` sets itself, plus up to 4 of its own. */
+typedef struct cli_env {
+	char **vars;
+	size_t n, base;
+} cli_env;
+int cli_env_init(cli_env *e);
+/* Replace the variables added since init with these ("NAME=value"). */
+int cli_env_set(cli_env *e, const char *const *added, size_t n);
+void cli_env_free(cli_env *e);
+
+/* Is argv[0] something execvp would find? */
+int cli_command_exists(const char *cmd);
+
+/* Start argv in a new process group with env, stdout and stderr to
+ * log_path (NULL: inherited), stdin from /dev/null (unless inherit).
+ * Returns the pid, or -1 with errno. */
+pid_t cli_spawn(char *const argv[], char *const env[], const char *log_path,
+		int inherit_stdin);
+
+/* "SIGSEGV" for 11; "signal 77" for unknown ones (static buffer). */
+const char *cli_signal_name(int sig);
+/* "exit status 3", "killed by SIGSEGV": a wait status, described. */
+void cli_describe_status(int status, char *buf, size_t size);
+
+/* Shell-quote argv for a command a person can paste. Caller frees. */
+char *cli_quote_argv(char *const argv[]);
+
+/* Monotonic time in seconds. */
+double cli_now(void);
+
+/* mkdir -p; 0 or -1 with errno. */
+int cli_mkdirs(const char *dir);
+
+/* How this stepper was invoked ("stepper", or a path), for printed
+ * commands a person can paste. */
+extern const char *cli_self;
+
+void cli_run_help(FILE *out);
+int cli_run(int argc, char **argv);
+int cli_replay(int argc, char **argv);
+int cli_show(int argc, char **argv);
+int cli_export(int argc, char **argv);
+
+#endif

@@ -1,0 +1,248 @@
+/*
+ * cli_util.c - processes, environments and names for the CLI.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("stepper: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'stepper help%s%s' for usage.\n", cmd ? " " : "",
+		cmd ? cmd : "");
+	return CLI_USAGE;
+}
+
+/* Variables the CLI owns: children must see only the CLI's values. */
+static int owned(const char *var)
+{
+	static const char *const names[] = { "STEPPER_SEED=", "STEPPER_SEEDS=",
+					     "STEPPER_TRACE=", "STEPPER_REPLAY=" };
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strncmp(var, names[i], strlen(names[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int cli_env_init(cli_env *e)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	e->vars = calloc(n + 5, sizeof *e->vars);
+	if (!e->vars)
+		return -1;
+	e->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!owned(environ[i]))
+			e->vars[e->n++] = environ[i];
+	e->base = e->n;
+	e->vars[e->n] = NULL;
+	return 0;
+}
+
+int cli_env_set(cli_env *e, const char *const *added, size_t n)
+{
+	if (n > 4)
+		return -1;
+	e->n = e->base;
+	for (size_t i = 0; i < n; i++)
+		e->vars[e->n++] = (char *)added[i];
+	e->vars[e->n] = NULL;
+	return 0;
+}
+
+void cli_env_free(cli_env *e)
+{
+	free(e->vars);
+	e->vars = NULL;
+}
+
+int cli_command_exists(const char *cmd)
+{
+	if (!cmd || !*cmd)
+		return 0;
+	if (strchr(cmd, '/')) {
+		struct stat st;
+		return stat(cmd, &st) == 0 && S_ISREG(st.st_mode) &&
+		       access(cmd, X_OK) == 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path)
+		path = "/usr/bin:/bin";
+	char buf[4096];
+	for (const char *p = path; *p;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		if (len == 0)
+			snprintf(buf, sizeof buf, "./%s", cmd);
+		else
+			snprintf(buf, sizeof buf, "%.*s/%s", (int)len, p, cmd);
+		struct stat st;
+		if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+			return 1;
+		p += len + (end ? 1 : 0);
+		if (!end)
+			break;
+	}
+	return 0;
+}
+
+pid_t cli_spawn(char *const argv[], char *const env[], const char *log_path,
+		int inherit_stdin)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	if (!inherit_stdin)
+		posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (log_path) {
+		posix_spawn_file_actions_addopen(&fa, 1, log_path,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	}
+	/* The child starts with default signal handling and nothing blocked,
+	 * in its own process group so a timeout can stop all of it. */
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					      POSIX_SPAWN_SETPGROUP);
+	pid_t pid;
+	int e = posix_spawnp(&pid, argv[0], &fa, &at, argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (e) {
+		errno = e;
+		return -1;
+	}
+	return pid;
+}
+
+const char *cli_signal_name(int sig)
+{
+	static const struct {
+		int sig;
+		const char *name;
+	} names[] = {
+		{ SIGHUP, "SIGHUP" },   { SIGINT, "SIGINT" },   { SIGQUIT, "SIGQUIT" },
+		{ SIGILL, "SIGILL" },   { SIGTRAP, "SIGTRAP" }, { SIGABRT, "SIGABRT" },
+		{ SIGBUS, "SIGBUS" },   { SIGFPE, "SIGFPE" },   { SIGKILL, "SIGKILL" },
+		{ SIGUSR1, "SIGUSR1" }, { SIGSEGV, "SIGSEGV" }, { SIGUSR2, "SIGUSR2" },
+		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
+		{ SIGSYS, "SIGSYS" },   { SIGXCPU, "SIGXCPU" }, { SIGXFSZ, "SIGXFSZ" },
+	};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	static char buf[32];
+	snprintf(buf, sizeof buf, "signal %d", sig);
+	return buf;
+}
+
+void cli_describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exit status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by %s%s", cli_signal_name(WTERMSIG(status)),
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		snprintf(buf, size, "wait status %d", status);
+}
+
+char *cli_quote_argv(char *const argv[])
+{
+	size_t cap = 64, len = 0;
+	char *out = malloc(cap);
+	if (!out)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; argv[i]; i++) {
+		const char *a = argv[i];
+		size_t al = strlen(a);
+		int plain = al > 0 && strspn(a, "abcdefghijklmnopqrstuvwxyz"
+					      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					      "0123456789-_./=:,+@%") == al;
+		size_t need = len + 4 * al + 4;
+		if (need > cap) {
+			cap = need * 2;
+			char *o = realloc(out, cap);
+			if (!o) {
+				free(out);
+				return NULL;
+			}
+			out = o;
+		}
+		if (i)
+			out[len++] = ' ';
+		if (!plain)
+			out[len++] = '\'';
+		for (const char *c = a; *c; c++) {
+			if (*c == '\'' && !plain) {
+				memcpy(out + len, "'\\''", 4);
+				len += 4;
+			} else {
+				out[len++] = *c;
+			}
+		}
+		if (!plain)
+			out[len++] = '\'';
+		out[len] = '\0';
+	}
+	return out;
+}
+
+double cli_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cli_mkdirs(const char *dir)
+{
+	char buf[4096];
+	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+		return -1;
+	struct stat st;
+	if (stat(buf, &st) != 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
