@@ -21,6 +21,9 @@
 #include <unistd.h>
 
 #define PATH_SIZE 4096
+/* The summary lists this many failures (the lowest seeds); all are kept
+ * in the trace dir and in the JUnit file. */
+#define SHOW_FAILURES 10
 
 typedef struct run_opts {
 	uint64_t first, count;
@@ -470,7 +473,8 @@ static void summary(runner *r, double secs)
 		qsort(sorted, r->nfailures, sizeof *sorted, by_seed);
 	}
 	printf("failed seeds:\n");
-	for (size_t i = 0; i < r->nfailures; i++) {
+	size_t shown = r->nfailures < SHOW_FAILURES ? r->nfailures : SHOW_FAILURES;
+	for (size_t i = 0; i < shown; i++) {
 		const failure *f = sorted ? &sorted[i] : &r->failures[i];
 		char trace[PATH_SIZE], log[PATH_SIZE];
 		path_for(r, f->seed, "json", trace);
@@ -486,6 +490,9 @@ static void summary(runner *r, double secs)
 			       "rerun: STEPPER_SEED=%llu %s\n",
 			       (unsigned long long)f->seed, r->quoted_cmd);
 	}
+	if (shown < r->nfailures)
+		printf("  ... and %zu more failed seeds: their traces and logs are in %s\n",
+		       r->nfailures - shown, r->o.trace_dir);
 	free(sorted);
 }
 

@@ -79,7 +79,9 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 		fprintf(out, "  error: the test body returned %d\n", body_rc);
 	fprintf(out, "order of seed %llu:\n", (unsigned long long)seed);
 	stp_print_order(s, out);
-	if (trace && *trace)
+	if (s->opt.replay)
+		fprintf(out, "this run replayed %s\n", s->opt.replay);
+	else if (trace && *trace)
 		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace,
 			command_line());
 	else

@@ -12,6 +12,7 @@
  */
 #include "stepper_int.h"
 
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -143,12 +144,20 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	return j;
 }
 
+static void note_cpu(struct stp__thread *t)
+{
+	int c = sched_getcpu();
+	if (atomic_load_explicit(&t->cpu, memory_order_relaxed) != c)
+		atomic_store_explicit(&t->cpu, c, memory_order_relaxed);
+}
+
 static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 {
 	if (s->timed)
 		t->times[k] = stp__mono_ns() - s->start_ns;
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	note_cpu(t);
 	if (!serial(s))
 		atomic_store_explicit(&s->next, j + 1, memory_order_seq_cst);
 	if (s->opt.debug)
@@ -199,9 +208,13 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, name);
 	enum stp__heat heat = STP__HOT;
+	const atomic_int *poster_cpu = NULL;
 	if (serial(s)) {
 		size_t h = hand_off(s, t);
 		heat = h == SIZE_MAX ? heat_of_entry(s, j) : heat_after(s, h, j);
+		/* the thread of entry h holds the turnstile and will post us */
+		if (h != SIZE_MAX && s->threads[s->sched[h]] != t)
+			poster_cpu = &s->threads[s->sched[h]]->cpu;
 	}
 	/* granted == j + 1 means hand_off saw entry j at the head; only the
 	 * thread of entry j moves next past it, so it is still there. */
@@ -209,9 +222,11 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		if (atomic_load_explicit(&t->granted, memory_order_acquire) == j + 1 ||
 		    aborted(s))
 			break;
-		if (woken) /* woken early (a pre-wake): how near is it now? */
+		if (woken) { /* woken early (a pre-wake): how near is it now? */
 			heat = heat_of_entry(s, j);
-		stp__sem_wait(&t->sem, heat);
+			poster_cpu = NULL;
+		}
+		stp__sem_wait_for(&t->sem, heat, poster_cpu);
 	}
 	if (aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING,
@@ -300,6 +315,7 @@ static void thread_main(void *p)
 	struct stp__thread *t = p;
 	stp_stepper *s = t->s;
 	stp_self_ = t;
+	note_cpu(t);
 	if (serial(s)) {
 		for (;;) {
 			int pn = atomic_load_explicit(&s->prefix_next,

@@ -37,6 +37,9 @@ struct stp__thread {
 	void (*fn)(void *);
 	void *arg;
 	atomic_int ended;
+	/* Where it last passed a step; stored only when it changes, so the
+	 * hot waiters that read it do not pull a busy line around. */
+	atomic_int cpu;
 
 	/* Written by whoever hands the turnstile to this thread. */
 	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */

@@ -191,6 +191,42 @@ static double create_join_per_second(void)
 	return n / ((double)(now_ns() - t0) / 1e9);
 }
 
+/* ------------------------------------------------------------------ */
+/* (c) stepper run against xargs -P 2, the same 2000 processes          */
+/* ------------------------------------------------------------------ */
+
+#define CLI_RUNS 2000
+
+static double seconds_of(const char *cmd)
+{
+	uint64_t t0 = now_ns();
+	int rc = system(cmd);
+	uint64_t t1 = now_ns();
+	if (rc != 0)
+		fprintf(stderr, "bench: '%s' failed (%d)\n", cmd, rc);
+	return (double)(t1 - t0) / 1e9;
+}
+
+static void cli_versus_xargs(const char *b, double *ours, double *xargs)
+{
+	char cmd[1024];
+	double o[3], x[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof cmd,
+			 "%s/bin/stepper run -n %d -j 2 --trace-dir %s/bench-traces -- "
+			 "%s/tests/progs/pass > /dev/null",
+			 b, CLI_RUNS, b, b);
+		o[i] = CLI_RUNS / seconds_of(cmd);
+		/* the same program, the same one seed per process */
+		snprintf(cmd, sizeof cmd,
+			 "seq %d | STEPPER_SEED=1 xargs -n 1 -P 2 %s/tests/progs/pass",
+			 CLI_RUNS, b);
+		x[i] = CLI_RUNS / seconds_of(cmd);
+	}
+	*ours = median(o, 3);
+	*xargs = median(x, 3);
+}
+
 int main(void)
 {
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS];
@@ -219,5 +255,14 @@ int main(void)
 	printf("  baseline: create+join 2 threads  %8.0f per second\n", c);
 	printf("  ratio schedules/create+join      %8.2f\n", s / c);
 	printf("  lost updates found               %8d of %d schedules\n", lost, SCHEDULES);
+	const char *b = getenv("B") ? getenv("B") : "build";
+	double ours, xargs;
+	cli_versus_xargs(b, &ours, &xargs);
+	printf("(c) stepper run -n %d -j 2 over a trivial passing test (median of 3)\n",
+	       CLI_RUNS);
+	printf("  stepper run                      %8.0f runs per second\n", ours);
+	printf("  baseline: xargs -n 1 -P 2        %8.0f runs per second\n", xargs);
+	printf("  ratio stepper run/xargs          %8.2f   (target >= 0.80)\n",
+	       ours / xargs);
 	return 0;
 }

@@ -1,5 +1,19 @@
 #!/bin/sh
-# make demo: the bank-transfer example, end to end.
-set -e
+# make demo: the bank-transfer example, end to end, then the same from CI's
+# side with the stepper command.
 B=${B:-build}
-"$B/examples/bank" demo
+"$B/examples/bank" demo || exit 1
+
+dir=build/demo-traces
+rm -rf "$dir"
+echo
+echo "4. In CI: stepper run, one process per seed, 500 seeds:"
+echo "\$ stepper run -n 500 --trace-dir $dir -- $B/examples/bank racy"
+"$B/bin/stepper" run -n 500 --trace-dir "$dir" -- "$B/examples/bank" racy
+[ $? -eq 1 ] || { echo "demo: expected failing seeds"; exit 1; }
+
+first=$(ls "$dir" | sed -n 's/^seed-\([0-9]*\)\.json$/\1/p' | sort -n | head -1)
+echo
+echo "5. On your desk: replay the first failing seed from its trace:"
+echo "\$ stepper replay $dir/seed-$first.json -- $B/examples/bank racy"
+"$B/bin/stepper" replay "$dir/seed-$first.json" -- "$B/examples/bank" racy
