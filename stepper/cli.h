@@ -41,14 +41,8 @@ const char *cli_signal_name(int sig);
 /* "exit status 3", "killed by SIGSEGV": a wait status, described. */
 void cli_describe_status(int status, char *buf, size_t size);
 
-/* Shell-quote argv for a command a person can paste. Caller frees. */
-char *cli_quote_argv(char *const argv[]);
-
 /* Monotonic time in seconds. */
 double cli_now(void);
-
-/* mkdir -p; 0 or -1 with errno. */
-int cli_mkdirs(const char *dir);
 
 /* How this stepper was invoked ("stepper", or a path), for printed
  * commands a person can paste. */

@@ -7,6 +7,7 @@
  */
 #include "cli.h"
 #include "env.h"
+#include "util.h"
 #include "stepper.h"
 #include <stepper/trace.h>
 
@@ -502,7 +503,7 @@ static void summary(runner *r, double secs)
 
 static int check_trace_dir(const char *dir)
 {
-	if (cli_mkdirs(dir) != 0) {
+	if (stp__mkdirs(dir) != 0) {
 		fprintf(stderr, "stepper: cannot use the trace dir '%s': %s\n", dir,
 			strerror(errno));
 		return -1;
@@ -629,7 +630,7 @@ int cli_run(int argc, char **argv)
 	r.seeds = malloc((r.total ? r.total : 1) * sizeof *r.seeds);
 	r.results = calloc(r.total ? r.total : 1, sizeof *r.results);
 	r.slots = calloc((size_t)r.o.jobs, sizeof *r.slots);
-	r.quoted_cmd = cli_quote_argv(r.o.cmd);
+	r.quoted_cmd = stp__quote_argv(r.o.cmd);
 	if (!r.seeds || !r.results || !r.slots || !r.quoted_cmd || cli_env_init(&r.env) < 0) {
 		fprintf(stderr, "stepper: out of memory for %llu runs\n",
 			(unsigned long long)r.total);

@@ -171,78 +171,9 @@ void cli_describe_status(int status, char *buf, size_t size)
 		snprintf(buf, size, "wait status %d", status);
 }
 
-char *cli_quote_argv(char *const argv[])
-{
-	size_t cap = 64, len = 0;
-	char *out = malloc(cap);
-	if (!out)
-		return NULL;
-	out[0] = '\0';
-	for (size_t i = 0; argv[i]; i++) {
-		const char *a = argv[i];
-		size_t al = strlen(a);
-		int plain = al > 0 && strspn(a, "abcdefghijklmnopqrstuvwxyz"
-					      "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					      "0123456789-_./=:,+@%") == al;
-		size_t need = len + 4 * al + 4;
-		if (need > cap) {
-			cap = need * 2;
-			char *o = realloc(out, cap);
-			if (!o) {
-				free(out);
-				return NULL;
-			}
-			out = o;
-		}
-		if (i)
-			out[len++] = ' ';
-		if (!plain)
-			out[len++] = '\'';
-		for (const char *c = a; *c; c++) {
-			if (*c == '\'' && !plain) {
-				memcpy(out + len, "'\\''", 4);
-				len += 4;
-			} else {
-				out[len++] = *c;
-			}
-		}
-		if (!plain)
-			out[len++] = '\'';
-		out[len] = '\0';
-	}
-	return out;
-}
-
 double cli_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-int cli_mkdirs(const char *dir)
-{
-	char buf[4096];
-	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-		return -1;
-	struct stat st;
-	if (stat(buf, &st) != 0)
-		return -1;
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return -1;
-	}
-	return 0;
 }

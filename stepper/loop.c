@@ -3,50 +3,36 @@
  * failure and saying how to get it back.
  */
 #include "stepper_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* The command line of this process, shell-quoted where needed, so that
- * a printed rerun command can be pasted as it is. Falls back to the
- * program name. The result is static. */
+/* The command line of this process, quoted so that a printed command can
+ * be pasted as it is; the program name when /proc is not there. The
+ * result is static. */
 static const char *command_line(void)
 {
-	static char line[1024];
+	static char line[2048];
+	char buf[2048];
+	char *argv[64];
+	size_t n = 0, argc = 0;
 	FILE *f = fopen("/proc/self/cmdline", "r");
-	size_t len = 0;
 	if (f) {
-		char buf[1024];
-		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		n = fread(buf, 1, sizeof buf - 1, f);
 		fclose(f);
-		buf[n] = '\0';
-		for (size_t i = 0; i < n && len + 4 < sizeof line;) {
-			const char *arg = buf + i;
-			size_t al = strlen(arg);
-			int plain = al > 0 && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-						    "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-						    "0123456789-_./=:,+@%") == al;
-			if (len)
-				line[len++] = ' ';
-			if (!plain)
-				line[len++] = '\'';
-			for (const char *c = arg; *c && len + 6 < sizeof line; c++) {
-				if (*c == '\'' && !plain) {
-					memcpy(line + len, "'\\''", 4);
-					len += 4;
-				} else {
-					line[len++] = *c;
-				}
-			}
-			if (!plain)
-				line[len++] = '\'';
-			i += al + 1;
-		}
 	}
-	line[len] = '\0';
-	return len ? line : program_invocation_name;
+	buf[n] = '\0';
+	for (size_t i = 0; i < n && argc + 1 < sizeof argv / sizeof argv[0];
+	     i += strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	argv[argc] = NULL;
+	char *q = argc ? stp__quote_argv(argv) : NULL;
+	snprintf(line, sizeof line, "%s", q ? q : program_invocation_name);
+	free(q);
+	return line;
 }
 
 /* How often a progress line is redrawn on a terminal. */

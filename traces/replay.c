@@ -4,6 +4,7 @@
  * and the check that a replayed run did what the recorded one did.
  */
 #include "trace_int.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -175,23 +176,6 @@ void stp__trace_refresh(stp_stepper *s)
 		atomic_store(&env_trace_holds_failure, 1);
 }
 
-/* mkdir -p, for the trace dir. */
-static int make_dirs(const char *dir)
-{
-	char buf[512];
-	if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf)
-		return -1;
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path, size_t size)
 {
 	path[0] = '\0';
@@ -212,7 +196,7 @@ void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path, size_t s
 				    ? *p
 				    : '-';
 	base[n] = '\0';
-	if (make_dirs(dir) != 0) {
+	if (stp__mkdirs(dir) != 0) {
 		fprintf(s->opt.log, "stepper: cannot create the trace dir %s: %s\n",
 			dir, strerror(errno));
 		return;
