@@ -11,6 +11,7 @@
  * has not ended: entries of a thread that ended early leave the schedule.
  */
 #include "stepper_int.h"
+#include "clock_int.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -94,12 +95,21 @@ static enum stp__heat heat_of_entry(stp_stepper *s, size_t j)
 	return schedule_open(s) ? heat_after(s, head(s), j) : STP__WARM;
 }
 
+/* Grant a thread its turn. With a clock, the thread is marked running
+ * first, so that an advance never sees it as idle while it wakes. */
+static void wake(stp_stepper *s, struct stp__thread *t)
+{
+	if (s->opt.clock && t->member)
+		stp__clock_mark_running(t->member);
+	stp__sem_post(&t->sem);
+}
+
 void stp__abort(stp_stepper *s)
 {
 	if (atomic_exchange(&s->aborted, 1))
 		return;
 	for (int i = 0; i < s->nthreads; i++)
-		stp__sem_post(&s->threads[i]->sem);
+		wake(s, s->threads[i]);
 }
 
 /* Wake a sleeping thread that is next in line, so it spins by its turn. */
@@ -122,7 +132,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 		if (p < s->nthreads) {
 			atomic_store_explicit(&s->prefix_next, p + 1,
 					      memory_order_release);
-			stp__sem_post(&s->threads[p]->sem);
+			wake(s, s->threads[p]);
 			if (p + 1 < s->nthreads)
 				prewake(s->threads[p + 1], self);
 			return SIZE_MAX;
@@ -137,7 +147,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	struct stp__thread *t = s->threads[s->sched[j]];
 	atomic_store_explicit(&t->granted, j + 1, memory_order_release);
 	if (t != self)
-		stp__sem_post(&t->sem);
+		wake(s, t);
 	size_t after = live_from(s, j + 1);
 	if (after < s->nsched && s->threads[s->sched[after]] != t)
 		prewake(s->threads[s->sched[after]], self);
@@ -155,6 +165,8 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 {
 	if (s->timed)
 		t->times[k] = stp__mono_ns() - s->start_ns;
+	if (s->opt.clock)
+		t->vtimes[k] = stp_clock_now(s->opt.clock);
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
 	note_cpu(t);
@@ -218,16 +230,28 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	}
 	/* granted == j + 1 means hand_off saw entry j at the head; only the
 	 * thread of entry j moves next past it, so it is still there. */
+	int blocked = 0;
 	for (int woken = 0;; woken = 1) {
 		if (atomic_load_explicit(&t->granted, memory_order_acquire) == j + 1 ||
 		    aborted(s))
 			break;
+		if (t->member && !blocked) {
+			/* Only now that it will wait does it count as blocked
+			 * for the clock (a thread whose own entry is the head
+			 * never waits, and must never look idle). Then look
+			 * again: the grant may have come meanwhile. */
+			stp__clock_block(t->member, "its turn at step", name);
+			blocked = 1;
+			continue;
+		}
 		if (woken) { /* woken early (a pre-wake): how near is it now? */
 			heat = heat_of_entry(s, j);
 			poster_cpu = NULL;
 		}
 		stp__sem_wait_for(&t->sem, heat, poster_cpu);
 	}
+	if (blocked)
+		stp__clock_unblock(t->member);
 	if (aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING,
 				      memory_order_release);
@@ -316,16 +340,28 @@ static void thread_main(void *p)
 	stp_stepper *s = t->s;
 	stp_self_ = t;
 	note_cpu(t);
+	if (t->member)
+		stp__clock_adopt(t->member);
 	if (serial(s)) {
+		int blocked = 0;
 		for (;;) {
 			int pn = atomic_load_explicit(&s->prefix_next,
 						      memory_order_acquire);
 			if (aborted(s) || pn > t->index)
 				break;
+			if (t->member && !blocked) {
+				stp__clock_block(t->member,
+						 "its prefix turn before step",
+						 t->order[0]);
+				blocked = 1;
+				continue;
+			}
 			stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
 					       : t->index - pn <= 2 ? STP__WARM
 								    : STP__COLD);
 		}
+		if (blocked)
+			stp__clock_unblock(t->member);
 	}
 	atomic_store_explicit(&t->state, STP__T_PREFIX, memory_order_release);
 	t->fn(t->arg);
@@ -341,6 +377,10 @@ static void thread_main(void *p)
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
 	hand_off(s, t);
+	if (t->member) {
+		stp__clock_leave_member(t->member);
+		t->member = NULL;
+	}
 	stp_self_ = NULL;
 	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
 		stp__sem_post(&s->done);
@@ -538,6 +578,12 @@ int stp_run(stp_stepper *s)
 	atomic_store(&s->aborted, 0);
 	atomic_store(&s->prefix_next, serial(s) ? 1 : s->nthreads + 1);
 	s->start_ns = stp__mono_ns();
+	if (s->opt.clock) {
+		stp__clock_attach(s->opt.clock, s);
+		for (int i = 0; i < s->nthreads; i++)
+			s->threads[i]->member = stp__clock_add_member(
+				s->opt.clock, s->threads[i]->name, s->threads[i]);
+	}
 	stp__trace_run_start(s);
 	atomic_fetch_add(&s->refs, s->nthreads);
 	for (int i = 0; i < s->nthreads; i++)
@@ -545,6 +591,8 @@ int stp_run(stp_stepper *s)
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
+	if (s->opt.clock)
+		stp__clock_attach(s->opt.clock, NULL);
 	s->phase = STP__DONE;
 	pthread_mutex_lock(&s->mu);
 	if (s->outcome == STP__OUT_NONE)

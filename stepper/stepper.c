@@ -171,6 +171,7 @@ static void free_thread(struct stp__thread *t)
 	free(t->order);
 	free(t->entry_of);
 	free(t->times);
+	free(t->vtimes);
 	free(t->name);
 	free(t);
 }

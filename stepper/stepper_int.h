@@ -36,6 +36,8 @@ struct stp__thread {
 	uint64_t *times;    /* when each step passed (timed runs) */
 	void (*fn)(void *);
 	void *arg;
+	struct stp__member *member; /* in the run's clock, if it has one */
+	uint64_t *vtimes;           /* virtual time of each step (clock runs) */
 	atomic_int ended;
 	/* Where it last passed a step; stored only when it changes, so the
 	 * hot waiters that read it do not pull a busy line around. */

@@ -52,7 +52,9 @@ static int alloc_schedule(stp_stepper *s, size_t *total)
 			t->entry_of = calloc(t->nsteps, sizeof *t->entry_of);
 		if (!t->times)
 			t->times = calloc(t->nsteps, sizeof *t->times);
-		if (!t->entry_of || !t->times)
+		if (!t->vtimes)
+			t->vtimes = calloc(t->nsteps, sizeof *t->vtimes);
+		if (!t->entry_of || !t->times || !t->vtimes)
 			goto nomem;
 	}
 	free(s->sched);

@@ -89,6 +89,8 @@ static json_t *events_json(const stp_stepper *s)
 		if (!e || add(e, "thread", json_integer(t->index)) ||
 		    add(e, "step", json_string(t->order[step])) ||
 		    (s->timed && add(e, "mono_ns", json_integer((json_int_t)t->times[step]))) ||
+		    (s->opt.clock &&
+		     add(e, "virt_ns", json_integer((json_int_t)t->vtimes[step]))) ||
 		    json_array_append_new(arr, e)) {
 			json_decref(arr);
 			return NULL;

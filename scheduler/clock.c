@@ -1,0 +1,586 @@
+/*
+ * clock.c - the virtual clock: members, the deadline heap, advancing,
+ * auto mode, and the reports for stalls and deadlocks.
+ */
+#include "clock_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+_Thread_local stp__member *stp__member_self;
+_Thread_local stp_clock *stp__callback_clock;
+
+/* Live clocks, for stp_cond_signal (which does not know the clock). */
+static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
+static stp_clock *registry;
+
+static void lock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_lock(m);
+	if (e)
+		stp__panic("pthread_mutex_lock(clock)", e);
+}
+
+static void unlock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_unlock(m);
+	if (e)
+		stp__panic("pthread_mutex_unlock(clock)", e);
+}
+
+/* ------------------------------------------------------------------ */
+/* The deadline heap: earliest deadline first, then registration order  */
+/* ------------------------------------------------------------------ */
+
+static int before(const struct stp_timer *a, const struct stp_timer *b)
+{
+	return a->deadline < b->deadline ||
+	       (a->deadline == b->deadline && a->seq < b->seq);
+}
+
+static void heap_swap(stp_clock *c, size_t i, size_t j)
+{
+	struct stp_timer *t = c->heap[i];
+	c->heap[i] = c->heap[j];
+	c->heap[j] = t;
+	c->heap[i]->heap_index = i;
+	c->heap[j]->heap_index = j;
+}
+
+static void sift_up(stp_clock *c, size_t i)
+{
+	while (i > 0 && before(c->heap[i], c->heap[(i - 1) / 2])) {
+		heap_swap(c, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void sift_down(stp_clock *c, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < c->nheap && before(c->heap[l], c->heap[m]))
+			m = l;
+		if (r < c->nheap && before(c->heap[r], c->heap[m]))
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(c, i, m);
+		i = m;
+	}
+}
+
+int stp__clock_push(stp_clock *c, struct stp_timer *t);
+int stp__clock_push(stp_clock *c, struct stp_timer *t)
+{
+	if (c->nheap == c->capheap) {
+		size_t cap = c->capheap ? 2 * c->capheap : 64;
+		struct stp_timer **h = realloc(c->heap, cap * sizeof *h);
+		if (!h)
+			return STP_ENOMEM;
+		c->heap = h;
+		c->capheap = cap;
+	}
+	t->seq = c->seq++;
+	t->heap_index = c->nheap;
+	c->heap[c->nheap++] = t;
+	sift_up(c, t->heap_index);
+	return 0;
+}
+
+void stp__clock_remove(stp_clock *c, struct stp_timer *t);
+void stp__clock_remove(stp_clock *c, struct stp_timer *t)
+{
+	size_t i = t->heap_index;
+	if (i >= c->nheap || c->heap[i] != t)
+		return;
+	c->nheap--;
+	if (i != c->nheap) {
+		c->heap[i] = c->heap[c->nheap];
+		c->heap[i]->heap_index = i;
+		sift_down(c, i);
+		sift_up(c, i);
+	}
+	t->heap_index = SIZE_MAX;
+}
+
+static struct stp_timer *heap_pop(stp_clock *c)
+{
+	if (c->nheap == 0)
+		return NULL;
+	struct stp_timer *t = c->heap[0];
+	stp__clock_remove(c, t);
+	return t;
+}
+
+/* ------------------------------------------------------------------ */
+/* Making and freeing                                                  */
+/* ------------------------------------------------------------------ */
+
+stp_clock *stp_clock_new(uint64_t start_ns)
+{
+	stp_clock *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (pthread_mutex_init(&c->mu, NULL) || pthread_cond_init(&c->idle_cv, &ca)) {
+		pthread_condattr_destroy(&ca);
+		free(c);
+		return NULL;
+	}
+	pthread_condattr_destroy(&ca);
+	atomic_init(&c->now, start_ns);
+	stp_options o;
+	stp_options_init(&o);
+	c->stall_ms = o.stall_ms;
+	lock(&registry_mu);
+	c->next_clock = registry;
+	registry = c;
+	unlock(&registry_mu);
+	return c;
+}
+
+void stp_clock_free(stp_clock *c)
+{
+	if (!c)
+		return;
+	lock(&registry_mu);
+	for (stp_clock **p = &registry; *p; p = &(*p)->next_clock)
+		if (*p == c) {
+			*p = c->next_clock;
+			break;
+		}
+	unlock(&registry_mu);
+	lock(&c->mu);
+	c->quit = 1;
+	pthread_cond_broadcast(&c->idle_cv);
+	int started = c->auto_started;
+	unlock(&c->mu);
+	if (started)
+		pthread_join(c->auto_tid, NULL);
+	for (struct stp_timer *t = c->all, *n; t; t = n) {
+		n = t->all_next;
+		free(t);
+	}
+	/* entries that are not user handles (sleeps, waits) belong to their
+	 * waiters, which are gone: members must have left */
+	free(c->heap);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->idle_cv);
+	free(c);
+}
+
+uint64_t stp_clock_now(const stp_clock *c)
+{
+	return c ? atomic_load(&((stp_clock *)c)->now) : 0;
+}
+
+void stp_clock_set_stall_ms(stp_clock *c, unsigned ms)
+{
+	if (c && ms > 0) {
+		lock(&c->mu);
+		c->stall_ms = ms;
+		unlock(&c->mu);
+	}
+}
+
+const char *stp_clock_error(const stp_clock *c)
+{
+	return c ? c->error : "";
+}
+
+int stp_clock_members(const stp_clock *c, int *blocked)
+{
+	if (!c)
+		return 0;
+	stp_clock *m = (stp_clock *)c;
+	lock(&m->mu);
+	int n = m->nmembers;
+	if (blocked)
+		*blocked = m->nblocked;
+	unlock(&m->mu);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Members                                                             */
+/* ------------------------------------------------------------------ */
+
+static int all_blocked(const stp_clock *c)
+{
+	return c->nblocked == c->nmembers;
+}
+
+static stp__member *new_member(stp_clock *c, const char *name)
+{
+	stp__member *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->c = c;
+	pthread_cond_init(&m->cv, NULL);
+	if (name)
+		snprintf(m->name, sizeof m->name, "%s", name);
+	else
+		snprintf(m->name, sizeof m->name, "thread %d", ++c->nanon);
+	m->state = STP__M_RUNNING;
+	m->next = c->members;
+	c->members = m;
+	c->nmembers++;
+	return m;
+}
+
+static void drop_member(stp_clock *c, stp__member *m)
+{
+	for (stp__member **p = &c->members; *p; p = &(*p)->next)
+		if (*p == m) {
+			*p = m->next;
+			break;
+		}
+	if (m->state == STP__M_BLOCKED)
+		c->nblocked--;
+	c->nmembers--;
+	pthread_cond_broadcast(&c->idle_cv);
+	pthread_cond_destroy(&m->cv);
+	free(m);
+}
+
+int stp_clock_enter_named(stp_clock *c, const char *name)
+{
+	if (!c || (name && (!*name || strlen(name) > STP_MAX_NAME)))
+		return STP_EINVAL;
+	if (stp__member_self)
+		return STP_ESTATE;
+	lock(&c->mu);
+	stp__member *m = new_member(c, name);
+	unlock(&c->mu);
+	if (!m)
+		return STP_ENOMEM;
+	stp__member_self = m;
+	return 0;
+}
+
+int stp_clock_enter(stp_clock *c)
+{
+	return stp_clock_enter_named(c, NULL);
+}
+
+int stp_clock_leave(void)
+{
+	stp__member *m = stp__member_self;
+	if (!m)
+		return STP_ESTATE;
+	stp__member_self = NULL;
+	stp_clock *c = m->c;
+	lock(&c->mu);
+	drop_member(c, m);
+	unlock(&c->mu);
+	return 0;
+}
+
+/* Caller holds c->mu. */
+void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
+	STP_PRINTF(2, 3);
+void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(m->waits_on, sizeof m->waits_on, fmt, ap);
+	va_end(ap);
+	if (m->state != STP__M_BLOCKED) {
+		m->state = STP__M_BLOCKED;
+		m->c->nblocked++;
+		if (all_blocked(m->c))
+			pthread_cond_broadcast(&m->c->idle_cv);
+	}
+}
+
+void stp__clock_unblock_locked(stp__member *m);
+void stp__clock_unblock_locked(stp__member *m)
+{
+	if (m->state == STP__M_BLOCKED) {
+		m->state = STP__M_RUNNING;
+		m->c->nblocked--;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Hooks for a stepper run                                             */
+/* ------------------------------------------------------------------ */
+
+stp__member *stp__clock_add_member(stp_clock *c, const char *name,
+				   struct stp__thread *t)
+{
+	lock(&c->mu);
+	stp__member *m = new_member(c, name);
+	if (m)
+		m->sthread = t;
+	unlock(&c->mu);
+	return m;
+}
+
+void stp__clock_adopt(stp__member *m)
+{
+	stp__member_self = m;
+}
+
+void stp__clock_leave_member(stp__member *m)
+{
+	if (stp__member_self == m)
+		stp__member_self = NULL;
+	stp_clock *c = m->c; /* drop_member frees m */
+	lock(&c->mu);
+	drop_member(c, m);
+	unlock(&c->mu);
+}
+
+void stp__clock_block(stp__member *m, const char *what, const char *name)
+{
+	lock(&m->c->mu);
+	stp__clock_block_locked(m, "%s '%s'", what, name);
+	unlock(&m->c->mu);
+}
+
+void stp__clock_unblock(stp__member *m)
+{
+	lock(&m->c->mu);
+	stp__clock_unblock_locked(m);
+	unlock(&m->c->mu);
+}
+
+void stp__clock_mark_running(stp__member *m)
+{
+	stp__clock_unblock(m);
+}
+
+void stp__clock_attach(stp_clock *c, stp_stepper *s)
+{
+	lock(&c->mu);
+	c->stepper = s;
+	if (s)
+		c->stall_ms = s->opt.stall_ms;
+	unlock(&c->mu);
+}
+
+/* ------------------------------------------------------------------ */
+/* Firing                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Take one deadline; c->mu is held and may be dropped meanwhile. */
+static void fire(stp_clock *c, struct stp_timer *t)
+{
+	atomic_store(&c->now, t->deadline);
+	t->state = STP__TS_FIRED;
+	if (t->kind == STP__TK_TIMER) {
+		unlock(&c->mu);
+		stp_clock *saved = stp__callback_clock;
+		stp__callback_clock = c;
+		t->cb(t->arg);
+		stp__callback_clock = saved;
+		lock(&c->mu);
+		return;
+	}
+	stp__member *m = t->waiter;
+	m->fired = 1;
+	stp__clock_unblock_locked(m); /* it runs now: the clock waits for it */
+	if (t->kind == STP__TK_SLEEP) {
+		pthread_cond_signal(&m->cv);
+		return;
+	}
+	/* A timed condition wait: wake it on its own condition, holding its
+	 * mutex so the wake-up cannot fall between its registration and its
+	 * wait. The lock order is the waiter's mutex, then c->mu. */
+	pthread_cond_t *cv = m->wait_cv;
+	pthread_mutex_t *mu = m->wait_mu;
+	unlock(&c->mu);
+	lock(mu);
+	pthread_cond_broadcast(cv);
+	unlock(mu);
+	lock(&c->mu);
+}
+
+/* What each running member is doing, for a stall report. */
+static void report_running(stp_clock *c, unsigned waited_ms)
+{
+	size_t len = (size_t)snprintf(c->error, sizeof c->error,
+				      "clock: after %u ms of real time, ", waited_ms);
+	int first = 1;
+	for (stp__member *m = c->members; m && len < sizeof c->error; m = m->next) {
+		if (m->state != STP__M_RUNNING)
+			continue;
+		char where[3 * STP_MAX_NAME];
+		where[0] = '\0';
+		if (m->sthread) {
+			size_t k = atomic_load(&m->sthread->passed);
+			if (k > 0)
+				snprintf(where, sizeof where, " (last step '%s', %zu/%zu)",
+					 m->sthread->order[k - 1], k, m->sthread->nsteps);
+			else
+				snprintf(where, sizeof where, " (before its first step)");
+		}
+		len += (size_t)snprintf(c->error + len, sizeof c->error - len,
+					"%s[%s]%s", first ? "" : ", ", m->name, where);
+		first = 0;
+	}
+	if (len < sizeof c->error)
+		snprintf(c->error + len, sizeof c->error - len,
+			 " is neither blocked in a clock-aware wait nor ended; it may "
+			 "be blocked where the clock cannot see (a plain mutex or "
+			 "condition, I/O) or busy");
+}
+
+/* Wait, holding c->mu, until every member is blocked or gone. */
+static int wait_idle_locked(stp_clock *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t limit = (uint64_t)ts.tv_sec * STP_NS_PER_SEC + (uint64_t)ts.tv_nsec +
+			 (uint64_t)c->stall_ms * 1000000u;
+	struct timespec dl = { .tv_sec = (time_t)(limit / STP_NS_PER_SEC),
+			       .tv_nsec = (long)(limit % STP_NS_PER_SEC) };
+	while (!all_blocked(c) && !c->deadlocked) {
+		if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl) == ETIMEDOUT &&
+		    !all_blocked(c)) {
+			report_running(c, c->stall_ms);
+			return STP_ESTALL;
+		}
+	}
+	return c->deadlocked ? STP_EDEADLOCK : 0;
+}
+
+int stp_clock_wait_idle(stp_clock *c)
+{
+	if (!c)
+		return STP_EINVAL;
+	if (stp__member_self)
+		return STP_ESTATE;
+	lock(&c->mu);
+	int rc = wait_idle_locked(c);
+	unlock(&c->mu);
+	return rc;
+}
+
+int stp_clock_advance(stp_clock *c, uint64_t ns)
+{
+	if (!c)
+		return STP_EINVAL;
+	if (stp__member_self)
+		return STP_ESTATE;
+	lock(&c->mu);
+	uint64_t start = atomic_load(&c->now);
+	if (start + ns < start) {
+		unlock(&c->mu);
+		return STP_ERANGE;
+	}
+	uint64_t target = start + ns;
+	int fired = 0;
+	int rc = wait_idle_locked(c);
+	while (rc == 0 && c->nheap > 0 && c->heap[0]->deadline <= target) {
+		fire(c, heap_pop(c));
+		fired++;
+		rc = wait_idle_locked(c);
+	}
+	if (rc == 0)
+		atomic_store(&c->now, target);
+	unlock(&c->mu);
+	return rc < 0 ? rc : fired;
+}
+
+/* ------------------------------------------------------------------ */
+/* Auto mode                                                           */
+/* ------------------------------------------------------------------ */
+
+static void report_deadlock(stp_clock *c)
+{
+	size_t len = (size_t)snprintf(c->error, sizeof c->error,
+				      "deadlock: every member of the clock is blocked "
+				      "and no deadline is pending:");
+	for (stp__member *m = c->members; m && len < sizeof c->error; m = m->next)
+		len += (size_t)snprintf(c->error + len, sizeof c->error - len,
+					"\n  [%s] waits on %s", m->name, m->waits_on);
+}
+
+/* Wake every clock-aware wait with the deadlock. c->mu is held. */
+static void break_deadlock(stp_clock *c)
+{
+	c->deadlocked = 1;
+	report_deadlock(c);
+	for (stp__member *m = c->members; m; m = m->next)
+		pthread_cond_signal(&m->cv);
+	/* condition waiters: collect first, the members may leave meanwhile */
+	pthread_cond_t *cvs[64];
+	pthread_mutex_t *mus[64];
+	int n = 0;
+	for (stp__member *m = c->members; m && n < 64; m = m->next)
+		if (m->wait_cv) {
+			cvs[n] = m->wait_cv;
+			mus[n++] = m->wait_mu;
+		}
+	stp_stepper *s = c->stepper;
+	unlock(&c->mu);
+	for (int i = 0; i < n; i++) {
+		lock(mus[i]);
+		pthread_cond_broadcast(cvs[i]);
+		unlock(mus[i]);
+	}
+	if (s) {
+		stp__error(s, STP__OUT_STALL, "%s", c->error);
+		stp__abort(s);
+	}
+	lock(&c->mu);
+}
+
+static void *auto_main(void *p)
+{
+	stp_clock *c = p;
+	lock(&c->mu);
+	for (;;) {
+		while (!c->quit && !(c->auto_on && c->nmembers > 0 && all_blocked(c) &&
+				     !c->deadlocked))
+			pthread_cond_wait(&c->idle_cv, &c->mu);
+		if (c->quit)
+			break;
+		if (c->nheap == 0)
+			break_deadlock(c);
+		else
+			fire(c, heap_pop(c));
+	}
+	unlock(&c->mu);
+	return NULL;
+}
+
+void stp_clock_set_auto(stp_clock *c, int on)
+{
+	if (!c)
+		return;
+	lock(&c->mu);
+	c->auto_on = on != 0;
+	if (on && !c->auto_started) {
+		if (pthread_create(&c->auto_tid, NULL, auto_main, c) == 0)
+			c->auto_started = 1;
+		else
+			snprintf(c->error, sizeof c->error,
+				 "clock: could not start the auto-mode thread");
+	}
+	pthread_cond_broadcast(&c->idle_cv);
+	unlock(&c->mu);
+}
+
+/* For stp_cond_signal: mark every clock-aware waiter of cv running. */
+void stp__clock_waking(pthread_cond_t *cv);
+void stp__clock_waking(pthread_cond_t *cv)
+{
+	lock(&registry_mu);
+	for (stp_clock *c = registry; c; c = c->next_clock) {
+		lock(&c->mu);
+		for (stp__member *m = c->members; m; m = m->next)
+			if (m->wait_cv == cv)
+				stp__clock_unblock_locked(m);
+		unlock(&c->mu);
+	}
+	unlock(&registry_mu);
+}

@@ -1,0 +1,71 @@
+/*
+ * clock_int.h - the clock's internals, shared by scheduler/ and by the
+ * stepper's run (which makes its threads members).
+ */
+#ifndef STEPPER_CLOCK_INT_H
+#define STEPPER_CLOCK_INT_H
+
+#include "clock.h"
+#include "stepper_int.h"
+
+enum stp__mstate { STP__M_RUNNING, STP__M_BLOCKED };
+enum stp__tkind { STP__TK_TIMER, STP__TK_SLEEP, STP__TK_COND };
+enum stp__tstate_t { STP__TS_PENDING, STP__TS_FIRED, STP__TS_CANCELLED };
+
+typedef struct stp__member {
+	stp_clock *c;
+	char name[STP_MAX_NAME + 1];
+	int state;                 /* enum stp__mstate */
+	char waits_on[STP_MAX_NAME + 96];
+	pthread_cond_t cv;         /* a sleeper waits here */
+	int fired;                 /* its deadline came */
+	pthread_cond_t *wait_cv;   /* the condition it waits on, if any */
+	pthread_mutex_t *wait_mu;
+	struct stp__thread *sthread; /* its stepper thread, if any */
+	struct stp__member *next;
+} stp__member;
+
+struct stp_timer {
+	int is_virtual;
+	stp_clock *c;              /* virtual timers */
+	uint64_t deadline, seq;
+	int kind;                  /* enum stp__tkind */
+	int state;                 /* enum stp__tstate_t */
+	void (*cb)(void *);
+	void *arg;
+	stp__member *waiter;       /* sleep and condition entries */
+	size_t heap_index;
+	struct stp_timer *all_next; /* every user handle of the clock */
+	int freed_by_user;
+};
+
+struct stp_clock {
+	pthread_mutex_t mu;
+	pthread_cond_t idle_cv;    /* a member blocked or left; auto wakes */
+	_Atomic uint64_t now;
+	uint64_t seq;
+	struct stp_timer **heap;
+	size_t nheap, capheap;
+	stp__member *members;
+	int nmembers, nblocked, nanon;
+	int auto_on, auto_started, quit;
+	pthread_t auto_tid;
+	unsigned stall_ms;
+	char error[4096];
+	int deadlocked;
+	stp_stepper *stepper;      /* while a stepper run uses it */
+	struct stp_timer *all;
+	stp_clock *next_clock;     /* the registry of live clocks */
+};
+
+/* For the stepper's run. */
+stp__member *stp__clock_add_member(stp_clock *c, const char *name,
+				   struct stp__thread *t);
+void stp__clock_adopt(stp__member *m);
+void stp__clock_leave_member(stp__member *m);
+void stp__clock_block(stp__member *m, const char *what, const char *name);
+void stp__clock_unblock(stp__member *m);
+void stp__clock_mark_running(stp__member *m);
+void stp__clock_attach(stp_clock *c, stp_stepper *s);
+
+#endif
