@@ -4,6 +4,7 @@
  *
  * Each measurement is repeated REPS times and the median is kept.
  */
+#include <stepper/clock.h>
 #include <stepper/stepper.h>
 
 #include <pthread.h>
@@ -227,6 +228,110 @@ static void cli_versus_xargs(const char *b, double *ours, double *xargs)
 	*xargs = median(x, 3);
 }
 
+/* ------------------------------------------------------------------ */
+/* (d) virtual time                                                    */
+/* ------------------------------------------------------------------ */
+
+#define SLEEPS 2500
+#define VTIMERS 10000
+
+struct vmember {
+	stp_clock *c;
+	int timers; /* this member also starts the timers */
+};
+
+static void count_timer(void *p)
+{
+	atomic_fetch_add((atomic_int *)p, 1);
+}
+
+static atomic_int timers_fired;
+
+static void *sleeper_main(void *p)
+{
+	struct vmember *m = p;
+	stp_clock_enter(m->c);
+	if (m->timers)
+		for (int i = 0; i < VTIMERS; i++)
+			stp_timer_start(STP_MILLIS(250) * (uint64_t)(i + 1), count_timer,
+					&timers_fired);
+	for (int i = 0; i < SLEEPS; i++)
+		stp_sleep_ns(STP_SECONDS(1));
+	stp_clock_leave();
+	return NULL;
+}
+
+/* Virtual seconds per real second: 4 threads sleeping 2500 x 1 s each and
+ * 10,000 timers, on a clock in auto mode. */
+static double virtual_per_real(void)
+{
+	stp_clock *c = stp_clock_new(0);
+	struct vmember m[4];
+	pthread_t t[4];
+	atomic_store(&timers_fired, 0);
+	uint64_t t0 = now_ns();
+	stp_clock_set_auto(c, 1);
+	for (int i = 0; i < 4; i++) {
+		m[i] = (struct vmember){ c, i == 0 };
+		pthread_create(&t[i], NULL, sleeper_main, &m[i]);
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	uint64_t t1 = now_ns();
+	double v = (double)stp_clock_now(c) / 1e9;
+	stp_clock_free(c);
+	return v / ((double)(t1 - t0) / 1e9);
+}
+
+#define ADVANCES 20000
+
+static void noop_timer(void *p)
+{
+	(void)p;
+}
+
+static pthread_mutex_t entered_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t entered_cv = PTHREAD_COND_INITIALIZER;
+static int entered;
+
+static void *tick_main(void *p)
+{
+	stp_clock *c = p;
+	stp_clock_enter(c);
+	pthread_mutex_lock(&entered_mu);
+	entered = 1;
+	pthread_cond_signal(&entered_cv);
+	pthread_mutex_unlock(&entered_mu);
+	for (int i = 0; i < ADVANCES; i++) {
+		stp_timer_start(STP_MILLIS(500), noop_timer, NULL);
+		stp_sleep_ns(STP_SECONDS(1));
+	}
+	stp_clock_leave();
+	return NULL;
+}
+
+/* Real nanoseconds of one advance that fires one timer and wakes one
+ * sleeper, then waits for it to block again. */
+static double advance_cost(void)
+{
+	stp_clock *c = stp_clock_new(0);
+	pthread_t t;
+	entered = 0;
+	pthread_create(&t, NULL, tick_main, c);
+	pthread_mutex_lock(&entered_mu);
+	while (!entered)
+		pthread_cond_wait(&entered_cv, &entered_mu);
+	pthread_mutex_unlock(&entered_mu);
+	stp_clock_wait_idle(c);
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < ADVANCES; i++)
+		stp_clock_advance(c, STP_SECONDS(1));
+	uint64_t t1 = now_ns();
+	pthread_join(t, NULL);
+	stp_clock_free(c);
+	return (double)(t1 - t0) / ADVANCES;
+}
+
 int main(void)
 {
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS];
@@ -264,5 +369,18 @@ int main(void)
 	printf("  baseline: xargs -n 1 -P 2        %8.0f runs per second\n", xargs);
 	printf("  ratio stepper run/xargs          %8.2f   (target >= 0.80)\n",
 	       ours / xargs);
+	double vr[3], ac[3], rw[3];
+	for (int i = 0; i < 3; i++) {
+		vr[i] = virtual_per_real();
+		ac[i] = advance_cost();
+		rw[i] = raw_handoff();
+	}
+	double v = median(vr, 3), a = median(ac, 3), w = median(rw, 3);
+	printf("(d) virtual time (median of 3)\n");
+	printf("  4 threads x 2500 sleeps of 1 s + 10000 timers, auto mode:\n");
+	printf("  virtual seconds per real second  %8.0f\n", v);
+	printf("  one advance (1 timer, 1 sleeper) %8.0f ns\n", a);
+	printf("  raw hand-off, same run           %8.0f ns\n", w);
+	printf("  ratio advance/hand-off           %8.1f\n", a / w);
 	return 0;
 }
