@@ -194,6 +194,19 @@ const char *stp_clock_error(const stp_clock *c)
 	return c ? c->error : "";
 }
 
+int stp_clock_next_deadline(const stp_clock *c, uint64_t *ns)
+{
+	if (!c || !ns)
+		return STP_EINVAL;
+	stp_clock *m = (stp_clock *)c;
+	lock(&m->mu);
+	int rc = m->nheap ? 0 : STP_ENOENT;
+	if (m->nheap)
+		*ns = m->heap[0]->deadline;
+	unlock(&m->mu);
+	return rc;
+}
+
 int stp_clock_members(const stp_clock *c, int *blocked)
 {
 	if (!c)

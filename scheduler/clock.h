@@ -77,6 +77,8 @@ STP_API void stp_clock_set_auto(stp_clock *c, int on);
 /* The last error's text ("" when none); it lives until the next error or
  * stp_clock_free. */
 STP_API const char *stp_clock_error(const stp_clock *c);
+/* The earliest pending deadline: 0 and *ns, or STP_ENOENT when none. */
+STP_API int stp_clock_next_deadline(const stp_clock *c, uint64_t *ns);
 /* Members now, and how many of them are blocked. */
 STP_API int stp_clock_members(const stp_clock *c, int *blocked);
 
