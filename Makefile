@@ -127,7 +127,7 @@ $(B)/obj/%.o: %.c $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -fPIC -fvisibility=hidden $(JANSSON_CFLAGS) \
-	  -Istepper -Ischeduler -Iprobe -c $< -o $@
+	  -Istepper -Ischeduler -Iprobe -Ibarrier -c $< -o $@
 
 $(STATIC): $(LIB_OBJS)
 	@mkdir -p $(@D)

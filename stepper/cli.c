@@ -25,6 +25,8 @@ static const char main_usage[] =
 	"  replay    run a test on a recorded trace; say whether the failure came back\n"
 	"  show      print a trace: seed, outcome, errors, the order\n"
 	"  export    convert a trace (--chrome: Perfetto / chrome://tracing)\n"
+	"  multinode run N copies of a command as nodes that meet at barriers\n"
+	"  barrier-server  serve barriers for nodes started some other way\n"
 	"  help      help on a command: stepper help run\n"
 	"\n"
 	"options: --help, --version\n";
@@ -235,6 +237,10 @@ static int help(const char *what)
 		fputs(show_usage, stdout);
 	else if (strcmp(what, "export") == 0)
 		fputs(export_usage, stdout);
+	else if (strcmp(what, "multinode") == 0)
+		cli_multinode_help(stdout);
+	else if (strcmp(what, "barrier-server") == 0)
+		cli_barrier_server_help(stdout);
 	else
 		return cli_usage_error(NULL, "no help for '%s': not a command", what);
 	return CLI_OK;
@@ -266,5 +272,9 @@ int main(int argc, char **argv)
 		return cli_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") == 0)
 		return cli_export(argc - 1, argv + 1);
+	if (strcmp(cmd, "multinode") == 0)
+		return cli_multinode(argc - 1, argv + 1);
+	if (strcmp(cmd, "barrier-server") == 0)
+		return cli_barrier_server(argc - 1, argv + 1);
 	return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

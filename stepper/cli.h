@@ -36,6 +36,11 @@ int cli_command_exists(const char *cmd);
 pid_t cli_spawn(char *const argv[], char *const env[], const char *log_path,
 		int inherit_stdin);
 
+/* As cli_spawn, with stdout and stderr to out_fd (when log_path is NULL
+ * and out_fd >= 0). */
+pid_t cli_spawn_out(char *const argv[], char *const env[], const char *log_path,
+		    int out_fd, int inherit_stdin);
+
 /* "SIGSEGV" for 11; "signal 77" for unknown ones (static buffer). */
 const char *cli_signal_name(int sig);
 /* "exit status 3", "killed by SIGSEGV": a wait status, described. */
@@ -51,6 +56,10 @@ extern const char *cli_self;
 void cli_run_help(FILE *out);
 int cli_run(int argc, char **argv);
 int cli_replay(int argc, char **argv);
+int cli_multinode(int argc, char **argv);
+int cli_barrier_server(int argc, char **argv);
+void cli_multinode_help(FILE *out);
+void cli_barrier_server_help(FILE *out);
 int cli_show(int argc, char **argv);
 int cli_export(int argc, char **argv);
 

@@ -107,6 +107,12 @@ int cli_command_exists(const char *cmd)
 pid_t cli_spawn(char *const argv[], char *const env[], const char *log_path,
 		int inherit_stdin)
 {
+	return cli_spawn_out(argv, env, log_path, -1, inherit_stdin);
+}
+
+pid_t cli_spawn_out(char *const argv[], char *const env[], const char *log_path,
+		    int out_fd, int inherit_stdin)
+{
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	posix_spawn_file_actions_init(&fa);
@@ -117,6 +123,9 @@ pid_t cli_spawn(char *const argv[], char *const env[], const char *log_path,
 		posix_spawn_file_actions_addopen(&fa, 1, log_path,
 						 O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	} else if (out_fd >= 0) {
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+		posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
 	}
 	/* The child starts with default signal handling and nothing blocked,
 	 * in its own process group so a timeout can stop all of it. */

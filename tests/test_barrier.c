@@ -1,0 +1,534 @@
+/*
+ * test_barrier.c - barriers in process and across processes: meeting,
+ * timeouts that say who is missing, nodes that die, latecomers, bad
+ * lines, nodes in other languages, and the multinode runner.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stepper/barrier.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *bdir(void)
+{
+	const char *b = getenv("B");
+	return b && *b ? b : "build";
+}
+
+/* ------------------------------------------------------------------ */
+/* In process                                                          */
+/* ------------------------------------------------------------------ */
+
+struct party {
+	stp_barrier *b;
+	uint64_t gens[3];
+	int rc;
+};
+
+static void *meet_three_times(void *p)
+{
+	struct party *x = p;
+	for (int i = 0; i < 3; i++) {
+		stp_barrier_result r;
+		x->rc |= stp_barrier_wait(x->b, "round", 10000, &r);
+		x->gens[i] = r.generation;
+	}
+	return NULL;
+}
+
+static void test_in_process_barrier_reuses_labels_by_generation(void **state)
+{
+	(void)state;
+	stp_barrier *b = stp_barrier_new(3);
+	struct party p[3];
+	pthread_t t[3];
+	for (int i = 0; i < 3; i++) {
+		p[i] = (struct party){ .b = b };
+		pthread_create(&t[i], NULL, meet_three_times, &p[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(p[i].rc, 0);
+		for (int g = 0; g < 3; g++)
+			assert_int_equal(p[i].gens[g], g + 1);
+	}
+	stp_barrier_free(b);
+}
+
+static void *wait_once(void *p)
+{
+	struct party *x = p;
+	stp_barrier_result r;
+	x->rc = stp_barrier_wait(x->b, "start", 200, &r);
+	x->gens[0] = r.arrived;
+	x->gens[1] = r.expected;
+	return NULL;
+}
+
+static void test_in_process_timeout_says_arrived_of_expected(void **state)
+{
+	(void)state;
+	/* a wall-clock bound: the timeout is the behaviour under test */
+	stp_barrier *b = stp_barrier_new(3);
+	struct party p[2] = { { .b = b }, { .b = b } };
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, wait_once, &p[i]);
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	int timeouts = 0;
+	for (int i = 0; i < 2; i++) {
+		timeouts += p[i].rc == STP_ETIMEDOUT;
+		assert_int_equal(p[i].gens[1], 3);
+		assert_true(p[i].gens[0] >= 1 && p[i].gens[0] <= 2);
+	}
+	assert_int_equal(timeouts, 2);
+	assert_int_equal(stp_barrier_wait(b, "bad label!", 1, NULL), STP_EINVAL);
+	assert_null(stp_barrier_new(0));
+	stp_barrier_free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Nodes as threads                                                    */
+/* ------------------------------------------------------------------ */
+
+struct tnode {
+	stp_bserver *s;
+	char name[32];
+	const char *labels[128];
+	int nlabels;
+	int rcs[128];
+	uint64_t gens[128];
+	char detail[256];
+};
+
+static void *run_tnode(void *p)
+{
+	struct tnode *n = p;
+	char err[256];
+	stp_node *node = stp_node_connect(stp_bserver_addr(n->s), n->name,
+					  stp_bserver_token(n->s), err, sizeof err);
+	if (!node) {
+		snprintf(n->detail, sizeof n->detail, "%s", err);
+		n->rcs[0] = -999;
+		return NULL;
+	}
+	for (int i = 0; i < n->nlabels; i++)
+		n->rcs[i] = stp_node_barrier(node, n->labels[i], &n->gens[i], n->detail,
+					     sizeof n->detail);
+	stp_node_free(node);
+	return NULL;
+}
+
+static void run_nodes(stp_bserver *s, struct tnode *nodes, int n)
+{
+	pthread_t *t = calloc((size_t)n, sizeof *t);
+	for (int i = 0; i < n; i++) {
+		nodes[i].s = s;
+		pthread_create(&t[i], NULL, run_tnode, &nodes[i]);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	free(t);
+}
+
+static void test_three_nodes_meet(void **state)
+{
+	(void)state;
+	stp_bserver *s = stp_bserver_new(3, "tok", 10000, NULL, 0);
+	assert_non_null(s);
+	assert_int_equal(strncmp(stp_bserver_addr(s), "127.0.0.1:", 10), 0);
+	struct tnode n[3] = { { 0 } };
+	for (int i = 0; i < 3; i++) {
+		snprintf(n[i].name, sizeof n[i].name, "n%d", i);
+		n[i].labels[0] = "start";
+		n[i].labels[1] = "end";
+		n[i].nlabels = 2;
+	}
+	run_nodes(s, n, 3);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(n[i].rcs[0], 0);
+		assert_int_equal(n[i].rcs[1], 0);
+		assert_int_equal(n[i].gens[0], 1);
+	}
+	stp_bserver_free(s);
+}
+
+static void test_50_nodes_100_labels(void **state)
+{
+	(void)state;
+	static struct tnode n[50];
+	static char names[100][16];
+	stp_bserver *s = stp_bserver_new(50, NULL, 30000, NULL, 0);
+	for (int l = 0; l < 100; l++)
+		snprintf(names[l], sizeof names[l], "label-%d", l);
+	for (int i = 0; i < 50; i++) {
+		memset(&n[i], 0, sizeof n[i]);
+		snprintf(n[i].name, sizeof n[i].name, "node%d", i);
+		for (int l = 0; l < 100; l++)
+			n[i].labels[l] = names[l];
+		n[i].nlabels = 100;
+	}
+	run_nodes(s, n, 50);
+	for (int i = 0; i < 50; i++)
+		for (int l = 0; l < 100; l++)
+			if (n[i].rcs[l] != 0 || n[i].gens[l] != 1)
+				fail_msg("node%d label %d: %d %s", i, l, n[i].rcs[l], n[i].detail);
+	stp_bserver_free(s);
+}
+
+static void test_timeout_tells_everyone_who_is_missing(void **state)
+{
+	(void)state;
+	/* a wall-clock bound: the controller's timeout is under test */
+	stp_bserver *s = stp_bserver_new(3, "tok", 200, NULL, 0);
+	char err[256];
+	/* n2 says hello but never arrives */
+	stp_node *late = stp_node_connect(stp_bserver_addr(s), "n2", "tok", err, sizeof err);
+	struct tnode n[2] = { { 0 } };
+	for (int i = 0; i < 2; i++) {
+		snprintf(n[i].name, sizeof n[i].name, "n%d", i);
+		n[i].labels[0] = "ready";
+		n[i].nlabels = 1;
+	}
+	run_nodes(s, n, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(n[i].rcs[0], STP_ETIMEDOUT);
+		assert_string_equal(n[i].detail, "2/3 missing=n2");
+	}
+	char ev[512];
+	assert_string_equal(stp_bserver_last_event(s, ev, sizeof ev),
+			    "TIMEOUT ready 2/3 missing=n2");
+	stp_node_free(late);
+	stp_bserver_free(s);
+}
+
+static void test_latecomer_starts_the_next_generation(void **state)
+{
+	(void)state;
+	stp_bserver *s = stp_bserver_new(2, "tok", 10000, NULL, 0);
+	struct tnode n[2] = { { 0 } };
+	for (int i = 0; i < 2; i++) {
+		snprintf(n[i].name, sizeof n[i].name, "n%d", i);
+		for (int k = 0; k < 5; k++)
+			n[i].labels[k] = "again";
+		n[i].nlabels = 5;
+	}
+	run_nodes(s, n, 2);
+	for (int i = 0; i < 2; i++)
+		for (int k = 0; k < 5; k++) {
+			assert_int_equal(n[i].rcs[k], 0);
+			/* never an OK meant for an earlier generation */
+			assert_int_equal(n[i].gens[k], k + 1);
+		}
+	stp_bserver_free(s);
+}
+
+static void test_two_controllers_do_not_interfere(void **state)
+{
+	(void)state;
+	stp_bserver *a = stp_bserver_new(2, "alpha", 10000, NULL, 0);
+	stp_bserver *b = stp_bserver_new(2, "beta", 10000, NULL, 0);
+	assert_string_not_equal(stp_bserver_addr(a), stp_bserver_addr(b));
+	struct tnode na[2] = { { 0 } }, nb[2] = { { 0 } };
+	for (int i = 0; i < 2; i++) {
+		snprintf(na[i].name, sizeof na[i].name, "x%d", i);
+		snprintf(nb[i].name, sizeof nb[i].name, "x%d", i);
+		na[i].labels[0] = nb[i].labels[0] = "same-label";
+		na[i].nlabels = nb[i].nlabels = 1;
+	}
+	run_nodes(a, na, 2);
+	run_nodes(b, nb, 2);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(na[i].rcs[0], 0);
+		assert_int_equal(nb[i].rcs[0], 0);
+	}
+	/* a's token at b's address */
+	char err[256];
+	stp_node *wrong = stp_node_connect(stp_bserver_addr(b), "x9", "alpha", err, sizeof err);
+	char detail[256];
+	assert_int_equal(stp_node_barrier(wrong, "l", NULL, detail, sizeof detail), STP_EPARSE);
+	assert_string_equal(detail, "wrong token");
+	stp_node_free(wrong);
+	stp_bserver_free(a);
+	stp_bserver_free(b);
+}
+
+/* ------------------------------------------------------------------ */
+/* A node that dies                                                    */
+/* ------------------------------------------------------------------ */
+
+static void test_killed_node_fails_the_others_at_once(void **state)
+{
+	(void)state;
+	/* the barrier timeout is a minute: a FAIL must come long before */
+	stp_bserver *s = stp_bserver_new(3, "tok", 60000, NULL, 0);
+	char prog[256];
+	snprintf(prog, sizeof prog, "%s/tests/progs/node", bdir());
+	int out[2];
+	assert_int_equal(pipe(out), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addclose(&fa, out[0]);
+	char *argv[] = { prog, (char *)stp_bserver_addr(s), "victim", "tok", "meet", NULL };
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	/* wait until the victim says it is arriving (its own output) */
+	char buf[128];
+	FILE *f = fdopen(out[0], "r");
+	assert_non_null(fgets(buf, sizeof buf, f));
+	assert_string_equal(buf, "arriving at meet\n");
+
+	struct tnode n[1] = { { 0 } };
+	snprintf(n[0].name, sizeof n[0].name, "survivor");
+	n[0].labels[0] = "meet";
+	n[0].labels[1] = "later";
+	n[0].nlabels = 2;
+	pthread_t t;
+	n[0].s = s;
+	pthread_create(&t, NULL, run_tnode, &n[0]);
+	kill(pid, SIGKILL);
+	int st;
+	waitpid(pid, &st, 0);
+	pthread_join(t, NULL);
+	fclose(f);
+	assert_int_equal(n[0].rcs[0], STP_ECLOSED);
+	/* later barriers fail at once too: the run cannot complete any more */
+	assert_int_equal(n[0].rcs[1], STP_ECLOSED);
+	assert_string_equal(n[0].detail, "left=victim");
+	stp_bserver_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad lines                                                           */
+/* ------------------------------------------------------------------ */
+
+struct pair_half {
+	stp_node *n;
+	const char *label;
+	int rc;
+};
+
+static void *pair_half(void *p)
+{
+	struct pair_half *h = p;
+	h->rc = stp_node_barrier(h->n, h->label, NULL, NULL, 0);
+	return NULL;
+}
+
+/* a and b (both on this test's controller of 2) meet at label. */
+static int meet_pair(stp_node *a, stp_node *b, const char *label)
+{
+	struct pair_half h = { a, label, -1 };
+	pthread_t t;
+	pthread_create(&t, NULL, pair_half, &h);
+	int rc = stp_node_barrier(b, label, NULL, NULL, 0);
+	pthread_join(t, NULL);
+	return rc != 0 ? rc : h.rc;
+}
+
+/* Send raw text; return the controller's answer line ("" if none) and
+ * whether it then closed the connection. */
+static void raw_exchange(stp_bserver *s, const char *text, char *answer, size_t size,
+			 int *closed)
+{
+	const char *addr = stp_bserver_addr(s);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)atoi(strchr(addr, ':') + 1)) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(send(fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+	size_t len = 0;
+	ssize_t got;
+	answer[0] = '\0';
+	*closed = 0;
+	while ((got = recv(fd, answer + len, size - 1 - len, 0)) > 0) {
+		len += (size_t)got;
+		answer[len] = '\0';
+	}
+	/* closed: EOF, or a reset when the controller closed with our
+	 * unread input still queued (the over-long line) */
+	*closed = got == 0 || (got < 0 && errno == ECONNRESET);
+	close(fd);
+}
+
+static void test_bad_lines_get_err_and_the_rest_are_served(void **state)
+{
+	(void)state;
+	char longline[400];
+	memset(longline, 'x', sizeof longline - 2);
+	longline[sizeof longline - 2] = '\n';
+	longline[sizeof longline - 1] = '\0';
+	struct {
+		const char *text, *want;
+	} cases[] = {
+		{ "HELLO a\n", "ERR malformed HELLO: expected HELLO <name> <token>" },
+		{ "HELLO a tok extra\n", "ERR malformed HELLO" },
+		{ "HELLO a/b tok\n", "ERR malformed HELLO" },
+		{ "HELLO a wrong\n", "ERR wrong token\n" },
+		{ "HELLO a tok\nHELLO a tok\n", "ERR second HELLO on this connection\n" },
+		{ "BARRIER x\n", "ERR HELLO first\n" },
+		{ "HELLO a tok\nBARRIER bad/label\n", "ERR malformed BARRIER" },
+		{ "JUMP now\n", "ERR unknown command: expected HELLO or BARRIER\n" },
+		{ "HELLO a tok\x01\n", "ERR a line must be printable ASCII\n" },
+		{ longline, "ERR line longer than 256 bytes\n" },
+	};
+	/* each on a controller of its own: a node that joined and was then
+	 * closed for a bad line has left, and that fails later barriers */
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		stp_bserver *s = stp_bserver_new(2, "tok", 10000, NULL, 0);
+		char answer[512];
+		int closed;
+		raw_exchange(s, cases[i].text, answer, sizeof answer, &closed);
+		if (!strstr(answer, cases[i].want))
+			fail_msg("case %zu: answer \"%s\", wanted \"%s\"", i, answer,
+				 cases[i].want);
+		assert_true(closed);
+		stp_bserver_free(s);
+	}
+
+	/* the controller keeps serving the others: a and b meet, strangers
+	 * are turned away, and a and b meet again */
+	stp_bserver *s = stp_bserver_new(2, "tok", 10000, NULL, 0);
+	char err[256], answer[512];
+	int closed;
+	stp_node *na = stp_node_connect(stp_bserver_addr(s), "a", "tok", err, sizeof err);
+	stp_node *nb = stp_node_connect(stp_bserver_addr(s), "b", "tok", err, sizeof err);
+	assert_int_equal(meet_pair(na, nb, "first"), 0);
+	raw_exchange(s, "HELLO c tok\n", answer, sizeof answer, &closed);
+	assert_string_equal(answer, "ERR more nodes than expected\n");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		if (!strstr(cases[i].text, "HELLO a tok"))
+			raw_exchange(s, cases[i].text, answer, sizeof answer, &closed);
+	assert_int_equal(meet_pair(na, nb, "second"), 0);
+	stp_node_free(na);
+	stp_node_free(nb);
+	stp_bserver_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Nodes in other languages, and the multinode runner                  */
+/* ------------------------------------------------------------------ */
+
+static char *read_all(FILE *f)
+{
+	char *buf = calloc(1, 1 << 16);
+	size_t n = fread(buf, 1, (1 << 16) - 1, f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void test_python_and_shell_nodes_join(void **state)
+{
+	(void)state;
+	stp_bserver *s = stp_bserver_new(3, "tok", 20000, NULL, 0);
+	const char *addr = stp_bserver_addr(s);
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "python3 tests/node.py %s py tok ready done", addr);
+	FILE *py = popen(cmd, "r");
+	snprintf(cmd, sizeof cmd,
+		 "bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; printf \"HELLO sh tok\\n"
+		 "BARRIER ready\\n\" >&3; read -r a <&3; printf \"BARRIER done\\n\" >&3; "
+		 "read -r b <&3; echo \"$a\"; echo \"$b\"'",
+		 strchr(addr, ':') + 1);
+	FILE *sh = popen(cmd, "r");
+	char err[256];
+	stp_node *c = stp_node_connect(addr, "c", "tok", err, sizeof err);
+	uint64_t g = 0;
+	assert_int_equal(stp_node_barrier(c, "ready", &g, NULL, 0), 0);
+	assert_int_equal(stp_node_barrier(c, "done", &g, NULL, 0), 0);
+	char *po = read_all(py), *so = read_all(sh);
+	assert_int_equal(pclose(py), 0);
+	pclose(sh);
+	assert_string_equal(po, "OK ready 1\nOK done 1\n");
+	assert_string_equal(so, "OK ready 1\nOK done 1\n");
+	free(po);
+	free(so);
+	stp_node_free(c);
+	stp_bserver_free(s);
+}
+
+static void test_multinode_runs_the_gossip(void **state)
+{
+	(void)state;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s/bin/stepper multinode -n 3 -- %s/examples/gossip 2>&1",
+		 bdir(), bdir());
+	FILE *f = popen(cmd, "r");
+	char *out = read_all(f);
+	int st = pclose(f);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("multinode failed:\n%s", out);
+	assert_non_null(strstr(out, "[node0] received 0 rumours: ok"));
+	assert_non_null(strstr(out, "[node1] received 1 rumour: ok"));
+	assert_non_null(strstr(out, "[node2] received 1 rumour: ok"));
+	assert_non_null(strstr(out, "result: passed, all 3 nodes exited 0"));
+	free(out);
+}
+
+static void test_multinode_stops_the_rest_when_a_node_fails(void **state)
+{
+	(void)state;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd,
+		 "%s/bin/stepper multinode -n 3 -- sh -c 'if [ \"$STEPPER_NODE_INDEX\" = 1 ]; "
+		 "then echo giving up; exit 3; fi; exec %s/tests/progs/hang' 2>&1",
+		 bdir(), bdir());
+	FILE *f = popen(cmd, "r");
+	char *out = read_all(f);
+	int st = pclose(f);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	assert_non_null(strstr(out, "[node1] giving up"));
+	assert_non_null(strstr(out, "  node0: killed by SIGKILL (stopped after another node failed)"));
+	assert_non_null(strstr(out, "  node1: exit status 3"));
+	assert_non_null(strstr(out, "result: failed, node1 failed first"));
+	free(out);
+	/* and a usage error */
+	snprintf(cmd, sizeof cmd, "%s/bin/stepper multinode -n 0 -- true 2>&1", bdir());
+	f = popen(cmd, "r");
+	out = read_all(f);
+	st = pclose(f);
+	assert_int_equal(WEXITSTATUS(st), 2);
+	assert_non_null(strstr(out, "-n: expected 1 to 256 nodes, got '0'"));
+	free(out);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_in_process_barrier_reuses_labels_by_generation),
+		cmocka_unit_test(test_in_process_timeout_says_arrived_of_expected),
+		cmocka_unit_test(test_three_nodes_meet),
+		cmocka_unit_test(test_50_nodes_100_labels),
+		cmocka_unit_test(test_timeout_tells_everyone_who_is_missing),
+		cmocka_unit_test(test_latecomer_starts_the_next_generation),
+		cmocka_unit_test(test_two_controllers_do_not_interfere),
+		cmocka_unit_test(test_killed_node_fails_the_others_at_once),
+		cmocka_unit_test(test_bad_lines_get_err_and_the_rest_are_served),
+		cmocka_unit_test(test_python_and_shell_nodes_join),
+		cmocka_unit_test(test_multinode_runs_the_gossip),
+		cmocka_unit_test(test_multinode_stops_the_rest_when_a_node_fails),
+	};
+	return cmocka_run_group_tests_name("barrier", tests, NULL, NULL);
+}
