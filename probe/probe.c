@@ -40,20 +40,6 @@ struct stp_probe {
 	char err[1024];
 };
 
-static void lock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_lock(m);
-	if (e)
-		stp__panic("pthread_mutex_lock(probe)", e);
-}
-
-static void unlock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_unlock(m);
-	if (e)
-		stp__panic("pthread_mutex_unlock(probe)", e);
-}
-
 static uint64_t real_ns(void)
 {
 	struct timespec ts;
@@ -163,7 +149,7 @@ int stp_probe_send(stp_probe *p, const void *data, size_t len)
 	m->len = len;
 	m->at = now(p);
 	memcpy(m->data, data, len);
-	lock(&p->mu);
+	stp__lock(&p->mu);
 	if (p->tail)
 		p->tail->next = m;
 	else
@@ -171,7 +157,7 @@ int stp_probe_send(stp_probe *p, const void *data, size_t len)
 	p->tail = m;
 	p->n++;
 	pthread_cond_broadcast(&p->cv);
-	unlock(&p->mu);
+	stp__unlock(&p->mu);
 	return 0;
 }
 
@@ -195,9 +181,9 @@ size_t stp_probe_pending(const stp_probe *p)
 	if (!p)
 		return 0;
 	stp_probe *m = (stp_probe *)p;
-	lock(&m->mu);
+	stp__lock(&m->mu);
 	size_t n = m->n;
-	unlock(&m->mu);
+	stp__unlock(&m->mu);
 	return n;
 }
 
@@ -224,9 +210,9 @@ static msg *pop_locked(stp_probe *p)
 
 static msg *pop(stp_probe *p)
 {
-	lock(&p->mu);
+	stp__lock(&p->mu);
 	msg *m = pop_locked(p);
-	unlock(&p->mu);
+	stp__unlock(&p->mu);
 	return m;
 }
 
@@ -238,7 +224,7 @@ static msg *take(stp_probe *p, uint64_t deadline, int *rc)
 {
 	*rc = 0;
 	if (!p->clock) {
-		lock(&p->mu);
+		stp__lock(&p->mu);
 		while (!p->head) {
 			uint64_t n = real_ns();
 			if (n >= deadline)
@@ -248,7 +234,7 @@ static msg *take(stp_probe *p, uint64_t deadline, int *rc)
 			pthread_cond_timedwait(&p->cv, &p->mu, &ts);
 		}
 		msg *m = pop_locked(p);
-		unlock(&p->mu);
+		stp__unlock(&p->mu);
 		return m;
 	}
 	for (;;) {

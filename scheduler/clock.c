@@ -17,20 +17,6 @@ _Thread_local stp_clock *stp__callback_clock;
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static stp_clock *registry;
 
-static void lock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_lock(m);
-	if (e)
-		stp__panic("pthread_mutex_lock(clock)", e);
-}
-
-static void unlock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_unlock(m);
-	if (e)
-		stp__panic("pthread_mutex_unlock(clock)", e);
-}
-
 /* ------------------------------------------------------------------ */
 /* The deadline heap: earliest deadline first, then registration order  */
 /* ------------------------------------------------------------------ */
@@ -138,10 +124,10 @@ stp_clock *stp_clock_new(uint64_t start_ns)
 	stp_options o;
 	stp_options_init(&o);
 	c->stall_ms = o.stall_ms;
-	lock(&registry_mu);
+	stp__lock(&registry_mu);
 	c->next_clock = registry;
 	registry = c;
-	unlock(&registry_mu);
+	stp__unlock(&registry_mu);
 	return c;
 }
 
@@ -149,18 +135,18 @@ void stp_clock_free(stp_clock *c)
 {
 	if (!c)
 		return;
-	lock(&registry_mu);
+	stp__lock(&registry_mu);
 	for (stp_clock **p = &registry; *p; p = &(*p)->next_clock)
 		if (*p == c) {
 			*p = c->next_clock;
 			break;
 		}
-	unlock(&registry_mu);
-	lock(&c->mu);
+	stp__unlock(&registry_mu);
+	stp__lock(&c->mu);
 	c->quit = 1;
 	pthread_cond_broadcast(&c->idle_cv);
 	int started = c->auto_started;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	if (started)
 		pthread_join(c->auto_tid, NULL);
 	for (struct stp_timer *t = c->all, *n; t; t = n) {
@@ -183,9 +169,9 @@ uint64_t stp_clock_now(const stp_clock *c)
 void stp_clock_set_stall_ms(stp_clock *c, unsigned ms)
 {
 	if (c && ms > 0) {
-		lock(&c->mu);
+		stp__lock(&c->mu);
 		c->stall_ms = ms;
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 	}
 }
 
@@ -199,11 +185,11 @@ int stp_clock_next_deadline(const stp_clock *c, uint64_t *ns)
 	if (!c || !ns)
 		return STP_EINVAL;
 	stp_clock *m = (stp_clock *)c;
-	lock(&m->mu);
+	stp__lock(&m->mu);
 	int rc = m->nheap ? 0 : STP_ENOENT;
 	if (m->nheap)
 		*ns = m->heap[0]->deadline;
-	unlock(&m->mu);
+	stp__unlock(&m->mu);
 	return rc;
 }
 
@@ -212,11 +198,11 @@ int stp_clock_members(const stp_clock *c, int *blocked)
 	if (!c)
 		return 0;
 	stp_clock *m = (stp_clock *)c;
-	lock(&m->mu);
+	stp__lock(&m->mu);
 	int n = m->nmembers;
 	if (blocked)
 		*blocked = m->nblocked;
-	unlock(&m->mu);
+	stp__unlock(&m->mu);
 	return n;
 }
 
@@ -268,9 +254,9 @@ int stp_clock_enter_named(stp_clock *c, const char *name)
 		return STP_EINVAL;
 	if (stp__member_self)
 		return STP_ESTATE;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	stp__member *m = new_member(c, name);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	if (!m)
 		return STP_ENOMEM;
 	stp__member_self = m;
@@ -289,9 +275,9 @@ int stp_clock_leave(void)
 		return STP_ESTATE;
 	stp__member_self = NULL;
 	stp_clock *c = m->c;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	drop_member(c, m);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return 0;
 }
 
@@ -328,11 +314,11 @@ void stp__clock_unblock_locked(stp__member *m)
 stp__member *stp__clock_add_member(stp_clock *c, const char *name,
 				   struct stp__thread *t)
 {
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	stp__member *m = new_member(c, name);
 	if (m)
 		m->sthread = t;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return m;
 }
 
@@ -346,23 +332,23 @@ void stp__clock_leave_member(stp__member *m)
 	if (stp__member_self == m)
 		stp__member_self = NULL;
 	stp_clock *c = m->c; /* drop_member frees m */
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	drop_member(c, m);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 }
 
 void stp__clock_block(stp__member *m, const char *what, const char *name)
 {
-	lock(&m->c->mu);
+	stp__lock(&m->c->mu);
 	stp__clock_block_locked(m, "%s '%s'", what, name);
-	unlock(&m->c->mu);
+	stp__unlock(&m->c->mu);
 }
 
 void stp__clock_unblock(stp__member *m)
 {
-	lock(&m->c->mu);
+	stp__lock(&m->c->mu);
 	stp__clock_unblock_locked(m);
-	unlock(&m->c->mu);
+	stp__unlock(&m->c->mu);
 }
 
 void stp__clock_mark_running(stp__member *m)
@@ -372,11 +358,11 @@ void stp__clock_mark_running(stp__member *m)
 
 void stp__clock_attach(stp_clock *c, stp_stepper *s)
 {
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	c->stepper = s;
 	if (s)
 		c->stall_ms = s->opt.stall_ms;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 }
 
 /* ------------------------------------------------------------------ */
@@ -389,12 +375,12 @@ static void fire(stp_clock *c, struct stp_timer *t)
 	atomic_store(&c->now, t->deadline);
 	t->state = STP__TS_FIRED;
 	if (t->kind == STP__TK_TIMER) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		stp_clock *saved = stp__callback_clock;
 		stp__callback_clock = c;
 		t->cb(t->arg);
 		stp__callback_clock = saved;
-		lock(&c->mu);
+		stp__lock(&c->mu);
 		return;
 	}
 	stp__member *m = t->waiter;
@@ -409,11 +395,11 @@ static void fire(stp_clock *c, struct stp_timer *t)
 	 * wait. The lock order is the waiter's mutex, then c->mu. */
 	pthread_cond_t *cv = m->wait_cv;
 	pthread_mutex_t *mu = m->wait_mu;
-	unlock(&c->mu);
-	lock(mu);
+	stp__unlock(&c->mu);
+	stp__lock(mu);
 	pthread_cond_broadcast(cv);
-	unlock(mu);
-	lock(&c->mu);
+	stp__unlock(mu);
+	stp__lock(&c->mu);
 }
 
 /* What each running member is doing, for a stall report. */
@@ -471,9 +457,9 @@ int stp_clock_wait_idle(stp_clock *c)
 		return STP_EINVAL;
 	if (stp__member_self)
 		return STP_ESTATE;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	int rc = wait_idle_locked(c);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return rc;
 }
 
@@ -483,10 +469,10 @@ int stp_clock_advance(stp_clock *c, uint64_t ns)
 		return STP_EINVAL;
 	if (stp__member_self)
 		return STP_ESTATE;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	uint64_t start = atomic_load(&c->now);
 	if (start + ns < start) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		return STP_ERANGE;
 	}
 	uint64_t target = start + ns;
@@ -499,7 +485,7 @@ int stp_clock_advance(stp_clock *c, uint64_t ns)
 	}
 	if (rc == 0)
 		atomic_store(&c->now, target);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return rc < 0 ? rc : fired;
 }
 
@@ -534,23 +520,23 @@ static void break_deadlock(stp_clock *c)
 			mus[n++] = m->wait_mu;
 		}
 	stp_stepper *s = c->stepper;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	for (int i = 0; i < n; i++) {
-		lock(mus[i]);
+		stp__lock(mus[i]);
 		pthread_cond_broadcast(cvs[i]);
-		unlock(mus[i]);
+		stp__unlock(mus[i]);
 	}
 	if (s) {
 		stp__error(s, STP__OUT_STALL, "%s", c->error);
 		stp__abort(s);
 	}
-	lock(&c->mu);
+	stp__lock(&c->mu);
 }
 
 static void *auto_main(void *p)
 {
 	stp_clock *c = p;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	for (;;) {
 		while (!c->quit && !(c->auto_on && c->nmembers > 0 && all_blocked(c) &&
 				     !c->deadlocked))
@@ -562,7 +548,7 @@ static void *auto_main(void *p)
 		else
 			fire(c, heap_pop(c));
 	}
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return NULL;
 }
 
@@ -570,7 +556,7 @@ void stp_clock_set_auto(stp_clock *c, int on)
 {
 	if (!c)
 		return;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	c->auto_on = on != 0;
 	if (on && !c->auto_started) {
 		if (pthread_create(&c->auto_tid, NULL, auto_main, c) == 0)
@@ -580,20 +566,20 @@ void stp_clock_set_auto(stp_clock *c, int on)
 				 "clock: could not start the auto-mode thread");
 	}
 	pthread_cond_broadcast(&c->idle_cv);
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 }
 
 /* For stp_cond_signal: mark every clock-aware waiter of cv running. */
 void stp__clock_waking(pthread_cond_t *cv);
 void stp__clock_waking(pthread_cond_t *cv)
 {
-	lock(&registry_mu);
+	stp__lock(&registry_mu);
 	for (stp_clock *c = registry; c; c = c->next_clock) {
-		lock(&c->mu);
+		stp__lock(&c->mu);
 		for (stp__member *m = c->members; m; m = m->next)
 			if (m->wait_cv == cv)
 				stp__clock_unblock_locked(m);
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 	}
-	unlock(&registry_mu);
+	stp__unlock(&registry_mu);
 }

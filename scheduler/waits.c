@@ -20,20 +20,6 @@ void stp__clock_waking(pthread_cond_t *cv);
 int stp__realtimer_start(struct stp_timer *t, uint64_t ns);
 int stp__realtimer_cancel(struct stp_timer *t);
 
-static void lock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_lock(m);
-	if (e)
-		stp__panic("pthread_mutex_lock(clock)", e);
-}
-
-static void unlock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_unlock(m);
-	if (e)
-		stp__panic("pthread_mutex_unlock(clock)", e);
-}
-
 /* The clock the calling thread sees, or NULL for real time. */
 static stp_clock *current(void)
 {
@@ -74,15 +60,15 @@ int stp_sleep_ns(uint64_t ns)
 	stp_clock *c = m->c;
 	struct stp_timer e = { .is_virtual = 1, .c = c, .kind = STP__TK_SLEEP,
 			       .waiter = m };
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	if (c->deadlocked) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		return STP_EDEADLOCK;
 	}
 	uint64_t now = atomic_load(&c->now);
 	e.deadline = now + ns < now ? UINT64_MAX : now + ns;
 	if (stp__clock_push(c, &e) < 0) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		return STP_ENOMEM;
 	}
 	char when[48];
@@ -97,7 +83,7 @@ int stp_sleep_ns(uint64_t ns)
 		stp__clock_remove(c, &e);
 		rc = STP_EDEADLOCK;
 	}
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return rc;
 }
 
@@ -119,9 +105,9 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 	stp_clock *c = m->c;
 	struct stp_timer e = { .is_virtual = 1, .c = c, .kind = STP__TK_COND,
 			       .waiter = m };
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	if (c->deadlocked) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		return STP_EDEADLOCK;
 	}
 	m->fired = 0;
@@ -132,7 +118,7 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 		e.deadline = now + ns < now ? UINT64_MAX : now + ns;
 		if (stp__clock_push(c, &e) < 0) {
 			m->wait_cv = NULL;
-			unlock(&c->mu);
+			stp__unlock(&c->mu);
 			return STP_ENOMEM;
 		}
 		char when[48];
@@ -141,12 +127,12 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 	} else {
 		stp__clock_block_locked(m, "a condition, with no deadline");
 	}
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	/* mu is held from the caller until this wait releases it: a wake-up
 	 * (stp_cond_signal with mu held, or the clock's, which takes mu)
 	 * cannot fall in between. */
 	pthread_cond_wait(cv, mu);
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	stp__clock_unblock_locked(m);
 	int rc = 0;
 	if (timed && m->fired)
@@ -157,7 +143,7 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 		rc = STP_EDEADLOCK;
 	m->wait_cv = NULL;
 	m->wait_mu = NULL;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return rc;
 }
 
@@ -209,17 +195,17 @@ stp_timer *stp_timer_start(uint64_t ns, void (*cb)(void *), void *arg)
 	}
 	t->is_virtual = 1;
 	t->c = c;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	uint64_t now = atomic_load(&c->now);
 	t->deadline = now + ns;
 	if (now + ns < now || stp__clock_push(c, t) < 0) {
-		unlock(&c->mu);
+		stp__unlock(&c->mu);
 		free(t);
 		return NULL;
 	}
 	t->all_next = c->all;
 	c->all = t;
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return t;
 }
 
@@ -230,14 +216,14 @@ int stp_timer_cancel(stp_timer *t)
 	if (!t->is_virtual)
 		return stp__realtimer_cancel(t);
 	stp_clock *c = t->c;
-	lock(&c->mu);
+	stp__lock(&c->mu);
 	int rc = STP_ENOENT;
 	if (t->state == STP__TS_PENDING) {
 		stp__clock_remove(c, t);
 		t->state = STP__TS_CANCELLED;
 		rc = 0;
 	}
-	unlock(&c->mu);
+	stp__unlock(&c->mu);
 	return rc;
 }
 
@@ -251,7 +237,7 @@ void stp_timer_free(stp_timer *t)
 		return;
 	}
 	/* a virtual handle is on its clock's list; the clock frees it */
-	lock(&t->c->mu);
+	stp__lock(&t->c->mu);
 	t->freed_by_user = 1;
-	unlock(&t->c->mu);
+	stp__unlock(&t->c->mu);
 }

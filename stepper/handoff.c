@@ -56,6 +56,20 @@ _Noreturn void stp__panic(const char *what, int err)
 	abort();
 }
 
+void stp__lock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_lock(m);
+	if (e)
+		stp__panic("pthread_mutex_lock", e);
+}
+
+void stp__unlock(pthread_mutex_t *m)
+{
+	int e = pthread_mutex_unlock(m);
+	if (e)
+		stp__panic("pthread_mutex_unlock", e);
+}
+
 static long futex(_Atomic uint32_t *addr, int op, uint32_t val,
 		  const struct timespec *ts)
 {

@@ -45,4 +45,9 @@ int stp__sem_sleeping(stp__sem *s);
 /* Abort with a message: a failed pthread call on an internal lock. */
 _Noreturn void stp__panic(const char *what, int err);
 
+#include <pthread.h>
+/* pthread_mutex_lock/unlock that abort on failure (a bug, not an error). */
+void stp__lock(pthread_mutex_t *m);
+void stp__unlock(pthread_mutex_t *m);
+
 #endif

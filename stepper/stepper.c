@@ -89,20 +89,6 @@ const char *stp__step_name(const struct stp__thread *t, size_t k)
 	return k < t->nsteps ? t->order[k] : "?";
 }
 
-static void lock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_lock(m);
-	if (e)
-		stp__panic("pthread_mutex_lock", e);
-}
-
-static void unlock(pthread_mutex_t *m)
-{
-	int e = pthread_mutex_unlock(m);
-	if (e)
-		stp__panic("pthread_mutex_unlock", e);
-}
-
 /* ------------------------------------------------------------------ */
 /* Making and freeing                                                  */
 /* ------------------------------------------------------------------ */
@@ -280,7 +266,7 @@ void stp__verror(stp_stepper *s, enum stp__outcome out, const char *fmt,
 		 va_list ap)
 {
 	char *msg = stp__vstrdupf(fmt, ap);
-	lock(&s->mu);
+	stp__lock(&s->mu);
 	if (out > s->outcome)
 		s->outcome = out;
 	if (s->nerrors == s->caperrors) {
@@ -295,7 +281,7 @@ void stp__verror(stp_stepper *s, enum stp__outcome out, const char *fmt,
 		s->errors[s->nerrors++] = msg ? msg : stp__strdup("(out of memory)");
 	else
 		free(msg);
-	unlock(&s->mu);
+	stp__unlock(&s->mu);
 	if (s->opt.debug && msg)
 		fprintf(s->opt.log, "error: %s\n", msg);
 }
@@ -326,9 +312,9 @@ size_t stp_error_count(const stp_stepper *s)
 	if (!s)
 		return 0;
 	stp_stepper *m = (stp_stepper *)s;
-	lock(&m->mu);
+	stp__lock(&m->mu);
 	size_t n = m->nerrors;
-	unlock(&m->mu);
+	stp__unlock(&m->mu);
 	return n;
 }
 
@@ -337,9 +323,9 @@ const char *stp_error(const stp_stepper *s, size_t i)
 	if (!s)
 		return NULL;
 	stp_stepper *m = (stp_stepper *)s;
-	lock(&m->mu);
+	stp__lock(&m->mu);
 	const char *e = i < m->nerrors ? m->errors[i] : NULL;
-	unlock(&m->mu);
+	stp__unlock(&m->mu);
 	return e;
 }
 
