@@ -198,7 +198,7 @@ static void test_timeout_tells_everyone_who_is_missing(void **state)
 {
 	(void)state;
 	/* a wall-clock bound: the controller's timeout is under test */
-	stp_bserver *s = stp_bserver_new(3, "tok", 200, NULL, 0);
+	stp_bserver *s = stp_bserver_new(3, "tok", 1000, NULL, 0);
 	char err[256];
 	/* n2 says hello but never arrives */
 	stp_node *late = stp_node_connect(stp_bserver_addr(s), "n2", "tok", err, sizeof err);
