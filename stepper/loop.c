@@ -69,10 +69,11 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 		fprintf(out, "this run replayed %s\n", s->opt.replay);
 	else if (trace && *trace)
 		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace,
-			command_line());
+			lo->command ? lo->command : command_line());
 	else
 		fprintf(out, "rerun: STEPPER_SEED=%llu %s\n",
-			(unsigned long long)seed, command_line());
+			(unsigned long long)seed,
+			lo->command ? lo->command : command_line());
 }
 
 int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,

@@ -239,6 +239,9 @@ typedef struct stp_loop_options {
 	int quiet;           /* no progress line, no failure report */
 	FILE *out;           /* reports (default stderr) */
 	const char *name;    /* the test's name, used in messages and traces */
+	const char *command; /* the command that reruns this test, printed with
+			      * STEPPER_REPLAY= before it (NULL: the command
+			      * line of this process) */
 	stp_options base;    /* options of each run; seed is set per run */
 } stp_loop_options;
 

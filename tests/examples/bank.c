@@ -38,6 +38,8 @@ static int plain(long n)
 	return lost ? 1 : 0;
 }
 
+static const char *self = "bank";
+
 static int loop(int fixed, uint64_t default_count)
 {
 	stp_loop_options lo;
@@ -47,6 +49,9 @@ static int loop(int fixed, uint64_t default_count)
 		lo.count = default_count;
 	lo.name = fixed ? "bank fixed" : "bank racy";
 	lo.out = stdout;
+	char cmd[512];
+	snprintf(cmd, sizeof cmd, "%s %s", self, fixed ? "fixed" : "racy");
+	lo.command = cmd; /* from the demo too: rerun just this test */
 	stp_loop_result r;
 	int rc = stp_loop(&lo, fixed ? fixed_body : racy_body, NULL, &r);
 	if (rc < 0) {
@@ -59,6 +64,7 @@ static int loop(int fixed, uint64_t default_count)
 int main(int argc, char **argv)
 {
 	const char *what = argc > 1 ? argv[1] : "demo";
+	self = argv[0];
 	if (strcmp(what, "plain") == 0)
 		return plain(argc > 2 ? atol(argv[2]) : 10000);
 	if (strcmp(what, "racy") == 0)
