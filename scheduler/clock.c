@@ -341,19 +341,58 @@ void stp__clock_block(stp__member *m, const char *what, const char *name)
 {
 	stp__lock(&m->c->mu);
 	stp__clock_block_locked(m, "%s '%s'", what, name);
+	m->at_turnstile = 1;
 	stp__unlock(&m->c->mu);
+}
+
+int stp__clock_block_unless(stp__member *m, int (*ready)(void *), void *arg,
+			    const char *what, const char *name)
+{
+	stp__lock(&m->c->mu);
+	int block = !ready(arg);
+	if (block) {
+		stp__clock_block_locked(m, "%s '%s'", what, name);
+		m->at_turnstile = 1;
+	}
+	stp__unlock(&m->c->mu);
+	return block;
 }
 
 void stp__clock_unblock(stp__member *m)
 {
 	stp__lock(&m->c->mu);
+	m->at_turnstile = 0;
 	stp__clock_unblock_locked(m);
 	stp__unlock(&m->c->mu);
 }
 
+/* The turnstile lets a thread go: it runs from now on, if it was waiting
+ * for its turn. A member blocked elsewhere (asleep, in a condition wait)
+ * stays blocked: a turnstile post does not end that wait. */
 void stp__clock_mark_running(stp__member *m)
 {
-	stp__clock_unblock(m);
+	stp__lock(&m->c->mu);
+	if (m->at_turnstile) {
+		m->at_turnstile = 0;
+		stp__clock_unblock_locked(m);
+	}
+	stp__unlock(&m->c->mu);
+}
+
+void stp__clock_describe(stp_clock *c, char *buf, size_t size)
+{
+	stp__lock(&c->mu);
+	size_t len = strlen(buf);
+	len += (size_t)snprintf(buf + len, size - len,
+				"\n  clock: %d member%s, %d blocked, %zu deadline%s pending%s",
+				c->nmembers, c->nmembers == 1 ? "" : "s", c->nblocked,
+				c->nheap, c->nheap == 1 ? "" : "s",
+				c->auto_on ? ", auto mode" : "");
+	for (stp__member *m = c->members; m && len < size; m = m->next)
+		len += (size_t)snprintf(buf + len, size - len, "\n    [%s] %s%s", m->name,
+					m->state == STP__M_BLOCKED ? "blocked on " : "running",
+					m->state == STP__M_BLOCKED ? m->waits_on : "");
+	stp__unlock(&c->mu);
 }
 
 void stp__clock_attach(stp_clock *c, stp_stepper *s)

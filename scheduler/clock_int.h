@@ -16,6 +16,7 @@ typedef struct stp__member {
 	stp_clock *c;
 	char name[STP_MAX_NAME + 1];
 	int state;                 /* enum stp__mstate */
+	int at_turnstile;          /* blocked waiting for its turn at a step */
 	char waits_on[STP_MAX_NAME + 96];
 	pthread_cond_t cv;         /* a sleeper waits here */
 	int fired;                 /* its deadline came */
@@ -64,8 +65,18 @@ stp__member *stp__clock_add_member(stp_clock *c, const char *name,
 void stp__clock_adopt(stp__member *m);
 void stp__clock_leave_member(stp__member *m);
 void stp__clock_block(stp__member *m, const char *what, const char *name);
+/* Block at the turnstile unless ready(arg) holds, checked under the
+ * clock's lock: the granter stores the grant before it takes that lock to
+ * mark the thread running, so either this sees the grant and does not
+ * block, or it is blocked when the granter marks it running. Returns 1
+ * when it blocked. */
+int stp__clock_block_unless(stp__member *m, int (*ready)(void *), void *arg,
+			    const char *what, const char *name);
 void stp__clock_unblock(stp__member *m);
 void stp__clock_mark_running(stp__member *m);
 void stp__clock_attach(stp_clock *c, stp_stepper *s);
+/* One line per member ("[a] blocked on ...", "[b] running"), for stall
+ * reports; appended to buf. */
+void stp__clock_describe(stp_clock *c, char *buf, size_t size);
 
 #endif

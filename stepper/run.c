@@ -180,6 +180,27 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 /* Step points                                                         */
 /* ------------------------------------------------------------------ */
 
+/* What a waiting thread waits for, checked by the clock under its lock. */
+struct turn_wait {
+	stp_stepper *s;
+	struct stp__thread *t;
+	size_t granted; /* the grant that lets it pass its step */
+};
+
+static int step_ready(void *p)
+{
+	struct turn_wait *w = p;
+	return atomic_load_explicit(&w->t->granted, memory_order_acquire) == w->granted ||
+	       aborted(w->s);
+}
+
+static int prefix_ready(void *p)
+{
+	struct turn_wait *w = p;
+	return aborted(w->s) ||
+	       atomic_load_explicit(&w->s->prefix_next, memory_order_acquire) > w->t->index;
+}
+
 /* strcmp, inline: it sits on the hand-off's critical path. */
 static inline int same_name(const char *a, const char *b)
 {
@@ -236,12 +257,12 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		    aborted(s))
 			break;
 		if (t->member && !blocked) {
-			/* Only now that it will wait does it count as blocked
-			 * for the clock (a thread whose own entry is the head
-			 * never waits, and must never look idle). Then look
-			 * again: the grant may have come meanwhile. */
-			stp__clock_block(t->member, "its turn at step", name);
-			blocked = 1;
+			/* Only a thread that will wait counts as blocked for
+			 * the clock (one whose own entry is the head never
+			 * waits, and must never look idle). */
+			struct turn_wait tw = { s, t, j + 1 };
+			blocked = stp__clock_block_unless(t->member, step_ready, &tw,
+							  "its turn at step", name);
 			continue;
 		}
 		if (woken) { /* woken early (a pre-wake): how near is it now? */
@@ -350,10 +371,10 @@ static void thread_main(void *p)
 			if (aborted(s) || pn > t->index)
 				break;
 			if (t->member && !blocked) {
-				stp__clock_block(t->member,
-						 "its prefix turn before step",
-						 t->order[0]);
-				blocked = 1;
+				struct turn_wait tw = { s, t, 0 };
+				blocked = stp__clock_block_unless(
+					t->member, prefix_ready, &tw,
+					"its prefix turn before step", t->order[0]);
 				continue;
 			}
 			stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
@@ -463,6 +484,13 @@ static void report_stall(stp_stepper *s, uint64_t idle_ns)
 		if (len >= cap)
 			len = cap - 1;
 		describe_threads(s, &buf, &len, &cap);
+		if (s->opt.clock) {
+			char *b2 = realloc(buf, len + 2048);
+			if (b2) {
+				buf = b2;
+				stp__clock_describe(s->opt.clock, buf, len + 2048);
+			}
+		}
 	}
 	stp__error(s, STP__OUT_STALL, "%s", buf ? buf : "stall");
 	free(buf);
