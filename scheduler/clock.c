@@ -243,7 +243,20 @@ static void drop_member(stp_clock *c, stp__member *m)
 	if (m->state == STP__M_BLOCKED)
 		c->nblocked--;
 	c->nmembers--;
+	m->state = STP__M_RUNNING;
+	m->at_turnstile = 0;
+	m->left = 1;
 	pthread_cond_broadcast(&c->idle_cv);
+	if (m->kept)
+		return; /* a stepper's thread record still points here */
+	pthread_cond_destroy(&m->cv);
+	free(m);
+}
+
+void stp__clock_free_member(stp__member *m)
+{
+	if (!m)
+		return;
 	pthread_cond_destroy(&m->cv);
 	free(m);
 }
@@ -316,8 +329,10 @@ stp__member *stp__clock_add_member(stp_clock *c, const char *name,
 {
 	stp__lock(&c->mu);
 	stp__member *m = new_member(c, name);
-	if (m)
+	if (m) {
 		m->sthread = t;
+		m->kept = 1;
+	}
 	stp__unlock(&c->mu);
 	return m;
 }
@@ -346,13 +361,14 @@ void stp__clock_block(stp__member *m, const char *what, const char *name)
 }
 
 int stp__clock_block_unless(stp__member *m, int (*ready)(void *), void *arg,
-			    const char *what, const char *name)
+			    size_t key, const char *what, const char *name)
 {
 	stp__lock(&m->c->mu);
 	int block = !ready(arg);
 	if (block) {
 		stp__clock_block_locked(m, "%s '%s'", what, name);
 		m->at_turnstile = 1;
+		m->turn_key = key;
 	}
 	stp__unlock(&m->c->mu);
 	return block;
@@ -369,10 +385,10 @@ void stp__clock_unblock(stp__member *m)
 /* The turnstile lets a thread go: it runs from now on, if it was waiting
  * for its turn. A member blocked elsewhere (asleep, in a condition wait)
  * stays blocked: a turnstile post does not end that wait. */
-void stp__clock_mark_running(stp__member *m)
+void stp__clock_mark_running(stp__member *m, size_t key)
 {
 	stp__lock(&m->c->mu);
-	if (m->at_turnstile) {
+	if (!m->left && m->at_turnstile && (key == STP__ANY_TURN || key == m->turn_key)) {
 		m->at_turnstile = 0;
 		stp__clock_unblock_locked(m);
 	}

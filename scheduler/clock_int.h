@@ -17,6 +17,9 @@ typedef struct stp__member {
 	char name[STP_MAX_NAME + 1];
 	int state;                 /* enum stp__mstate */
 	int at_turnstile;          /* blocked waiting for its turn at a step */
+	size_t turn_key;           /* which turn: see stp__clock_block_unless */
+	int kept;                  /* a stepper's: freed by stp__clock_free_member */
+	int left;                  /* no longer counted by the clock */
 	char waits_on[STP_MAX_NAME + 96];
 	pthread_cond_t cv;         /* a sleeper waits here */
 	int fired;                 /* its deadline came */
@@ -63,6 +66,8 @@ struct stp_clock {
 stp__member *stp__clock_add_member(stp_clock *c, const char *name,
 				   struct stp__thread *t);
 void stp__clock_adopt(stp__member *m);
+/* Free a stepper's member once its run is over (it has left). */
+void stp__clock_free_member(stp__member *m);
 void stp__clock_leave_member(stp__member *m);
 void stp__clock_block(stp__member *m, const char *what, const char *name);
 /* Block at the turnstile unless ready(arg) holds, checked under the
@@ -71,9 +76,13 @@ void stp__clock_block(stp__member *m, const char *what, const char *name);
  * block, or it is blocked when the granter marks it running. Returns 1
  * when it blocked. */
 int stp__clock_block_unless(stp__member *m, int (*ready)(void *), void *arg,
-			    const char *what, const char *name);
+			    size_t key, const char *what, const char *name);
 void stp__clock_unblock(stp__member *m);
-void stp__clock_mark_running(stp__member *m);
+/* A turnstile grant for the turn named key ends the wait with that key
+ * (STP__ANY_TURN: any, for an abort). A late grant for a turn the thread
+ * no longer waits for changes nothing. */
+#define STP__ANY_TURN SIZE_MAX
+void stp__clock_mark_running(stp__member *m, size_t key);
 void stp__clock_attach(stp_clock *c, stp_stepper *s);
 /* One line per member ("[a] blocked on ...", "[b] running"), for stall
  * reports; appended to buf. */

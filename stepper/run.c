@@ -97,10 +97,10 @@ static enum stp__heat heat_of_entry(stp_stepper *s, size_t j)
 
 /* Grant a thread its turn. With a clock, the thread is marked running
  * first, so that an advance never sees it as idle while it wakes. */
-static void wake(stp_stepper *s, struct stp__thread *t)
+static void wake(stp_stepper *s, struct stp__thread *t, size_t key)
 {
 	if (s->opt.clock && t->member)
-		stp__clock_mark_running(t->member);
+		stp__clock_mark_running(t->member, key);
 	stp__sem_post(&t->sem);
 }
 
@@ -109,7 +109,7 @@ void stp__abort(stp_stepper *s)
 	if (atomic_exchange(&s->aborted, 1))
 		return;
 	for (int i = 0; i < s->nthreads; i++)
-		wake(s, s->threads[i]);
+		wake(s, s->threads[i], STP__ANY_TURN);
 }
 
 /* Wake a sleeping thread that is next in line, so it spins by its turn. */
@@ -132,7 +132,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 		if (p < s->nthreads) {
 			atomic_store_explicit(&s->prefix_next, p + 1,
 					      memory_order_release);
-			wake(s, s->threads[p]);
+			wake(s, s->threads[p], 0); /* its prefix turn */
 			if (p + 1 < s->nthreads)
 				prewake(s->threads[p + 1], self);
 			return SIZE_MAX;
@@ -147,7 +147,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	struct stp__thread *t = s->threads[s->sched[j]];
 	atomic_store_explicit(&t->granted, j + 1, memory_order_release);
 	if (t != self)
-		wake(s, t);
+		wake(s, t, j + 1); /* its turn at entry j */
 	size_t after = live_from(s, j + 1);
 	if (after < s->nsched && s->threads[s->sched[after]] != t)
 		prewake(s->threads[s->sched[after]], self);
@@ -262,7 +262,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 			 * waits, and must never look idle). */
 			struct turn_wait tw = { s, t, j + 1 };
 			blocked = stp__clock_block_unless(t->member, step_ready, &tw,
-							  "its turn at step", name);
+							  j + 1, "its turn at step", name);
 			continue;
 		}
 		if (woken) { /* woken early (a pre-wake): how near is it now? */
@@ -373,7 +373,7 @@ static void thread_main(void *p)
 			if (t->member && !blocked) {
 				struct turn_wait tw = { s, t, 0 };
 				blocked = stp__clock_block_unless(
-					t->member, prefix_ready, &tw,
+					t->member, prefix_ready, &tw, 0,
 					"its prefix turn before step", t->order[0]);
 				continue;
 			}
@@ -398,10 +398,8 @@ static void thread_main(void *p)
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
 	hand_off(s, t);
-	if (t->member) {
-		stp__clock_leave_member(t->member);
-		t->member = NULL;
-	}
+	if (t->member)
+		stp__clock_leave_member(t->member); /* freed with the stepper */
 	stp_self_ = NULL;
 	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
 		stp__sem_post(&s->done);

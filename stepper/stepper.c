@@ -3,6 +3,7 @@
  * printing the order, freeing it.
  */
 #include "stepper_int.h"
+#include "clock_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -158,6 +159,7 @@ static void free_thread(struct stp__thread *t)
 	free(t->entry_of);
 	free(t->times);
 	free(t->vtimes);
+	stp__clock_free_member(t->member);
 	free(t->name);
 	free(t);
 }
