@@ -352,14 +352,6 @@ void stp__clock_leave_member(stp__member *m)
 	stp__unlock(&c->mu);
 }
 
-void stp__clock_block(stp__member *m, const char *what, const char *name)
-{
-	stp__lock(&m->c->mu);
-	stp__clock_block_locked(m, "%s '%s'", what, name);
-	m->at_turnstile = 1;
-	stp__unlock(&m->c->mu);
-}
-
 int stp__clock_block_unless(stp__member *m, int (*ready)(void *), void *arg,
 			    size_t key, const char *what, const char *name)
 {

@@ -69,7 +69,6 @@ void stp__clock_adopt(stp__member *m);
 /* Free a stepper's member once its run is over (it has left). */
 void stp__clock_free_member(stp__member *m);
 void stp__clock_leave_member(stp__member *m);
-void stp__clock_block(stp__member *m, const char *what, const char *name);
 /* Block at the turnstile unless ready(arg) holds, checked under the
  * clock's lock: the granter stores the grant before it takes that lock to
  * mark the thread running, so either this sees the grant and does not

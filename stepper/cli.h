@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/types.h>
 
 /* Exit statuses of the command. */
@@ -45,6 +46,10 @@ pid_t cli_spawn_out(char *const argv[], char *const env[], const char *log_path,
 const char *cli_signal_name(int sig);
 /* "exit status 3", "killed by SIGSEGV": a wait status, described. */
 void cli_describe_status(int status, char *buf, size_t size);
+
+/* Block SIGCHLD, SIGINT and SIGTERM, to be taken with sigtimedwait or a
+ * signalfd; set receives them. Children start with nothing blocked. */
+void cli_block_child_signals(sigset_t *set);
 
 /* Monotonic time in seconds. */
 double cli_now(void);

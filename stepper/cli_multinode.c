@@ -224,11 +224,7 @@ int cli_multinode(int argc, char **argv)
 	}
 
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	cli_block_child_signals(&set);
 	int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 	char err[256];
 	stp_bserver *srv = stp_bserver_new(n, NULL, (uint64_t)(btimeout * 1000), err,

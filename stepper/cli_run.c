@@ -576,11 +576,7 @@ static void reap(runner *r)
 static int supervise(runner *r)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, NULL);
+	cli_block_child_signals(&set);
 	long running = 0;
 	r->start = cli_now();
 	r->next_progress = r->start + (r->tty ? 0.1 : 5.0);

@@ -180,6 +180,15 @@ void cli_describe_status(int status, char *buf, size_t size)
 		snprintf(buf, size, "wait status %d", status);
 }
 
+void cli_block_child_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGCHLD);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigprocmask(SIG_BLOCK, set, NULL);
+}
+
 double cli_now(void)
 {
 	struct timespec ts;
