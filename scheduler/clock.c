@@ -59,7 +59,6 @@ static void sift_down(stp_clock *c, size_t i)
 	}
 }
 
-int stp__clock_push(stp_clock *c, struct stp_timer *t);
 int stp__clock_push(stp_clock *c, struct stp_timer *t)
 {
 	if (c->nheap == c->capheap) {
@@ -77,7 +76,6 @@ int stp__clock_push(stp_clock *c, struct stp_timer *t)
 	return 0;
 }
 
-void stp__clock_remove(stp_clock *c, struct stp_timer *t);
 void stp__clock_remove(stp_clock *c, struct stp_timer *t)
 {
 	size_t i = t->heap_index;
@@ -296,8 +294,6 @@ int stp_clock_leave(void)
 
 /* Caller holds c->mu. */
 void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
-	STP_PRINTF(2, 3);
-void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -311,7 +307,6 @@ void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 	}
 }
 
-void stp__clock_unblock_locked(stp__member *m);
 void stp__clock_unblock_locked(stp__member *m)
 {
 	if (m->state == STP__M_BLOCKED) {
@@ -617,7 +612,6 @@ void stp_clock_set_auto(stp_clock *c, int on)
 }
 
 /* For stp_cond_signal: mark every clock-aware waiter of cv running. */
-void stp__clock_waking(pthread_cond_t *cv);
 void stp__clock_waking(pthread_cond_t *cv)
 {
 	stp__lock(&registry_mu);

@@ -62,6 +62,27 @@ struct stp_clock {
 	stp_clock *next_clock;     /* the registry of live clocks */
 };
 
+/* The calling thread's membership, and the clock whose virtual timer
+ * callback it is running (clock.c). */
+extern _Thread_local stp__member *stp__member_self;
+extern _Thread_local stp_clock *stp__callback_clock;
+
+/* The deadline heap; caller holds c->mu. push: STP_ENOMEM or 0. */
+int stp__clock_push(stp_clock *c, struct stp_timer *t);
+void stp__clock_remove(stp_clock *c, struct stp_timer *t);
+/* Mark m blocked (waiting on what fmt says) or running; caller holds
+ * m->c->mu. */
+void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
+	STP_PRINTF(2, 3);
+void stp__clock_unblock_locked(stp__member *m);
+/* For stp_cond_signal: mark every clock-aware waiter of cv running. */
+void stp__clock_waking(pthread_cond_t *cv);
+
+/* Timers on threads no clock controls (realtimer.c): one process-wide
+ * thread runs them at their real deadlines. */
+int stp__realtimer_start(struct stp_timer *t, uint64_t ns);
+int stp__realtimer_cancel(struct stp_timer *t);
+
 /* For the stepper's run. */
 stp__member *stp__clock_add_member(stp_clock *c, const char *name,
 				   struct stp__thread *t);

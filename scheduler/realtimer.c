@@ -9,9 +9,6 @@
 #include <errno.h>
 #include <time.h>
 
-int stp__clock_push(stp_clock *c, struct stp_timer *t);
-void stp__clock_remove(stp_clock *c, struct stp_timer *t);
-
 /* A clock used only for its heap, mutex and (monotonic) condition. */
 static stp_clock *rt;
 static pthread_once_t rt_once = PTHREAD_ONCE_INIT;
@@ -64,7 +61,6 @@ static void rt_init(void)
 	pthread_attr_destroy(&a);
 }
 
-int stp__realtimer_start(struct stp_timer *t, uint64_t ns);
 int stp__realtimer_start(struct stp_timer *t, uint64_t ns)
 {
 	pthread_once(&rt_once, rt_init);
@@ -79,7 +75,6 @@ int stp__realtimer_start(struct stp_timer *t, uint64_t ns)
 	return rc;
 }
 
-int stp__realtimer_cancel(struct stp_timer *t);
 int stp__realtimer_cancel(struct stp_timer *t)
 {
 	if (!rt)

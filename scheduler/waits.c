@@ -10,16 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-extern _Thread_local stp__member *stp__member_self;
-extern _Thread_local stp_clock *stp__callback_clock;
-int stp__clock_push(stp_clock *c, struct stp_timer *t);
-void stp__clock_remove(stp_clock *c, struct stp_timer *t);
-void stp__clock_block_locked(stp__member *m, const char *fmt, ...);
-void stp__clock_unblock_locked(stp__member *m);
-void stp__clock_waking(pthread_cond_t *cv);
-int stp__realtimer_start(struct stp_timer *t, uint64_t ns);
-int stp__realtimer_cancel(struct stp_timer *t);
-
 /* The clock the calling thread sees, or NULL for real time. */
 static stp_clock *current(void)
 {

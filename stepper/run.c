@@ -211,22 +211,18 @@ static inline int same_name(const char *a, const char *b)
 	return *a == *b;
 }
 
-void stp_step_(struct stp__thread *t, const char *name, const char *file,
-	       int line)
+/* Is name the thread's k-th declared step? If not, the run diverged:
+ * report it and abort. */
+static inline int declared_here(stp_stepper *s, struct stp__thread *t, size_t k,
+				const char *name, const char *file, int line)
 {
-	stp_stepper *s = t->s;
-	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
-	if (aborted(s))
-		return;
-	if (!name)
-		name = "(null)";
 	if (k >= t->nsteps) {
 		stp__error(s, STP__OUT_DIVERGENCE,
 			   "divergence: [%s] reached step '%s' at %s:%d after all "
 			   "%zu of its declared steps",
 			   t->name, name, file, line, t->nsteps);
 		stp__abort(s);
-		return;
+		return 0;
 	}
 	if (!same_name(name, t->order[k])) {
 		stp__error(s, STP__OUT_DIVERGENCE,
@@ -234,12 +230,16 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 			   "'%s' at %s:%d",
 			   t->name, k + 1, t->nsteps, t->order[k], name, file, line);
 		stp__abort(s);
-		return;
+		return 0;
 	}
-	size_t j = t->entry_of[k];
-	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
-	if (s->opt.debug)
-		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, name);
+	return 1;
+}
+
+/* Park until entry j is granted to t (or the run is aborted). On a clock,
+ * the thread counts as blocked only once it will really wait. */
+static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j,
+				 const char *name)
+{
 	enum stp__heat heat = STP__HOT;
 	const atomic_int *poster_cpu = NULL;
 	if (serial(s)) {
@@ -273,6 +273,24 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	}
 	if (blocked)
 		stp__clock_unblock(t->member);
+}
+
+void stp_step_(struct stp__thread *t, const char *name, const char *file,
+	       int line)
+{
+	stp_stepper *s = t->s;
+	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+	if (aborted(s))
+		return;
+	if (!name)
+		name = "(null)";
+	if (!declared_here(s, t, k, name, file, line))
+		return;
+	size_t j = t->entry_of[k];
+	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+	if (s->opt.debug)
+		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, name);
+	wait_for_turn(s, t, j, name);
 	if (aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING,
 				      memory_order_release);
