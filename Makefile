@@ -76,7 +76,16 @@ EX_SRCS    := $(wildcard tests/examples/*.c)
 EX_BINS    := $(EX_SRCS:tests/examples/%.c=$(B)/examples/%)
 BENCH_BIN  := $(B)/bench/bench
 
-DEPS_STAMP := build/.deps-ok
+# The library needs pkg-config and jansson; the tests also need cmocka,
+# curl and python3. When the goals include a test target, one check
+# installs everything at once (a single apt-get update).
+LIB_DEPS   := pkg-config:cmd jansson:pc
+TEST_DEPS  := cmocka:pc curl:cmd python3:cmd
+ifneq ($(filter test check,$(MAKECMDGOALS)),)
+LIB_DEPS   += $(TEST_DEPS)
+endif
+DEPS_STAMP := build/.deps-lib-ok
+TDEPS_STAMP := build/.deps-test-ok
 
 .PHONY: all deps test bench demo install uninstall clean headers
 
@@ -85,15 +94,20 @@ all: $(STATIC) $(B)/lib/libstepper.so $(CLI) $(B)/stepper.pc
 # ---------------------------------------------------------------------------
 # Dependencies: install what is missing (apt-get as root), or say how.
 
-deps: $(DEPS_STAMP)
+deps: $(DEPS_STAMP) $(TDEPS_STAMP)
 
-$(DEPS_STAMP):
-	$(Q)missing=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="$$missing pkg-config"; \
-	pkg-config --exists cmocka 2>/dev/null || missing="$$missing libcmocka-dev"; \
-	pkg-config --exists jansson 2>/dev/null || missing="$$missing libjansson-dev"; \
-	command -v curl >/dev/null 2>&1 || missing="$$missing curl"; \
-	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
+# $(call need,NAME:KIND ...): KIND pc is a pkg-config module (Debian's
+# lib<name>-dev), cmd a command (the package of that name).
+need = missing=""; \
+	for d in $(1); do \
+	  name=$${d%%:*}; kind=$${d\#*:}; \
+	  if [ "$$kind" = pc ]; then \
+	    command -v pkg-config >/dev/null 2>&1 && \
+	      pkg-config --exists "$$name" 2>/dev/null || missing="$$missing lib$$name-dev"; \
+	  else \
+	    command -v "$$name" >/dev/null 2>&1 || missing="$$missing $$name"; \
+	  fi; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "stepper: installing:$$missing"; \
@@ -105,6 +119,13 @@ $(DEPS_STAMP):
 	    exit 1; \
 	  fi; \
 	fi
+
+$(DEPS_STAMP):
+	$(Q)$(call need,$(LIB_DEPS))
+	$(Q)mkdir -p $(@D) && touch $@
+
+$(TDEPS_STAMP): $(DEPS_STAMP)
+	$(Q)$(call need,$(TEST_DEPS))
 	$(Q)mkdir -p $(@D) && touch $@
 
 # ---------------------------------------------------------------------------
@@ -149,18 +170,25 @@ $(CLI): $(CLI_OBJS) $(STATIC)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALLCFLAGS) -o $@ $(CLI_OBJS) $(STATIC) $(LDFLAGS) $(LIBS)
 
-$(B)/stepper.pc: Makefile
+# Rewritten whenever its text changes (a new PREFIX), not only when the
+# Makefile does: make install PREFIX=... after a plain make installs a .pc
+# that names that prefix.
+$(B)/stepper.pc: FORCE
 	@mkdir -p $(@D)
 	$(Q)printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$${prefix}/lib' \
 	  'includedir=$${prefix}/include' '' 'Name: stepper' \
 	  'Description: controlled thread interleavings for testing concurrent C' \
 	  'Version: $(VERSION)' 'Requires.private: jansson' \
-	  'Libs: -L$${libdir} -lstepper -pthread' 'Cflags: -I$${includedir} -pthread' > $@
+	  'Libs: -L$${libdir} -lstepper -pthread' 'Cflags: -I$${includedir} -pthread' > $@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+.PHONY: FORCE
+FORCE:
 
 # ---------------------------------------------------------------------------
 # Tests, examples, benchmarks
 
-$(B)/tests/%: tests/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+$(B)/tests/%: tests/%.c $(STATIC) $(STAGED) | $(TDEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) -Istepper -Itests -o $@ $< \
@@ -183,6 +211,8 @@ $(BENCH_BIN): tests/bench/bench.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
 	$(Q)sh tests/check_exports.sh $(B)/lib/libstepper.so
 	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_install.sh)
+	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_deps.sh)
+	$(Q)B=$(B) sh tests/check_runner.sh
 	$(Q)B=$(B) SAN=$(SAN) sh tests/run_tests.sh $(TEST_BINS)
 
 bench: all $(BENCH_BIN) $(TPROG_BINS)

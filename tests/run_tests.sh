@@ -1,17 +1,33 @@
 #!/bin/sh
-# Run every test binary given; print one summary line at the end.
+# Run every test binary given, each under a timeout, so a hung suite fails
+# instead of stalling CI; print one summary line at the end.
 # Each suite's own output (cmocka) is shown as it runs.
+#   SUITE_TIMEOUT  seconds a suite may take (default 300; 900 under
+#                  SAN=thread, which runs the suites several times slower)
+if [ -z "$SUITE_TIMEOUT" ]; then
+	SUITE_TIMEOUT=300
+	[ "$SAN" = thread ] && SUITE_TIMEOUT=900
+fi
 passed=0
 failed=0
 failed_names=""
 for t in "$@"; do
-	echo "== $(basename "$t")"
-	if "$t"; then
+	name=$(basename "$t")
+	echo "== $name"
+	# SIGTERM first; SIGKILL 10 s later if the suite ignores it.
+	timeout -k 10 "$SUITE_TIMEOUT" "$t"
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
 		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		failed_names="$failed_names $(basename "$t")"
+		continue
 	fi
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		echo "== $name: timed out after $SUITE_TIMEOUT s (SUITE_TIMEOUT), killed"
+	else
+		echo "== $name: exit status $rc"
+	fi
+	failed=$((failed + 1))
+	failed_names="$failed_names $name"
 done
 [ -n "$failed_names" ] && echo "failed suites:$failed_names"
 echo "suites: $passed passed, $failed failed"
