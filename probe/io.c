@@ -154,8 +154,12 @@ int stp_io_write(stp_io *io, stp_io_id id, const void *data, size_t len)
 		return STP_ENOENT;
 	if (!data && len)
 		return STP_EINVAL;
-	if (c->closed_by_code)
+	/* closed by the code, or by the peer and the code was told so (the
+	 * real backend has no socket left then) */
+	if (c->closed_by_code || c->notified_closed)
 		return STP_ECLOSED;
+	if (len == 0)
+		return 0;
 	size_t take = len;
 	int rc = io->ops->write_take(io, id, c, &take);
 	if (rc < 0)

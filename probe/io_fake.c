@@ -56,16 +56,21 @@ static int fake_listen(stp_io *io, stp__io_conn *c, const char *addr)
 	return 0;
 }
 
+/* An armed STP_FAULT_SHORT_WRITE applies to this write, whatever its
+ * length, and is used up by it; a seeded one halves a write of 2 bytes or
+ * more. */
 static int fake_write_take(stp_io *io, stp_io_id id, stp__io_conn *c, size_t *take)
 {
-	size_t len = *take;
-	if ((c->short_write || chance(io)) && len > 1) {
-		size_t limit = c->short_write ? c->short_write : len / 2;
-		c->short_write = 0;
-		if (limit < *take) {
-			*take = limit;
-			queue(io, STP__W_WRITABLE, id);
-		}
+	size_t limit = *take;
+	if (c->short_armed) {
+		c->short_armed = 0;
+		limit = c->short_write;
+	} else if (chance(io) && *take > 1) {
+		limit = *take / 2;
+	}
+	if (limit < *take) {
+		*take = limit;
+		queue(io, STP__W_WRITABLE, id);
 	}
 	return 0;
 }
@@ -136,6 +141,22 @@ int stp_fake_connect(stp_io *io, stp_io_id listener)
 	return id;
 }
 
+static int held(stp_io *io, stp__io_conn *c)
+{
+	return c->hold_until && io->fake.clock && stp_clock_now(io->fake.clock) < c->hold_until;
+}
+
+/* The peer's close reaches the code after the data it sent first: behind
+ * the deliveries queued, or, when a delay holds data, once the clock
+ * releases it (release_held), never by re-queuing itself. */
+static void queue_close(stp_io *io, stp__io_conn *c, stp_io_id id)
+{
+	if (c->hold_until)
+		c->close_waits = 1;
+	else
+		queue(io, STP__W_CLOSED, id);
+}
+
 int stp_fake_accept(stp_io *io, stp_io_id id)
 {
 	stp__io_conn *c;
@@ -146,13 +167,14 @@ int stp_fake_accept(stp_io *io, stp_io_id id)
 		return STP_ESTATE;
 	c->pending = 0;
 	queue(io, STP__W_ACCEPT, id);
+	/* what the peer did meanwhile, in its order, after on_accept */
+	if (c->in.len && !c->hold_until)
+		queue(io, STP__W_DELIVER, id);
+	if (c->closed_by_peer)
+		queue_close(io, c, id);
 	return 0;
 }
 
-static int held(stp_io *io, stp__io_conn *c)
-{
-	return c->hold_until && io->fake.clock && stp_clock_now(io->fake.clock) < c->hold_until;
-}
 
 int stp_fake_send(stp_io *io, stp_io_id id, const void *data, size_t len)
 {
@@ -168,7 +190,7 @@ int stp_fake_send(stp_io *io, stp_io_id id, const void *data, size_t len)
 		return rc;
 	if (c->delay_ms && io->fake.clock)
 		c->hold_until = stp_clock_now(io->fake.clock) + c->delay_ms * 1000000u;
-	if (!held(io, c))
+	if (!c->pending && !held(io, c))
 		queue(io, STP__W_DELIVER, id);
 	return 0;
 }
@@ -211,7 +233,8 @@ int stp_fake_peer_close(stp_io *io, stp_io_id id)
 	if (c->closed_by_peer)
 		return STP_ECLOSED;
 	c->closed_by_peer = 1;
-	queue(io, STP__W_CLOSED, id);
+	if (!c->pending)
+		queue_close(io, c, id);
 	return 0;
 }
 
@@ -219,14 +242,21 @@ int stp_fake_peer_close(stp_io *io, stp_io_id id)
 /* Running the work                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Queue the deliveries whose hold the clock has passed. */
+/* Queue the deliveries whose hold the clock has passed, and the peer's
+ * close that waited for them. */
 static void release_held(stp_io *io)
 {
-	for (size_t i = 0; i < io->nc; i++)
-		if (io->c[i].hold_until && !held(io, &io->c[i])) {
-			io->c[i].hold_until = 0;
-			queue(io, STP__W_DELIVER, (stp_io_id)i + 1);
+	for (size_t i = 0; i < io->nc; i++) {
+		stp__io_conn *c = &io->c[i];
+		if (!c->hold_until || c->pending || held(io, c))
+			continue;
+		c->hold_until = 0;
+		queue(io, STP__W_DELIVER, (stp_io_id)i + 1);
+		if (c->close_waits) {
+			c->close_waits = 0;
+			queue(io, STP__W_CLOSED, (stp_io_id)i + 1);
 		}
+	}
 }
 
 static void run_deliver(stp_io *io, stp_io_id id)
@@ -247,7 +277,12 @@ static void run_deliver(stp_io *io, stp_io_id id)
 static void run_closed(stp_io *io, stp_io_id id)
 {
 	stp__io_conn *c = stp__io_get(io, id);
-	/* after the data the peer sent before closing */
+	if (c && c->hold_until && !c->closed_by_code) {
+		c->close_waits = 1; /* release_held queues the close again */
+		return;
+	}
+	/* after the data the peer sent before closing: a delivery that would
+	 * block was queued again behind this close */
 	if (c && stp__io_deliverable(c) && !c->closed_by_code) {
 		queue(io, STP__W_CLOSED, id);
 		queue(io, STP__W_DELIVER, id);
@@ -312,11 +347,13 @@ int stp_fake_fault(stp_io *io, stp_io_id id, stp_fault f, size_t arg)
 	case STP_FAULT_RESET:
 		c->closed_by_peer = 1;
 		stp__io_buf_free(&c->in); /* a reset loses what was not read */
-		queue(io, STP__W_CLOSED, id);
+		c->hold_until = 0;
+		c->close_waits = 0;
+		if (!c->pending)
+			queue(io, STP__W_CLOSED, id);
 		return 0;
 	case STP_FAULT_SHORT_WRITE:
-		if (arg == 0)
-			return STP_EINVAL;
+		c->short_armed = 1;
 		c->short_write = arg;
 		return 0;
 	case STP_FAULT_WOULD_BLOCK:

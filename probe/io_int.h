@@ -34,12 +34,15 @@ typedef struct stp__io_conn {
 	stp__io_buf wire;     /* flushed: the peer reads it (fake), or send() does (real) */
 	int closed_by_code;   /* stp_io_close was called */
 	int closed_by_peer;   /* the peer closed or reset (the code may not know yet) */
-	int notified_closed;  /* the code was told: on_closed is running or ran */
+	int notified_closed;  /* the code was told: on_closed is running or ran;
+			       * writes fail from then on, on both backends */
 	/* real backend */
 	int fd, port;
 	/* fake backend */
-	int pending;          /* connected, not yet accepted */
-	size_t short_write;
+	int pending;          /* connected, not yet accepted: nothing reaches the code */
+	int close_waits;      /* the peer closed behind data a delay holds */
+	int short_armed;      /* STP_FAULT_SHORT_WRITE: the next write ... */
+	size_t short_write;   /* ... accepts at most this many bytes */
 	int would_block;
 	uint64_t delay_ms, hold_until;
 } stp__io_conn;
@@ -48,8 +51,9 @@ typedef struct stp__io_conn {
 typedef struct stp__io_ops {
 	/* Set up a listener for addr; c is registered already. */
 	int (*listen)(stp_io *io, stp__io_conn *c, const char *addr);
-	/* A write of *take bytes: 0 with *take lowered to what it accepts
-	 * now (it may queue on_writable for the rest), or STP_ECLOSED. */
+	/* A write of *take bytes (1 or more) to a connection open on both
+	 * sides: 0 with *take lowered to what it accepts now (it may queue
+	 * on_writable for the rest), or STP_ECLOSED. */
 	int (*write_take)(stp_io *io, stp_io_id id, stp__io_conn *c, size_t *take);
 	/* Bytes were moved to c->wire. */
 	void (*flushed)(stp_io *io, stp__io_conn *c);

@@ -99,6 +99,15 @@ static void real_closed(stp_io *io, stp__io_conn *c)
 	}
 }
 
+/* Empty the wake pipe, so that a stop's byte wakes one poll, not every
+ * later one. */
+static void drain_wake(stp_io *io)
+{
+	char buf[64];
+	while (read(io->real.wake[0], buf, sizeof buf) > 0)
+		;
+}
+
 static void real_stop(stp_io *io)
 {
 	atomic_store(&io->real.stop, 1);
@@ -175,6 +184,8 @@ static int real_poll_once(stp_io *io, int timeout_ms)
 		};
 	}
 	int r = poll(fds, (nfds_t)n, timeout_ms);
+	if (r > 0 && (fds[0].revents & POLLIN))
+		drain_wake(io);
 	for (size_t i = 1; r > 0 && i < n; i++) {
 		stp__io_conn *c = stp__io_get(io, ids[i]);
 		if (!c || c->fd != fds[i].fd)
@@ -189,16 +200,23 @@ static int real_poll_once(stp_io *io, int timeout_ms)
 	return r != 0;
 }
 
+/* A stop ends the run it finds (the current one, or the next when none
+ * runs), and only that one: the flag is cleared as the run returns. A
+ * stop's byte left in the pipe only wakes a later poll once. */
 static int real_run(stp_io *io, int timeout_ms)
 {
+	int rc = 0;
 	while (!atomic_load(&io->real.stop)) {
 		int r = real_poll_once(io, timeout_ms);
-		if (r < 0)
-			return r;
+		if (r < 0) {
+			rc = r;
+			break;
+		}
 		if (r == 0)
 			break;
 	}
-	return 0;
+	atomic_store(&io->real.stop, 0);
+	return rc;
 }
 
 const stp__io_ops stp__io_real_ops = {
