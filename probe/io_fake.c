@@ -309,7 +309,7 @@ int stp_fake_run_one(stp_io *io)
 		stp__io_notify_accept(io, w.id);
 		break;
 	case STP__W_WRITABLE:
-		if (h && h->on_writable && !c->closed_by_code)
+		if (h && h->on_writable && !c->closed_by_code && !c->notified_closed)
 			h->on_writable(io, w.id, arg);
 		break;
 	case STP__W_DELIVER:

@@ -438,6 +438,31 @@ static void test_a_short_write_fault_applies_to_exactly_the_next_write(void **st
 	stp_io_free(io);
 }
 
+static void reply_data(stp_io *io, stp_io_id id, const void *d, size_t len, void *arg)
+{
+	rec_data(io, id, d, len, arg);
+	stp_io_write(io, id, "reply", 5);
+}
+
+/* A write left short while the peer's close was already queued: the code
+ * hears of the close, and no on_writable follows it. */
+static void test_no_on_writable_after_on_closed(void **state)
+{
+	(void)state;
+	static const stp_io_handlers h = { rec_accept, reply_data, rec_closed, rec_writable };
+	struct rec r = { 0 };
+	stp_io *io = stp_io_fake_new();
+	int l = stp_io_listen(io, "fake:80", &h, &r);
+	int c = stp_fake_connect(io, l);
+	stp_fake_accept(io, c);
+	stp_fake_send(io, c, "hi", 2);
+	stp_fake_peer_close(io, c);
+	stp_fake_fault(io, c, STP_FAULT_SHORT_WRITE, 2);
+	stp_fake_run_all(io);
+	assert_string_equal(r.log, "accept data:hi closed");
+	stp_io_free(io);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
@@ -637,6 +662,7 @@ int main(void)
 		cmocka_unit_test(test_data_and_close_wait_for_accept),
 		cmocka_unit_test(test_a_close_behind_a_delayed_delivery_waits_for_the_clock),
 		cmocka_unit_test(test_a_short_write_fault_applies_to_exactly_the_next_write),
+		cmocka_unit_test(test_no_on_writable_after_on_closed),
 		cmocka_unit_test(test_writes_after_the_peer_went_away_fail_on_both_backends),
 		cmocka_unit_test(test_stop_ends_only_the_current_run),
 		cmocka_unit_test(test_real_backend_serves_curl),
