@@ -42,7 +42,8 @@ typedef struct stp_io_handlers {
 	void (*on_data)(stp_io *io, stp_io_id conn, const void *data, size_t len,
 			void *arg);
 	/* The peer closed or reset the connection; the id stays valid until
-	 * stp_io_close. */
+	 * stp_io_close. From this call on, writes return STP_ECLOSED (on both
+	 * backends). */
 	void (*on_closed)(stp_io *io, stp_io_id conn, void *arg);
 	/* After a write accepted fewer bytes than asked: room again. */
 	void (*on_writable)(stp_io *io, stp_io_id conn, void *arg);
@@ -64,17 +65,23 @@ STP_API int stp_io_port(stp_io *io, stp_io_id listener);
  * n == 0 or n > STP_IO_MAX_BUFFER. */
 STP_API int stp_io_read_policy(stp_io *io, stp_io_id conn, stp_read_policy p, size_t n);
 /* Queue bytes to send; nothing leaves before stp_io_flush. Returns the
- * bytes accepted (all of them, unless a fault says fewer: the code tries
- * the rest again on on_writable), or STP_ECLOSED, STP_ENOENT, STP_ELIMIT. */
+ * bytes accepted (all of them, unless a fault says fewer, even none: the
+ * code tries the rest again on on_writable), or STP_ENOENT, STP_ELIMIT,
+ * or STP_ECLOSED once the code closed conn or was told (on_closed) that
+ * the peer closed or reset it. A write of 0 bytes does nothing. */
 STP_API int stp_io_write(stp_io *io, stp_io_id conn, const void *data, size_t len);
 STP_API int stp_io_flush(stp_io *io, stp_io_id conn);
 /* Flush and close. The id stays known (stp_fake_* can still read what
  * was written) but takes no more writes. */
 STP_API int stp_io_close(stp_io *io, stp_io_id conn);
 
-/* The real backend: serve events until stp_io_stop (from any thread), or
- * for at most timeout_ms with no event (-1: no limit). Returns 0. */
+/* The real backend: serve events until stp_io_stop, or until timeout_ms
+ * pass with no event (-1: no limit). Returns 0, or STP_ENOMEM; STP_EINVAL
+ * on the fake backend (the test runs its work: stp_fake_run_*). */
 STP_API int stp_io_run(stp_io *io, int timeout_ms);
+/* End the current run of stp_io_run, or the next one when none is
+ * running, and only that one: a later stp_io_run serves again. Any thread
+ * (a handler too). Does nothing on the fake backend. */
 STP_API void stp_io_stop(stp_io *io);
 
 /* ------------------------------------------------------------------ */
@@ -82,9 +89,12 @@ STP_API void stp_io_stop(stp_io *io);
 /* ------------------------------------------------------------------ */
 
 /* A peer connects to listener: the connection is pending until accepted.
- * Returns its id. */
+ * Returns its id. As with real sockets, the peer may send, close or reset
+ * while pending, but nothing reaches the code before on_accept. */
 STP_API int stp_fake_connect(stp_io *io, stp_io_id listener);
-/* Accept a pending connection: on_accept is queued. */
+/* Accept a pending connection: on_accept is queued, then what the peer
+ * did while pending (its data, then its close; after a reset only the
+ * close: a reset loses the data). */
 STP_API int stp_fake_accept(stp_io *io, stp_io_id conn);
 /* The peer sends bytes: delivered by the read policy as queued work (one
  * send can become several deliveries, several sends one). STP_ECLOSED
@@ -97,8 +107,9 @@ STP_API int stp_fake_recv(stp_io *io, stp_io_id conn, void *buf, size_t cap);
 STP_API size_t stp_fake_pending_output(stp_io *io, stp_io_id conn);
 /* 1 when the code closed the connection, 0 if not, or an error. */
 STP_API int stp_fake_closed(stp_io *io, stp_io_id conn);
-/* The peer closes its side: on_closed is queued after the data already
- * sent. */
+/* The peer closes its side: on_closed comes after the data already sent
+ * (data a delay holds, too: the close waits for the clock with it).
+ * STP_ECLOSED when the peer closed already. */
 STP_API int stp_fake_peer_close(stp_io *io, stp_io_id conn);
 /* Run one queued work item: 1 when one ran, 0 when none was queued. */
 STP_API int stp_fake_run_one(stp_io *io);
@@ -113,11 +124,20 @@ typedef enum {
 	STP_FAULT_DELAY        /* deliveries wait arg ms on the clock (see below) */
 } stp_fault;
 
-/* Inject a fault on conn. For STP_FAULT_DELAY the io needs a clock
- * (stp_fake_set_clock): deliveries are held until the clock passes. */
+/* Inject a fault on conn.
+ * STP_FAULT_RESET: the peer resets; what was sent and not delivered is
+ * lost, and on_closed is queued.
+ * STP_FAULT_SHORT_WRITE: the next stp_io_write on conn of 1 byte or more
+ * (whatever its length) accepts at most arg bytes, 0 meaning none; when
+ * that is fewer than asked, on_writable is queued. That write uses the
+ * fault up, even when it asked for arg bytes or fewer.
+ * STP_FAULT_WOULD_BLOCK: the next delivery is put back in the queue once.
+ * STP_FAULT_DELAY: the io needs a clock (stp_fake_set_clock), else
+ * STP_ESTATE; each later send is held until the clock passes arg ms after
+ * it, and a peer close waits with it. */
 STP_API int stp_fake_fault(stp_io *io, stp_io_id conn, stp_fault f, size_t arg);
-/* From a seed: each write is short, and each delivery would block, with a
- * probability of percent (0..100). */
+/* From a seed: each write of 2 bytes or more accepts half (rounded down),
+ * and each delivery would block, with a probability of percent (0..100). */
 STP_API int stp_fake_faults_from_seed(stp_io *io, uint64_t seed, unsigned percent);
 struct stp_clock;
 STP_API void stp_fake_set_clock(stp_io *io, struct stp_clock *c);

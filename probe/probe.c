@@ -276,14 +276,31 @@ static uint64_t deadline_for(stp_probe *p, uint64_t start, uint64_t ms, int *cli
 	return d;
 }
 
+static void vfail(stp_probe *p, const char *fmt, va_list ap) STP_PRINTF(2, 0);
+static void vfail(stp_probe *p, const char *fmt, va_list ap)
+{
+	int n = snprintf(p->err, sizeof p->err, "probe '%s': ", p->name);
+	vsnprintf(p->err + n, sizeof p->err - (size_t)n, fmt, ap);
+}
+
 static void fail(stp_probe *p, const char *fmt, ...) STP_PRINTF(2, 3);
 static void fail(stp_probe *p, const char *fmt, ...)
 {
-	int n = snprintf(p->err, sizeof p->err, "probe '%s': ", p->name);
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, sizeof p->err - (size_t)n, fmt, ap);
+	vfail(p, fmt, ap);
 	va_end(ap);
+}
+
+/* A call refused before it waits: the text says why. STP_EINVAL. */
+static int refuse(stp_probe *p, const char *fmt, ...) STP_PRINTF(2, 3);
+static int refuse(stp_probe *p, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vfail(p, fmt, ap);
+	va_end(ap);
+	return STP_EINVAL;
 }
 
 static unsigned long long ms_since(uint64_t start, uint64_t t)
@@ -340,15 +357,19 @@ static int expect_data(stp_probe *p, const void *want, size_t wlen, uint64_t ms)
 
 int stp_probe_expect_msg(stp_probe *p, const char *text, uint64_t ms)
 {
-	if (!p || !text)
+	if (!p)
 		return STP_EINVAL;
+	if (!text)
+		return refuse(p, "expect_msg without a text (expected a string)");
 	return expect_data(p, text, strlen(text), ms);
 }
 
 int stp_probe_expect_bytes(stp_probe *p, const void *data, size_t len, uint64_t ms)
 {
-	if (!p || (!data && len))
+	if (!p)
 		return STP_EINVAL;
+	if (!data && len)
+		return refuse(p, "expect_bytes of %zu bytes at NULL (expected data)", len);
 	return expect_data(p, data, len, ms);
 }
 
@@ -368,8 +389,10 @@ static int ask(stp_probe *p, stp_probe_pred pred, void *arg, const char *what,
 int stp_probe_expect_match(stp_probe *p, stp_probe_pred pred, void *arg,
 			   const char *what, uint64_t ms)
 {
-	if (!p || !pred)
+	if (!p)
 		return STP_EINVAL;
+	if (!pred)
+		return refuse(p, "expect_match without a predicate");
 	p->err[0] = '\0';
 	what = what ? what : "the predicate";
 	uint64_t start = now(p);
@@ -400,6 +423,12 @@ int stp_probe_expect_no_msg(stp_probe *p, uint64_t ms)
 	uint64_t start = now(p);
 	int clipped, rc;
 	uint64_t dl = deadline_for(p, start, ms, &clipped);
+	if (clipped) /* a shorter silence is not the one asked for */
+		return refuse(p, "expected no message for %llu ms, but only %llu ms are left "
+				 "of the within bracket: a silence is checked inside it or "
+				 "not at all (ask for %llu ms or less, or end the bracket "
+				 "first)",
+			      (unsigned long long)ms, ms_since(start, dl), ms_since(start, dl));
 	msg *m = take(p, dl, &rc);
 	if (!m)
 		return rc < 0 ? clock_failure(p, rc, "waiting for silence") : 0;
@@ -427,8 +456,10 @@ static void list_add(char *list, size_t size, size_t index, const msg *m)
 
 int stp_probe_receive_n(stp_probe *p, size_t n, uint64_t ms)
 {
-	if (!p || n == 0)
+	if (!p)
 		return STP_EINVAL;
+	if (n == 0)
+		return refuse(p, "receive_n of 0 messages (expected 1 or more)");
 	p->err[0] = '\0';
 	uint64_t start = now(p);
 	int clipped, rc = 0;
@@ -455,8 +486,10 @@ int stp_probe_receive_n(stp_probe *p, size_t n, uint64_t ms)
 int stp_probe_fish(stp_probe *p, stp_probe_pred pred, void *arg, const char *what,
 		   uint64_t ms)
 {
-	if (!p || !pred)
+	if (!p)
 		return STP_EINVAL;
+	if (!pred)
+		return refuse(p, "fish without a predicate");
 	p->err[0] = '\0';
 	what = what ? what : "the predicate";
 	uint64_t start = now(p);
@@ -491,10 +524,19 @@ int stp_probe_fish(stp_probe *p, stp_probe_pred pred, void *arg, const char *wha
 
 int stp_probe_within(stp_probe *p, uint64_t min_ms, uint64_t max_ms)
 {
-	if (!p || min_ms > max_ms)
+	if (!p)
 		return STP_EINVAL;
-	if (p->nwithin == STP_PROBE_MAX_WITHIN)
+	p->err[0] = '\0';
+	if (min_ms > max_ms)
+		return refuse(p, "within(%llu, %llu ms): min is above max",
+			      (unsigned long long)min_ms, (unsigned long long)max_ms);
+	if (p->nwithin == STP_PROBE_MAX_WITHIN) {
+		refuse(p, "within(%llu, %llu ms): %d brackets are open already (the most at "
+			  "once)",
+		       (unsigned long long)min_ms, (unsigned long long)max_ms,
+		       STP_PROBE_MAX_WITHIN);
 		return STP_ELIMIT;
+	}
 	uint64_t start = now(p);
 	int clipped;
 	bracket *b = &p->within[p->nwithin];

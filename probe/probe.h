@@ -67,23 +67,30 @@ STP_API int stp_probe_expect_bytes(stp_probe *p, const void *data, size_t len,
 /* The next message satisfies pred; what describes it in failure texts. */
 STP_API int stp_probe_expect_match(stp_probe *p, stp_probe_pred pred, void *arg,
 				   const char *what, uint64_t ms);
-/* No message arrives for ms. */
+/* No message arrives for ms. Inside a within bracket the whole silence
+ * must fit in what is left of the innermost bracket: asking for more
+ * fails at once, with no waiting, as Akka's expectNoMessage does
+ * (STP_EINVAL; the failure text names both durations). */
 STP_API int stp_probe_expect_no_msg(stp_probe *p, uint64_t ms);
-/* n messages arrive, all within one deadline of ms. They are consumed;
- * copies are not kept. */
+/* n messages (1 or more) arrive, all within one deadline of ms. They are
+ * consumed; copies are not kept. */
 STP_API int stp_probe_receive_n(stp_probe *p, size_t n, uint64_t ms);
 /* Skip messages that do not satisfy pred until one does, within ms. */
 STP_API int stp_probe_fish(stp_probe *p, stp_probe_pred pred, void *arg,
 			   const char *what, uint64_t ms);
 /* Open a within(min, max) bracket: expectations inside share its remaining
- * time; stp_probe_within_end checks that at least min ms passed. Brackets
- * nest (at most STP_PROBE_MAX_WITHIN). STP_ELIMIT, STP_EINVAL (min > max),
+ * time (one that asks for more waits only for what is left, and its
+ * failure text says so; stp_probe_expect_no_msg refuses instead);
+ * stp_probe_within_end checks that at least min ms passed. Brackets nest
+ * (at most STP_PROBE_MAX_WITHIN). STP_ELIMIT, STP_EINVAL (min > max),
  * STP_ESTATE (end without an open bracket). */
 STP_API int stp_probe_within(stp_probe *p, uint64_t min_ms, uint64_t max_ms);
 STP_API int stp_probe_within_end(stp_probe *p);
 
-/* The text of the last failed expectation ("" when none). Lives until the
- * next expectation or stp_probe_free. */
+/* The text of the last failed expectation ("" when none). A call refused
+ * for a bad argument on a valid probe (STP_EINVAL, STP_ELIMIT) sets it
+ * too, saying why; every expectation and stp_probe_within replace it.
+ * Lives until the next such call or stp_probe_free. */
 STP_API const char *stp_probe_last_error(const stp_probe *p);
 /* Messages received and not yet taken by an expectation. */
 STP_API size_t stp_probe_pending(const stp_probe *p);

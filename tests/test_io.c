@@ -12,10 +12,14 @@
 #include <stepper/clock.h>
 #include <stepper/io.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "examples/http.h"
 
@@ -27,14 +31,27 @@ static const char request[] = "GET / HTTP/1.1\r\nHost: localhost\r\nAccept: */*\
 
 struct rec {
 	char got[16][64];
-	int n, accepted, closed;
+	int n, accepted, closed, writable;
+	stp_io_id id; /* the last connection accepted */
+	char log[512]; /* every event in order: "accept data:hi closed" */
+	int stop_on_accept, stop_on_closed; /* real backend: end the run there */
+	int write_in_closed; /* what a write inside on_closed returned */
 };
+
+static void rec_log(struct rec *r, const char *what)
+{
+	size_t n = strlen(r->log);
+	snprintf(r->log + n, sizeof r->log - n, "%s%s", n ? " " : "", what);
+}
 
 static void rec_accept(stp_io *io, stp_io_id id, void *arg)
 {
-	(void)io;
-	(void)id;
-	((struct rec *)arg)->accepted++;
+	struct rec *r = arg;
+	r->accepted++;
+	r->id = id;
+	rec_log(r, "accept");
+	if (r->stop_on_accept)
+		stp_io_stop(io);
 }
 
 static void rec_data(stp_io *io, stp_io_id id, const void *d, size_t len, void *arg)
@@ -42,18 +59,33 @@ static void rec_data(stp_io *io, stp_io_id id, const void *d, size_t len, void *
 	(void)io;
 	(void)id;
 	struct rec *r = arg;
+	char what[80];
+	snprintf(what, sizeof what, "data:%.*s", (int)len, (const char *)d);
+	rec_log(r, what);
 	if (r->n < 16)
 		snprintf(r->got[r->n++], 64, "%.*s", (int)len, (const char *)d);
 }
 
 static void rec_closed(stp_io *io, stp_io_id id, void *arg)
 {
-	(void)io;
-	(void)id;
-	((struct rec *)arg)->closed++;
+	struct rec *r = arg;
+	r->closed++;
+	rec_log(r, "closed");
+	r->write_in_closed = stp_io_write(io, id, "x", 1);
+	if (r->stop_on_closed)
+		stp_io_stop(io);
 }
 
-static const stp_io_handlers rec_h = { rec_accept, rec_data, rec_closed, NULL };
+static void rec_writable(stp_io *io, stp_io_id id, void *arg)
+{
+	(void)io;
+	(void)id;
+	struct rec *r = arg;
+	r->writable++;
+	rec_log(r, "writable");
+}
+
+static const stp_io_handlers rec_h = { rec_accept, rec_data, rec_closed, rec_writable };
 
 static stp_io *rec_io(struct rec *r, stp_io_id *conn)
 {
@@ -318,6 +350,119 @@ static void test_delayed_delivery_waits_for_the_clock(void **state)
 	stp_clock_free(clk);
 }
 
+/* The real backend cannot tell the code anything about a connection
+ * before accept() returns it: the fake must not either. */
+static void test_data_and_close_wait_for_accept(void **state)
+{
+	(void)state;
+	struct rec r = { 0 };
+	stp_io *io = stp_io_fake_new();
+	int l = stp_io_listen(io, "fake:80", &rec_h, &r);
+	int c = stp_fake_connect(io, l);
+	assert_int_equal(stp_fake_send(io, c, "hi", 2), 0);
+	assert_int_equal(stp_fake_peer_close(io, c), 0);
+	assert_int_equal(stp_fake_run_all(io), 0); /* nothing for the code yet */
+	assert_string_equal(r.log, "");
+	assert_int_equal(stp_fake_accept(io, c), 0);
+	stp_fake_run_all(io);
+	assert_string_equal(r.log, "accept data:hi closed");
+
+	/* a reset before accept: the data is lost, the close is not */
+	memset(&r, 0, sizeof r);
+	c = stp_fake_connect(io, l);
+	stp_fake_send(io, c, "lost", 4);
+	assert_int_equal(stp_fake_fault(io, c, STP_FAULT_RESET, 0), 0);
+	assert_int_equal(stp_fake_run_all(io), 0);
+	assert_string_equal(r.log, "");
+	stp_fake_accept(io, c);
+	stp_fake_run_all(io);
+	assert_string_equal(r.log, "accept closed");
+	stp_io_free(io);
+}
+
+/* A peer close behind a delivery the clock holds: the close waits for the
+ * clock too, with no busy work meanwhile. */
+static void test_a_close_behind_a_delayed_delivery_waits_for_the_clock(void **state)
+{
+	(void)state;
+	stp_clock *clk = stp_clock_new(0);
+	struct rec r;
+	stp_io_id c;
+	stp_io *io = rec_io(&r, &c);
+	stp_fake_set_clock(io, clk);
+	assert_int_equal(stp_fake_fault(io, c, STP_FAULT_DELAY, 100), 0);
+	stp_fake_send(io, c, "late", 4);
+	stp_fake_peer_close(io, c);
+	int ran = stp_fake_run_all(io);
+	assert_true(ran >= 0 && ran <= 2);
+	assert_string_equal(r.log, "accept");
+	stp_clock_advance(clk, STP_MILLIS(99));
+	ran = stp_fake_run_all(io);
+	assert_true(ran >= 0 && ran <= 2);
+	assert_string_equal(r.log, "accept");
+	stp_clock_advance(clk, STP_MILLIS(1));
+	ran = stp_fake_run_all(io);
+	assert_true(ran >= 1 && ran <= 3);
+	assert_string_equal(r.log, "accept data:late closed");
+	stp_io_free(io);
+	stp_clock_free(clk);
+}
+
+static void test_a_short_write_fault_applies_to_exactly_the_next_write(void **state)
+{
+	(void)state;
+	struct rec r;
+	stp_io_id c;
+	stp_io *io = rec_io(&r, &c);
+	/* the next write is a 1-byte one: it takes the fault (1 <= 3) */
+	assert_int_equal(stp_fake_fault(io, c, STP_FAULT_SHORT_WRITE, 3), 0);
+	assert_int_equal(stp_io_write(io, c, "a", 1), 1);
+	assert_int_equal(stp_io_write(io, c, "bcdefghij", 9), 9); /* not armed now */
+	/* a write of nothing does not count as the next write */
+	assert_int_equal(stp_fake_fault(io, c, STP_FAULT_SHORT_WRITE, 4), 0);
+	assert_int_equal(stp_io_write(io, c, "", 0), 0);
+	assert_int_equal(stp_io_write(io, c, "klmnopqrst", 10), 4);
+	assert_int_equal(stp_io_write(io, c, "opqrst", 6), 6);
+	stp_fake_run_all(io);
+	assert_int_equal(r.writable, 1); /* for the one short write */
+	/* 0: the write accepts nothing, and on_writable follows */
+	assert_int_equal(stp_fake_fault(io, c, STP_FAULT_SHORT_WRITE, 0), 0);
+	assert_int_equal(stp_io_write(io, c, "u", 1), 0);
+	stp_fake_run_all(io);
+	assert_int_equal(r.writable, 2);
+	assert_int_equal(stp_io_write(io, c, "u", 1), 1);
+	stp_io_flush(io, c);
+	char out[64] = "";
+	assert_int_equal(stp_fake_recv(io, c, out, sizeof out - 1), 21);
+	assert_string_equal(out, "abcdefghijklmnopqrstu");
+	stp_io_free(io);
+}
+
+static void reply_data(stp_io *io, stp_io_id id, const void *d, size_t len, void *arg)
+{
+	rec_data(io, id, d, len, arg);
+	stp_io_write(io, id, "reply", 5);
+}
+
+/* A write left short while the peer's close was already queued: the code
+ * hears of the close, and no on_writable follows it. */
+static void test_no_on_writable_after_on_closed(void **state)
+{
+	(void)state;
+	static const stp_io_handlers h = { rec_accept, reply_data, rec_closed, rec_writable };
+	struct rec r = { 0 };
+	stp_io *io = stp_io_fake_new();
+	int l = stp_io_listen(io, "fake:80", &h, &r);
+	int c = stp_fake_connect(io, l);
+	stp_fake_accept(io, c);
+	stp_fake_send(io, c, "hi", 2);
+	stp_fake_peer_close(io, c);
+	stp_fake_fault(io, c, STP_FAULT_SHORT_WRITE, 2);
+	stp_fake_run_all(io);
+	assert_string_equal(r.log, "accept data:hi closed");
+	stp_io_free(io);
+}
+
 /* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
@@ -349,6 +494,112 @@ static void test_bad_input_gets_clear_errors(void **state)
 /* ------------------------------------------------------------------ */
 /* The same server on real sockets, and curl                           */
 /* ------------------------------------------------------------------ */
+
+/* stp_io_run returns after this long with no event. Only a bound, so that
+ * a broken backend fails a test instead of hanging it: every run below
+ * ends at the event it waits for, through stp_io_stop in a handler. */
+#define RUN_BOUND_MS 10000
+
+/* A blocking client on loopback: the kernel completes the handshake and
+ * takes what it sends before the server accepts. */
+static int client_connect(int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	return fd;
+}
+
+/* Close with SO_LINGER 0: the peer gets a reset, not a FIN. */
+static void client_reset(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+	close(fd);
+}
+
+/* The peer sends "hi" and closes (or resets after the accept); returns
+ * what a write after the run returns. */
+static int peer_goes_away(int real, int reset, struct rec *r)
+{
+	memset(r, 0, sizeof *r);
+	stp_io *io = real ? stp_io_real_new() : stp_io_fake_new();
+	int l = stp_io_listen(io, real ? "127.0.0.1:0" : "fake:80", &rec_h, r);
+	assert_true(l > 0);
+	if (!real) {
+		int c = stp_fake_connect(io, l);
+		stp_fake_accept(io, c);
+		if (reset) {
+			stp_fake_run_all(io);
+			stp_fake_fault(io, c, STP_FAULT_RESET, 0);
+		} else {
+			stp_fake_send(io, c, "hi", 2);
+			stp_fake_peer_close(io, c);
+		}
+		stp_fake_run_all(io);
+	} else {
+		int fd = client_connect(stp_io_port(io, l));
+		if (reset) {
+			r->stop_on_accept = 1;
+			assert_int_equal(stp_io_run(io, RUN_BOUND_MS), 0);
+			r->stop_on_accept = 0;
+			client_reset(fd);
+		} else {
+			assert_int_equal(send(fd, "hi", 2, MSG_NOSIGNAL), 2);
+			close(fd);
+		}
+		r->stop_on_closed = 1;
+		assert_int_equal(stp_io_run(io, RUN_BOUND_MS), 0);
+	}
+	int after = stp_io_write(io, r->id, "y", 1);
+	stp_io_free(io);
+	return after;
+}
+
+/* Once the code is told the peer is gone (in on_closed and after it),
+ * writes fail with STP_ECLOSED on both backends. */
+static void test_writes_after_the_peer_went_away_fail_on_both_backends(void **state)
+{
+	(void)state;
+	static const char *const want[] = { "accept data:hi closed", "accept closed" };
+	for (int reset = 0; reset <= 1; reset++)
+		for (int real = 0; real <= 1; real++) {
+			struct rec r;
+			int after = peer_goes_away(real, reset, &r);
+			if (strcmp(r.log, want[reset]) != 0 || r.write_in_closed != STP_ECLOSED ||
+			    after != STP_ECLOSED)
+				fail_msg("%s backend, peer %s: events \"%s\" (expected \"%s\"); a "
+					 "write in on_closed returned %d, after it %d (expected "
+					 "%d, STP_ECLOSED)",
+					 real ? "real" : "fake", reset ? "reset" : "closed", r.log,
+					 want[reset], r.write_in_closed, after, STP_ECLOSED);
+		}
+}
+
+/* stp_io_stop ends one run (the current one, or the next when none is
+ * running); a later run serves again. */
+static void test_stop_ends_only_the_current_run(void **state)
+{
+	(void)state;
+	struct rec r = { 0 };
+	stp_io *io = stp_io_real_new();
+	int l = stp_io_listen(io, "127.0.0.1:0", &rec_h, &r);
+	stp_io_stop(io);
+	assert_int_equal(stp_io_run(io, RUN_BOUND_MS), 0); /* at once */
+	assert_string_equal(r.log, "");
+	int fd = client_connect(stp_io_port(io, l));
+	assert_int_equal(send(fd, "hi", 2, MSG_NOSIGNAL), 2);
+	close(fd);
+	r.stop_on_closed = 1;
+	assert_int_equal(stp_io_run(io, RUN_BOUND_MS), 0);
+	assert_string_equal(r.log, "accept data:hi closed");
+	/* the stop's wake-up is used up: a run with nothing to do times out */
+	assert_int_equal(stp_io_run(io, 0), 0);
+	assert_string_equal(r.log, "accept data:hi closed");
+	stp_io_free(io);
+}
 
 static void *serve_real(void *arg)
 {
@@ -408,6 +659,12 @@ int main(void)
 		cmocka_unit_test(test_seeded_faults_keep_the_response_right),
 		cmocka_unit_test(test_delayed_delivery_waits_for_the_clock),
 		cmocka_unit_test(test_bad_input_gets_clear_errors),
+		cmocka_unit_test(test_data_and_close_wait_for_accept),
+		cmocka_unit_test(test_a_close_behind_a_delayed_delivery_waits_for_the_clock),
+		cmocka_unit_test(test_a_short_write_fault_applies_to_exactly_the_next_write),
+		cmocka_unit_test(test_no_on_writable_after_on_closed),
+		cmocka_unit_test(test_writes_after_the_peer_went_away_fail_on_both_backends),
+		cmocka_unit_test(test_stop_ends_only_the_current_run),
 		cmocka_unit_test(test_real_backend_serves_curl),
 	};
 	return cmocka_run_group_tests_name("io", tests, NULL, NULL);

@@ -193,7 +193,7 @@ static void test_within_brackets_nest_and_share_their_time(void **state)
 			    "a within bracket), got nothing");
 	assert_int_equal(stp_clock_now(clk) - t0, STP_MILLIS(300));
 	assert_int_equal(stp_probe_within_end(p), 0);      /* 300 >= 100 */
-	assert_int_equal(stp_probe_expect_no_msg(p, 1000), 0); /* clipped: 200 */
+	assert_int_equal(stp_probe_expect_no_msg(p, 200), 0); /* all that is left */
 	assert_int_equal(stp_clock_now(clk) - t0, STP_MILLIS(500));
 	assert_int_equal(stp_probe_within_end(p), 0);
 	/* a bracket left too soon */
@@ -204,6 +204,96 @@ static void test_within_brackets_nest_and_share_their_time(void **state)
 			    "100 ms");
 	assert_int_equal(stp_probe_within_end(p), STP_ESTATE);
 	assert_int_equal(stp_probe_within(p, 5, 1), STP_EINVAL);
+	stp_probe_free(p);
+}
+
+/* A silence longer than what is left of the bracket cannot be checked
+ * inside it: the call fails at once, as Akka's does, instead of checking
+ * less and passing. */
+static void test_no_msg_beyond_a_within_bracket_fails_at_once(void **state)
+{
+	(void)state;
+	stp_probe *p = stp_probe_new("w", clk);
+	uint64_t t0 = stp_clock_now(clk);
+	assert_int_equal(stp_probe_within(p, 0, 50), 0);
+	assert_int_equal(stp_probe_expect_no_msg(p, 200), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'w': expected no message for 200 ms, but only 50 ms are "
+			    "left of the within bracket: a silence is checked inside it or "
+			    "not at all (ask for 50 ms or less, or end the bracket first)");
+	assert_int_equal(stp_clock_now(clk), t0); /* no time passed */
+	/* within the bracket: checked, and the bracket holds */
+	assert_int_equal(stp_probe_expect_no_msg(p, 20), 0);
+	assert_string_equal(stp_probe_last_error(p), "");
+	assert_int_equal(stp_probe_expect_no_msg(p, 30), 0);
+	assert_int_equal(stp_clock_now(clk) - t0, STP_MILLIS(50));
+	assert_int_equal(stp_probe_within_end(p), 0);
+	/* nested: the innermost bracket's time is what is left */
+	assert_int_equal(stp_probe_within(p, 0, 1000), 0);
+	assert_int_equal(stp_probe_within(p, 0, 10), 0);
+	assert_int_equal(stp_probe_expect_no_msg(p, 11), STP_EINVAL);
+	assert_int_equal(stp_probe_within_end(p), 0);
+	assert_int_equal(stp_probe_within_end(p), 0);
+	stp_probe_free(p);
+}
+
+/* A message inside the window is seen: the whole window is checked. */
+static void test_no_msg_inside_a_bracket_sees_a_late_message(void **state)
+{
+	(void)state;
+	stp_clock *c = stp_clock_new(0);
+	stp_probe *p = stp_probe_new("w", c);
+	stp_clock *saved = clk;
+	clk = c;
+	assert_int_equal(stp_probe_within(p, 0, 300), 0);
+	struct late l = { .p = p, .ms = 100, .text = "x" };
+	event_init(&l.entered);
+	pthread_t t;
+	pthread_create(&t, NULL, late_sender, &l);
+	event_wait(&l.entered);
+	assert_int_equal(stp_probe_expect_no_msg(p, 200), STP_EMISMATCH);
+	pthread_join(t, NULL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'w': expected no message for 200 ms, got \"x\" after 100 ms");
+	assert_int_equal(stp_probe_within_end(p), 0);
+	clk = saved;
+	stp_probe_free(p);
+	stp_clock_free(c);
+}
+
+/* Refused calls say why, and never leave an older failure's text. */
+static void test_a_refused_call_replaces_the_old_failure_text(void **state)
+{
+	(void)state;
+	stp_probe *p = stp_probe_new("r", clk);
+	assert_int_equal(stp_probe_expect_msg(p, "x", 10), STP_ETIMEDOUT);
+	assert_int_equal(stp_probe_receive_n(p, 0, 10), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': receive_n of 0 messages (expected 1 or more)");
+	assert_int_equal(stp_probe_expect_msg(p, NULL, 10), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': expect_msg without a text (expected a string)");
+	assert_int_equal(stp_probe_expect_bytes(p, NULL, 3, 10), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': expect_bytes of 3 bytes at NULL (expected data)");
+	assert_int_equal(stp_probe_expect_match(p, NULL, NULL, "x", 10), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': expect_match without a predicate");
+	assert_int_equal(stp_probe_fish(p, NULL, NULL, "x", 10), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p), "probe 'r': fish without a predicate");
+	assert_int_equal(stp_probe_within(p, 5, 1), STP_EINVAL);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': within(5, 1 ms): min is above max");
+	for (int i = 0; i < STP_PROBE_MAX_WITHIN; i++)
+		assert_int_equal(stp_probe_within(p, 0, 10), 0);
+	assert_int_equal(stp_probe_within(p, 0, 10), STP_ELIMIT);
+	assert_string_equal(stp_probe_last_error(p),
+			    "probe 'r': within(0, 10 ms): 16 brackets are open already (the "
+			    "most at once)");
+	/* a passing call clears it */
+	stp_probe_send(p, "y", 1);
+	assert_int_equal(stp_probe_receive_n(p, 1, 10), 0);
+	assert_string_equal(stp_probe_last_error(p), "");
 	stp_probe_free(p);
 }
 
@@ -466,6 +556,9 @@ int main(void)
 		cmocka_unit_test(test_receive_n_shares_one_deadline),
 		cmocka_unit_test(test_fish_skips_until_a_match),
 		cmocka_unit_test(test_within_brackets_nest_and_share_their_time),
+		cmocka_unit_test(test_no_msg_beyond_a_within_bracket_fails_at_once),
+		cmocka_unit_test(test_no_msg_inside_a_bracket_sees_a_late_message),
+		cmocka_unit_test(test_a_refused_call_replaces_the_old_failure_text),
 		cmocka_unit_test(test_a_60s_silence_costs_no_real_time),
 		cmocka_unit_test(test_100000_messages_from_8_threads_none_lost_or_doubled),
 		cmocka_unit_test(test_messages_arrive_in_schedule_order),
