@@ -4,9 +4,12 @@
  */
 #include "cli.h"
 #include "stepper.h"
+#include "util.h"
 #include <stepper/trace.h>
 
 #include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,35 +25,58 @@ static const char main_usage[] =
 	"\n"
 	"commands:\n"
 	"  run       run a test once per seed, in parallel, keeping failing traces\n"
-	"  replay    run a test on a recorded trace; say whether the failure came back\n"
+	"  replay    run a test on a recorded trace; say whether the outcome came back\n"
 	"  show      print a trace: seed, outcome, errors, the order\n"
 	"  export    convert a trace (--chrome: Perfetto / chrome://tracing)\n"
 	"  multinode run N copies of a command as nodes that meet at barriers\n"
 	"  barrier-server  serve barriers for nodes started some other way\n"
 	"  help      help on a command: stepper help run\n"
 	"\n"
-	"options: --help, --version\n";
+	"options: -h, --help, --version. Every command takes -h and --help.\n";
+
+static const char help_usage[] =
+	"usage: stepper help [COMMAND]\n"
+	"\n"
+	"Print the help of COMMAND (the same text as `stepper COMMAND --help`),\n"
+	"or the list of commands.\n";
 
 static const char replay_usage[] =
 	"usage: stepper replay TRACE -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND with STEPPER_REPLAY=TRACE, so its stepper takes the schedule\n"
-	"from the trace, and say whether the recorded outcome came back.\n"
-	"Exit status: 0 reproduced, 1 not reproduced, 2 usage error.\n";
+	"from the trace, and say what was recorded, what happened this time and\n"
+	"whether the recorded outcome came back: the same outcome and the same\n"
+	"errors (for a passing trace: a pass again; for a trace that holds only\n"
+	"the plan, because the recorded run died: the replay dying too).\n"
+	"\n"
+	"Exit status: 0 reproduced, 1 not reproduced (also when the program does\n"
+	"not match the trace), 2 usage error or a trace that cannot be read.\n";
 
 static const char show_usage[] =
 	"usage: stepper show [--events] TRACE\n"
 	"\n"
 	"Print a trace's seed, mode, outcome, errors and order; --events adds the\n"
-	"steps as they happened, with their times.\n";
+	"steps as they happened, with their times.\n"
+	"\n"
+	"Exit status: 0 shown, 2 usage error or a trace that cannot be read.\n";
 
 static const char export_usage[] =
 	"usage: stepper export --chrome TRACE [-o FILE]\n"
 	"\n"
 	"Write Chrome trace-event JSON (one track per thread, one slice per segment\n"
 	"between steps) to FILE or standard output; open it in Perfetto\n"
-	"(ui.perfetto.dev) or chrome://tracing.\n";
+	"(ui.perfetto.dev) or chrome://tracing.\n"
+	"\n"
+	"Exit status: 0 written, 1 the output could not be written, 2 usage error\n"
+	"or a trace that cannot be read.\n";
 
+static int is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+/* A trace that cannot be read is a bad argument: every command that reads
+ * one exits CLI_USAGE for it, after the loader's message. */
 static stp_trace *load_or_say(const char *path)
 {
 	stp_trace_error err;
@@ -62,6 +88,10 @@ static stp_trace *load_or_say(const char *path)
 	return t;
 }
 
+/* ------------------------------------------------------------------ */
+/* show, export                                                        */
+/* ------------------------------------------------------------------ */
+
 int cli_show(int argc, char **argv)
 {
 	int events = 0;
@@ -69,7 +99,7 @@ int cli_show(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--events") == 0)
 			events = 1;
-		else if (strcmp(argv[i], "--help") == 0)
+		else if (is_help(argv[i]))
 			return fputs(show_usage, stdout), CLI_OK;
 		else if (argv[i][0] == '-' && argv[i][1])
 			return cli_usage_error("show", "unknown option '%s'", argv[i]);
@@ -83,9 +113,31 @@ int cli_show(int argc, char **argv)
 		return cli_usage_error("show", "missing the trace to show");
 	stp_trace *t = load_or_say(path);
 	if (!t)
-		return CLI_FAILED;
+		return CLI_USAGE;
 	stp_trace_print(t, stdout, events);
 	stp_trace_free(t);
+	return CLI_OK;
+}
+
+static int export_chrome(const char *path, const char *out)
+{
+	stp_trace *t = load_or_say(path);
+	if (!t)
+		return CLI_USAGE;
+	FILE *f = out ? fopen(out, "we") : stdout;
+	if (!f) {
+		fprintf(stderr, "stepper: cannot write '%s': %s\n", out, strerror(errno));
+		stp_trace_free(t);
+		return CLI_FAILED;
+	}
+	int rc = stp_trace_export_chrome(t, f);
+	if (out && fclose(f) != 0)
+		rc = STP_EIO;
+	stp_trace_free(t);
+	if (rc < 0) {
+		fprintf(stderr, "stepper: writing the export failed: %s\n", stp_strerror(rc));
+		return CLI_FAILED;
+	}
 	return CLI_OK;
 }
 
@@ -96,7 +148,7 @@ int cli_export(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--chrome") == 0)
 			chrome = 1;
-		else if (strcmp(argv[i], "--help") == 0)
+		else if (is_help(argv[i]))
 			return fputs(export_usage, stdout), CLI_OK;
 		else if (strcmp(argv[i], "-o") == 0) {
 			if (++i >= argc)
@@ -113,25 +165,21 @@ int cli_export(int argc, char **argv)
 		return cli_usage_error("export", "say which format: --chrome");
 	if (!path)
 		return cli_usage_error("export", "missing the trace to export");
-	stp_trace *t = load_or_say(path);
-	if (!t)
-		return CLI_FAILED;
-	FILE *f = out ? fopen(out, "w") : stdout;
-	if (!f) {
-		fprintf(stderr, "stepper: cannot write '%s': %s\n", out, strerror(errno));
-		stp_trace_free(t);
-		return CLI_FAILED;
-	}
-	int rc = stp_trace_export_chrome(t, f);
-	if (out && fclose(f) != 0)
-		rc = STP_EIO;
-	stp_trace_free(t);
-	if (rc < 0) {
-		fprintf(stderr, "stepper: writing the export failed: %s\n", stp_strerror(rc));
-		return CLI_FAILED;
-	}
-	return CLI_OK;
+	return export_chrome(path, out);
 }
+
+/* ------------------------------------------------------------------ */
+/* replay                                                              */
+/* ------------------------------------------------------------------ */
+
+/* What one replay did. */
+typedef struct replay_run {
+	int status;          /* the command's wait status */
+	stp_trace *now;      /* the trace it wrote; NULL: none */
+	char mismatch[512];  /* the stepper's "replay: ..." error, from its output */
+	char line[512];      /* the output line being read (its head) */
+	size_t linelen;
+} replay_run;
 
 /* Same outcome and the same errors? */
 static int same_failure(const stp_trace *a, const stp_trace *b)
@@ -151,85 +199,271 @@ static int same_failure(const stp_trace *a, const stp_trace *b)
 	return 1;
 }
 
-int cli_replay(int argc, char **argv)
+/* A stepper that refuses a trace (other threads or steps than recorded, or
+ * a trace it cannot use) writes no trace; its error reaches us only as a
+ * line of output, "  error: replay: thread 'a' step 2: ...". */
+static void scan_line(replay_run *r)
 {
-	if (argc >= 2 && strcmp(argv[1], "--help") == 0)
+	r->line[r->linelen] = '\0';
+	const char *p = strstr(r->line, "replay: ");
+	if (!r->mismatch[0] && p && strncmp(p + 8, "STEPPER_REPLAY=", 15) != 0)
+		snprintf(r->mismatch, sizeof r->mismatch, "%s", p);
+	r->linelen = 0;
+}
+
+/* Copy the command's output to ours as it comes, looking at each line. */
+static void relay_output(int fd, replay_run *r)
+{
+	char buf[4096];
+	for (;;) {
+		ssize_t got = read(fd, buf, sizeof buf);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		fwrite(buf, 1, (size_t)got, stdout);
+		fflush(stdout);
+		for (ssize_t i = 0; i < got; i++) {
+			if (buf[i] == '\n')
+				scan_line(r);
+			else if (r->linelen + 1 < sizeof r->line)
+				r->line[r->linelen++] = buf[i];
+		}
+	}
+	if (r->linelen)
+		scan_line(r);
+}
+
+/* "NAME=value", malloc'd (NULL when out of memory). */
+static char *env_var(const char *name, const char *value)
+{
+	size_t n = strlen(name) + strlen(value) + 2;
+	char *v = malloc(n);
+	if (v)
+		snprintf(v, n, "%s=%s", name, value);
+	return v;
+}
+
+/* Run cmd with STEPPER_REPLAY=path and STEPPER_TRACE=fresh; fills r.
+ * Returns 0, or -1 after saying why it could not run. */
+static int run_replay(char **cmd, const char *path, const char *fresh, replay_run *r)
+{
+	char *env_replay = env_var("STEPPER_REPLAY", path);
+	char *env_trace = env_var("STEPPER_TRACE", fresh);
+	cli_env env;
+	int p[2] = { -1, -1 }, rc = -1;
+	if (!env_replay || !env_trace || cli_env_init(&env) < 0) {
+		fprintf(stderr, "stepper: out of memory\n");
+		goto out;
+	}
+	const char *added[] = { env_replay, env_trace };
+	cli_env_set(&env, added, 2);
+	pid_t pid = -1;
+	if (pipe2(p, O_CLOEXEC) == 0)
+		pid = cli_spawn_out(cmd, env.vars, NULL, p[1], 1);
+	int e = errno;
+	cli_env_free(&env);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (pid < 0) {
+		fprintf(stderr, "stepper: cannot run '%s': %s\n", cmd[0], strerror(e));
+		goto out;
+	}
+	relay_output(p[0], r);
+	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+		;
+	r->now = stp_trace_load(fresh, NULL);
+	rc = 0;
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	free(env_replay);
+	free(env_trace);
+	return rc;
+}
+
+/* "pass", "fail (1 error: TEXT)", "fail (3 errors)" + tail, then each error
+ * on its own line when there are several. */
+static void print_outcome(const char *label, const stp_trace *t, const char *tail)
+{
+	size_t n = stp_trace_error_count(t);
+	printf("%s: %s", label, stp_trace_outcome(t));
+	if (n == 1)
+		printf(" (1 error: %s)", stp_trace_error_at(t, 0));
+	else if (n > 1)
+		printf(" (%zu errors)", n);
+	printf("%s\n", tail);
+	for (size_t i = 0; n > 1 && i < n; i++)
+		printf("  error: %s\n", stp_trace_error_at(t, i));
+}
+
+static int is_plan(const stp_trace *t)
+{
+	return strcmp(stp_trace_outcome(t), "none") == 0;
+}
+
+/* "exit status 3", "the replay was killed by SIGABRT". */
+static void describe_end(int status, char *buf, size_t size)
+{
+	if (WIFSIGNALED(status))
+		snprintf(buf, size, "the replay was killed by %s%s",
+			 cli_signal_name(WTERMSIG(status)),
+			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else
+		cli_describe_status(status, buf, size);
+}
+
+static void print_replayed(const replay_run *r)
+{
+	char how[160], tail[200];
+	describe_end(r->status, how, sizeof how);
+	if (!r->now && r->mismatch[0])
+		printf("replayed: did not run: the program does not match the trace\n"
+		       "  stepper: %s\n", r->mismatch);
+	else if (!r->now)
+		printf("replayed: no trace written; %s%s\n",
+		       WIFSIGNALED(r->status) ? "" : "the command ended with ", how);
+	else if (is_plan(r->now))
+		printf("replayed: no outcome: %s before its trace was complete\n",
+		       WIFSIGNALED(r->status) ? how : "the command ended");
+	else {
+		snprintf(tail, sizeof tail, "; %s", how);
+		print_outcome("replayed", r->now, tail);
+	}
+}
+
+/* Print the verdict; returns 1 when the recorded outcome came back. */
+static int print_verdict(const stp_trace *rec, const replay_run *r)
+{
+	const stp_trace *now = r->now;
+	const char *v;
+	int ok = 0;
+	if (!now && r->mismatch[0])
+		v = "not reproduced: the program does not match the trace";
+	else if (is_plan(rec)) {
+		/* the recorded run died before its trace was complete */
+		ok = WIFSIGNALED(r->status) || (now && is_plan(now));
+		v = ok ? "reproduced: the replay died before its trace was complete, "
+			 "as the recorded run did"
+		       : "not reproduced: the recorded run died before its trace was "
+			 "complete, the replay did not";
+	} else if (!now)
+		v = "not reproduced: the command wrote no trace and printed no stepper "
+		    "error (does it run one stepper test, which takes STEPPER_REPLAY?)";
+	else if (is_plan(now))
+		v = "not reproduced: the replay died before its trace was complete";
+	else if ((ok = same_failure(rec, now)))
+		v = strcmp(stp_trace_outcome(rec), "pass") == 0
+			    ? "reproduced: the recorded run passed and the replay passed too"
+			    : "reproduced: the recorded failure happened again";
+	else if (strcmp(stp_trace_outcome(rec), "pass") == 0)
+		v = "not reproduced: the recorded run passed, the replay did not";
+	else if (strcmp(stp_trace_outcome(now), "pass") == 0)
+		v = "not reproduced: the recorded run failed, the replay passed";
+	else if (strcmp(stp_trace_outcome(rec), stp_trace_outcome(now)) == 0)
+		v = "not reproduced: the replay failed with other errors";
+	else
+		v = "not reproduced: the replay ended with another outcome";
+	printf("verdict: %s\n", v);
+	return ok;
+}
+
+/* replay [-h] TRACE [--] COMMAND [ARGS...]: -1 to go on, else an exit status. */
+static int parse_replay(int argc, char **argv, const char **path, char ***cmd)
+{
+	int i = 1;
+	if (i < argc && is_help(argv[i]))
 		return fputs(replay_usage, stdout), CLI_OK;
-	if (argc < 2)
+	if (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
+		return cli_usage_error("replay", "unknown option '%s'", argv[i]);
+	if (i >= argc || strcmp(argv[i], "--") == 0)
 		return cli_usage_error("replay", "missing the trace to replay");
-	const char *path = argv[1];
-	int i = 2;
+	*path = argv[i++];
+	if (i < argc && is_help(argv[i]))
+		return fputs(replay_usage, stdout), CLI_OK;
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	if (i >= argc)
 		return cli_usage_error("replay", "missing the command to run (after --)");
-	char **cmd = argv + i;
-	if (!cli_command_exists(cmd[0])) {
-		fprintf(stderr, "stepper: cannot run '%s': no such executable\n", cmd[0]);
+	*cmd = argv + i;
+	if (!cli_command_exists((*cmd)[0])) {
+		fprintf(stderr, "stepper: cannot run '%s': no such executable\n", (*cmd)[0]);
 		return CLI_USAGE;
 	}
+	return -1;
+}
+
+/* A private folder for the replay's own trace; emptied and removed after. */
+static int make_scratch(char *dir, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, size, "%s/stepper-replay-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "stepper: cannot make a folder for the replay's trace: "
+				"%s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void remove_scratch(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+int cli_replay(int argc, char **argv)
+{
+	const char *path = NULL;
+	char **cmd = NULL;
+	int rc = parse_replay(argc, argv, &path, &cmd);
+	if (rc >= 0)
+		return rc;
 	stp_trace *rec = load_or_say(path);
 	if (!rec)
 		return CLI_USAGE;
-
-	char fresh[4096];
-	snprintf(fresh, sizeof fresh, "%s.replay-%ld.json", path, (long)getpid());
-	char env_replay[4200], env_trace[4200];
-	snprintf(env_replay, sizeof env_replay, "STEPPER_REPLAY=%s", path);
-	snprintf(env_trace, sizeof env_trace, "STEPPER_TRACE=%s", fresh);
-	cli_env env;
-	if (cli_env_init(&env) < 0) {
-		stp_trace_free(rec);
-		return CLI_USAGE;
-	}
-	const char *added[] = { env_replay, env_trace };
-	cli_env_set(&env, added, 2);
-	printf("stepper replay: seed %llu, recorded outcome: %s\n",
-	       (unsigned long long)stp_trace_seed(rec), stp_trace_outcome(rec));
+	char dir[4096], fresh[4200];
+	replay_run r = { 0 };
+	rc = CLI_USAGE;
+	if (make_scratch(dir, sizeof dir) < 0)
+		goto out;
+	snprintf(fresh, sizeof fresh, "%s/replay.json", dir);
+	char *quoted = stp__quote_argv(cmd);
+	printf("stepper replay: seed %llu from %s: %s\n",
+	       (unsigned long long)stp_trace_seed(rec), path, quoted ? quoted : cmd[0]);
+	free(quoted);
 	fflush(stdout);
-	pid_t pid = cli_spawn(cmd, env.vars, NULL, 1);
-	cli_env_free(&env);
-	int status = 0;
-	if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-		fprintf(stderr, "stepper: cannot run '%s': %s\n", cmd[0], strerror(errno));
-		stp_trace_free(rec);
-		return CLI_USAGE;
+	if (run_replay(cmd, path, fresh, &r) == 0) {
+		if (is_plan(rec))
+			printf("recorded: no outcome: the recorded run died before its trace "
+			       "was complete (a crash or a kill)\n");
+		else
+			print_outcome("recorded", rec, "");
+		print_replayed(&r);
+		rc = print_verdict(rec, &r) ? CLI_OK : CLI_FAILED;
 	}
-	char how[128];
-	cli_describe_status(status, how, sizeof how);
-	stp_trace *now = stp_trace_load(fresh, NULL);
-	unlink(fresh);
-	int crashed = WIFSIGNALED(status);
-	int reproduced;
-	const char *now_outcome = now ? stp_trace_outcome(now) : "none";
-	if (strcmp(stp_trace_outcome(rec), "none") == 0)
-		/* the recorded run died before finishing its trace */
-		reproduced = crashed || (now && strcmp(now_outcome, "none") == 0);
-	else
-		reproduced = now && same_failure(rec, now);
-	printf("stepper replay: the command ended with %s; this run's outcome: %s\n", how,
-	       crashed && !strcmp(now_outcome, "none") ? "none (it died mid-run)" : now_outcome);
-	if (now)
-		for (size_t e = 0; e < stp_trace_error_count(now); e++)
-			printf("  error: %s\n", stp_trace_error_at(now, e));
-	if (!now)
-		printf("stepper replay: the command wrote no trace (does it run a stepper, "
-		       "and only one test?)\n");
-	printf("stepper replay: %s\n",
-	       reproduced ? "reproduced: the recorded failure happened again"
-			  : "not reproduced: the outcome differs from the recording");
-	stp_trace_free(now);
+	remove_scratch(dir);
+out:
+	stp_trace_free(r.now);
 	stp_trace_free(rec);
-	return reproduced ? CLI_OK : CLI_FAILED;
+	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* help, dispatch                                                      */
+/* ------------------------------------------------------------------ */
 
 static int help(const char *what)
 {
-	if (!what) {
+	if (!what)
 		fputs(main_usage, stdout);
-		return CLI_OK;
-	}
-	if (strcmp(what, "run") == 0)
+	else if (strcmp(what, "run") == 0)
 		cli_run_help(stdout);
 	else if (strcmp(what, "replay") == 0)
 		fputs(replay_usage, stdout);
@@ -241,10 +475,32 @@ static int help(const char *what)
 		cli_multinode_help(stdout);
 	else if (strcmp(what, "barrier-server") == 0)
 		cli_barrier_server_help(stdout);
+	else if (strcmp(what, "help") == 0)
+		fputs(help_usage, stdout);
 	else
 		return cli_usage_error(NULL, "no help for '%s': not a command", what);
 	return CLI_OK;
 }
+
+static int cli_help(int argc, char **argv)
+{
+	if (argc > 2)
+		return cli_usage_error("help", "one command at a time (got '%s' and '%s')",
+				       argv[1], argv[2]);
+	if (argc == 2 && is_help(argv[1]))
+		return help("help");
+	return help(argc == 2 ? argv[1] : NULL);
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} commands[] = {
+	{ "run", cli_run },	      { "replay", cli_replay },
+	{ "show", cli_show },	      { "export", cli_export },
+	{ "multinode", cli_multinode }, { "barrier-server", cli_barrier_server },
+	{ "help", cli_help },
+};
 
 int main(int argc, char **argv)
 {
@@ -255,26 +511,20 @@ int main(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0)
+	if (is_help(cmd))
 		return help(NULL);
 	if (strcmp(cmd, "--version") == 0) {
 		printf("stepper %s (trace format version %d)\n", STP_VERSION,
 		       STP_TRACE_VERSION);
 		return CLI_OK;
 	}
-	if (strcmp(cmd, "help") == 0)
-		return help(argc > 2 ? argv[2] : NULL);
-	if (strcmp(cmd, "run") == 0)
-		return cli_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "replay") == 0)
-		return cli_replay(argc - 1, argv + 1);
-	if (strcmp(cmd, "show") == 0)
-		return cli_show(argc - 1, argv + 1);
-	if (strcmp(cmd, "export") == 0)
-		return cli_export(argc - 1, argv + 1);
-	if (strcmp(cmd, "multinode") == 0)
-		return cli_multinode(argc - 1, argv + 1);
-	if (strcmp(cmd, "barrier-server") == 0)
-		return cli_barrier_server(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(cmd, commands[i].name) != 0)
+			continue;
+		/* `stepper CMD -h` is `stepper help CMD`, whatever CMD parses */
+		if (argc > 2 && is_help(argv[2]))
+			return help(cmd);
+		return commands[i].fn(argc - 1, argv + 1);
+	}
 	return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

@@ -186,6 +186,7 @@ void cli_block_child_signals(sigset_t *set)
 	sigaddset(set, SIGCHLD);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
 	sigprocmask(SIG_BLOCK, set, NULL);
 }
 

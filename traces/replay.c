@@ -121,9 +121,9 @@ static void compare_events(stp_stepper *s, const stp_trace *t)
 		const stp__tevent *r = &t->events[e];
 		stp__error(s, STP__OUT_DIVERGENCE,
 			   "replay diverged at event %zu: the recorded run passed [%s] "
-			   "'%s' (%zu/%zu), this run stopped after %zu events",
+			   "'%s' (%zu/%zu), this run stopped after %zu event%s",
 			   e + 1, t->names[r->thread], t->orders[r->thread][r->step],
-			   r->step + 1, t->nsteps[r->thread], e);
+			   r->step + 1, t->nsteps[r->thread], e, e == 1 ? "" : "s");
 	}
 }
 
