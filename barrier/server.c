@@ -78,11 +78,10 @@ struct stp_bserver {
 	label *buckets[LABEL_BUCKETS];
 	lablist active, idle;
 	char left[STP_BARRIER_MAX_NAME + 1]; /* the first node that left */
-	stp__bserver_counts counts;          /* the loop's own */
-	pthread_mutex_t mu; /* guards log, last_event, published */
+	pthread_mutex_t mu; /* guards log, last_event, counts */
 	FILE *log;
 	char last_event[ANSWER_MAX];
-	stp__bserver_counts published;
+	stp__bserver_counts counts;
 };
 
 static void lock(pthread_mutex_t *mu)
@@ -112,6 +111,15 @@ static void say(stp_bserver *s, const char *fmt, ...)
 		fflush(s->log);
 		va_end(ap);
 	}
+	unlock(&s->mu);
+}
+
+/* Counted before the client can see the effect, so a test that waits
+ * for the effect reads the count. */
+static void bump(stp_bserver *s, uint64_t *count)
+{
+	lock(&s->mu);
+	++*count;
 	unlock(&s->mu);
 }
 
@@ -166,7 +174,7 @@ static void send_line(stp_bserver *s, client *c, const char *fmt, ...)
 	line[n++] = '\n';
 	if (c->outlen + (size_t)n > sizeof c->out) {
 		/* it does not read its answers: as if it had left */
-		s->counts.slow++;
+		bump(s, &s->counts.slow);
 		kill_client(c, "closed: it does not read its answers");
 		return;
 	}
@@ -507,7 +515,7 @@ static void check_hellos(stp_bserver *s, uint64_t now)
 		client *c = &s->clients[k];
 		uint64_t dl = hello_deadline(s, c);
 		if (dl != UINT64_MAX && now >= dl) {
-			s->counts.evicted++;
+			bump(s, &s->counts.evicted);
 			refuse(s, c, "no HELLO within %llu ms",
 			       (unsigned long long)atomic_load(&s->hello_ms));
 		}
@@ -533,7 +541,7 @@ static void admit(stp_bserver *s, int fd, uint64_t now)
 		}
 	}
 	if (pending >= s->pending_max && oldest) {
-		s->counts.evicted++;
+		bump(s, &s->counts.evicted);
 		refuse(s, oldest, "too many connections without HELLO: the oldest is closed");
 		reap(s);
 		if (!free_slot)
@@ -560,10 +568,10 @@ static void at_file_limit(stp_bserver *s, uint64_t now)
 		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			static const char msg[] = "ERR too many open files on the controller\n";
+			bump(s, &s->counts.fd_full);
+			say(s, "a connection refused: too many open files");
 			(void)!send(fd, msg, sizeof msg - 1, MSG_NOSIGNAL);
 			close(fd);
-			s->counts.fd_full++;
-			say(s, "a connection refused: too many open files");
 		}
 		s->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
@@ -629,11 +637,10 @@ static nfds_t poll_set(stp_bserver *s, uint64_t now)
 		s->fds[n++] = (struct pollfd){ .fd = c->fd,
 					       .events = (short)(POLLIN | (c->outlen ? POLLOUT : 0)) };
 	}
+	lock(&s->mu);
 	s->counts.clients = (size_t)n - 2;
 	s->counts.labels = s->active.n + s->idle.n;
 	s->counts.loops++;
-	lock(&s->mu);
-	s->published = s->counts;
 	unlock(&s->mu);
 	return n;
 }
@@ -843,7 +850,7 @@ const char *stp_bserver_last_event(stp_bserver *s, char *buf, size_t size)
 void stp__bserver_counts_get(stp_bserver *s, stp__bserver_counts *out)
 {
 	lock(&s->mu);
-	*out = s->published;
+	*out = s->counts;
 	unlock(&s->mu);
 }
 
