@@ -79,7 +79,9 @@ STP_API void stp_bserver_set_hello_timeout(stp_bserver *s, uint64_t ms);
 /* "127.0.0.1:PORT" and the token; static for the server's life. */
 STP_API const char *stp_bserver_addr(const stp_bserver *s);
 STP_API const char *stp_bserver_token(const stp_bserver *s);
-/* Log what happens (one line per event) to out, NULL for nothing. */
+/* Log what happens (one line per event) to out, NULL for nothing. The
+ * controller's thread writes to out: a stream that blocks (a pipe nobody
+ * reads) stalls the controller, so give it one that does not. */
 STP_API void stp_bserver_set_log(stp_bserver *s, FILE *out);
 /* The last TIMEOUT or FAIL the controller sent, as a line ("" if none). */
 STP_API const char *stp_bserver_last_event(stp_bserver *s, char *buf, size_t size);

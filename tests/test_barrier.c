@@ -507,6 +507,42 @@ static void test_line_limit_is_256_bytes_before_lf_or_crlf(void **state)
 	}
 }
 
+static void test_a_long_missing_list_is_cut_to_fit_the_line(void **state)
+{
+	(void)state;
+	enum { N = 20 };
+	/* a wall-clock bound: a 1 ms barrier timeout is the behaviour under test */
+	stp_bserver *s = stp_bserver_new(N, "tok", 1, NULL, 0);
+	stp_node *n[N];
+	char err[256], name[80], detail[2048], line[512];
+	int lp[2];
+	assert_int_equal(pipe2(lp, O_CLOEXEC), 0);
+	FILE *w = fdopen(lp[1], "w"), *r = fdopen(lp[0], "r");
+	stp_bserver_set_log(s, w);
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof name, "node-%02d-%.*s", i, 55, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		n[i] = stp_node_connect(stp_bserver_addr(s), name, "tok", err, sizeof err);
+		assert_non_null(n[i]);
+	}
+	/* every node joined before the first arrives */
+	while (fgets(line, sizeof line, r) && !strstr(line, "joined (20/20)"))
+		;
+	stp_bserver_set_log(s, NULL);
+	fclose(w);
+	fclose(r);
+	assert_int_equal(stp_node_barrier(n[0], "x", NULL, detail, sizeof detail), STP_ETIMEDOUT);
+	char ev[2048];
+	stp_bserver_last_event(s, ev, sizeof ev);
+	assert_true(strlen(ev) < 1024);
+	assert_int_equal(strncmp(ev, "TIMEOUT x 1/20 missing=node-01-", 31), 0);
+	assert_string_equal(ev + strlen(ev) - 4, ",...");
+	assert_string_equal(strstr(ev, "missing=") + 8, detail + strlen("1/20 missing="));
+	for (int i = 0; i < N; i++)
+		stp_node_free(n[i]);
+	stp_bserver_free(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* Labels: a hash table, and state freed once a label is idle          */
 /* ------------------------------------------------------------------ */
@@ -1018,6 +1054,7 @@ int main(void)
 		cmocka_unit_test(test_bad_lines_get_err_and_the_rest_are_served),
 		cmocka_unit_test(test_nul_inside_a_line_is_refused),
 		cmocka_unit_test(test_line_limit_is_256_bytes_before_lf_or_crlf),
+		cmocka_unit_test(test_a_long_missing_list_is_cut_to_fit_the_line),
 		cmocka_unit_test(test_20000_labels_keep_the_controller_small),
 		cmocka_unit_test(test_a_node_that_never_reads_is_dropped_and_the_rest_are_served),
 		cmocka_unit_test(test_a_flooding_node_cannot_stop_the_controller_stopping),
