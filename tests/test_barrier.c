@@ -658,7 +658,7 @@ static void test_a_node_that_never_reads_is_dropped_and_the_rest_are_served(void
 	stp_bserver_free(s);
 }
 
-static void test_a_flooding_node_cannot_stop_the_controller_stopping(void **state)
+static void test_the_controller_stops_while_a_node_floods(void **state)
 {
 	(void)state;
 	/* one node: each of its BARRIERs completes at once */
@@ -1057,7 +1057,7 @@ int main(void)
 		cmocka_unit_test(test_a_long_missing_list_is_cut_to_fit_the_line),
 		cmocka_unit_test(test_20000_labels_keep_the_controller_small),
 		cmocka_unit_test(test_a_node_that_never_reads_is_dropped_and_the_rest_are_served),
-		cmocka_unit_test(test_a_flooding_node_cannot_stop_the_controller_stopping),
+		cmocka_unit_test(test_the_controller_stops_while_a_node_floods),
 		cmocka_unit_test(test_barrier_server_stops_on_sigterm_while_a_client_floods),
 		cmocka_unit_test(test_open_file_limit_does_not_spin_the_controller),
 		cmocka_unit_test(test_silent_connections_do_not_lock_nodes_out),
