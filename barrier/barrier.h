@@ -47,7 +47,7 @@ typedef struct stp_barrier_result {
 STP_API stp_barrier *stp_barrier_new(unsigned parties);
 STP_API void stp_barrier_free(stp_barrier *b);
 /* Wait at label until parties threads have arrived there, or timeout_ms
- * (real time) passes. Each completion starts the label's next generation;
+ * (real time) passes (UINT64_MAX: no timeout). Each completion starts the label's next generation;
  * a thread arriving after one completed waits for the next. Returns 0, or
  * STP_ETIMEDOUT (the caller leaves the barrier; r says arrived/expected),
  * STP_EINVAL. r may be NULL. */
@@ -60,18 +60,28 @@ STP_API int stp_barrier_wait(stp_barrier *b, const char *label,
 
 typedef struct stp_bserver stp_bserver;
 
-/* A controller for nodes nodes, with the given token (1..64 bytes of the
- * name set; NULL: a random one) and a barrier timeout in real ms, counted
- * from a label's first arrival (0: none). It binds 127.0.0.1 on a port the
- * kernel picks and serves on its own thread until freed. NULL on error,
- * with err (may be NULL) saying why. */
+/* A controller for nodes nodes (1..512), with the given token (1..64
+ * bytes of the name set; NULL: a random one) and a barrier timeout in
+ * real ms, counted from a label's first arrival. 0 and UINT64_MAX mean
+ * no timeout; a deadline past the clock's range never comes. It binds
+ * 127.0.0.1 on a port the kernel picks and serves on its own thread
+ * until freed; its limits (line length, HELLO deadline, connections,
+ * labels) are in barrier/PROTOCOL.md. NULL on error, with err (may be
+ * NULL) saying why. */
 STP_API stp_bserver *stp_bserver_new(unsigned nodes, const char *token,
 				     uint64_t barrier_timeout_ms, char *err,
 				     size_t errsize);
+/* How long a connection may stay without saying HELLO before the
+ * controller closes it, in real ms (default 10000; 0 or UINT64_MAX: no
+ * limit). Applies to connections already open too. */
+#define STP_BSERVER_HELLO_TIMEOUT_MS 10000
+STP_API void stp_bserver_set_hello_timeout(stp_bserver *s, uint64_t ms);
 /* "127.0.0.1:PORT" and the token; static for the server's life. */
 STP_API const char *stp_bserver_addr(const stp_bserver *s);
 STP_API const char *stp_bserver_token(const stp_bserver *s);
-/* Log what happens (one line per event) to out, NULL for nothing. */
+/* Log what happens (one line per event) to out, NULL for nothing. The
+ * controller's thread writes to out: a stream that blocks (a pipe nobody
+ * reads) stalls the controller, so give it one that does not. */
 STP_API void stp_bserver_set_log(stp_bserver *s, FILE *out);
 /* The last TIMEOUT or FAIL the controller sent, as a line ("" if none). */
 STP_API const char *stp_bserver_last_event(stp_bserver *s, char *buf, size_t size);

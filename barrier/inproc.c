@@ -1,7 +1,7 @@
 /*
  * inproc.c - named, reusable barriers for threads of one process.
  */
-#include "barrier.h"
+#include "barrier_int.h"
 #include "stepper_int.h"
 
 #include <errno.h>
@@ -31,6 +31,14 @@ int stp_barrier_valid_name(const char *s)
 	return n >= 1 && n <= STP_BARRIER_MAX_NAME &&
 	       strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 			 "0123456789._-") == n;
+}
+
+uint64_t stp__deadline_ns(uint64_t now_ns, uint64_t ms)
+{
+	if (ms >= UINT64_MAX / 1000000u)
+		return UINT64_MAX;
+	uint64_t d = ms * 1000000u;
+	return d >= UINT64_MAX - now_ns ? UINT64_MAX : now_ns + d;
 }
 
 stp_barrier *stp_barrier_new(unsigned parties)
@@ -103,10 +111,15 @@ int stp_barrier_wait(stp_barrier *b, const char *name, uint64_t timeout_ms,
 		pthread_mutex_unlock(&b->mu);
 		return 0;
 	}
-	uint64_t dl = stp__mono_ns() + timeout_ms * 1000000u;
+	/* a deadline past the clock's range never comes */
+	uint64_t dl = stp__deadline_ns(stp__mono_ns(), timeout_ms);
 	struct timespec ts = { .tv_sec = (time_t)(dl / 1000000000u),
 			       .tv_nsec = (long)(dl % 1000000000u) };
 	while (l->generation == mine) {
+		if (dl == UINT64_MAX) {
+			pthread_cond_wait(&b->cv, &b->mu);
+			continue;
+		}
 		if (pthread_cond_timedwait(&b->cv, &b->mu, &ts) == ETIMEDOUT &&
 		    l->generation == mine) {
 			r->arrived = l->arrived;

@@ -13,7 +13,9 @@ def main():
     name, token, labels = sys.argv[2], sys.argv[3], sys.argv[4:]
     s = socket.create_connection((host, int(port)))
     f = s.makefile("rw", newline="\n")
+    # HELLO at once: the controller closes a connection silent for 10 s
     f.write(f"HELLO {name} {token}\n")
+    f.flush()
     ok = True
     for label in labels:
         f.write(f"BARRIER {label}\n")
