@@ -297,44 +297,75 @@ static int of_running_run(runner *r, pid_t pid)
 	return 0;
 }
 
-/* Kill our children that are not runs (nor, unless all, from a run still
- * under way). The dead are reaped with the runs. Returns how many are left
- * alive that we could not kill. */
-static int kill_orphans(runner *r, int all)
+/* Our children, from /proc/self/task/TID/children (Linux 3.5, with
+ * CONFIG_PROC_CHILDREN), else from a scan of every /proc/PID/stat. */
+static size_t list_children(pid_t *pids, size_t max)
 {
 	char path[64];
+	size_t n = 0;
+	long pid, ppid;
 	snprintf(path, sizeof path, "/proc/self/task/%ld/children", (long)getpid());
 	FILE *f = fopen(path, "re");
-	if (!f)
-		return 0; /* no CONFIG_PROC_CHILDREN: said in the README */
-	long pid;
-	int left = 0;
-	while (fscanf(f, "%ld", &pid) == 1) {
-		if (find_slot(r, (pid_t)pid) || (!all && of_running_run(r, (pid_t)pid)))
-			continue;
-		if (kill((pid_t)pid, SIGKILL) != 0 && errno == EPERM)
-			left++;
+	if (f) {
+		while (n < max && fscanf(f, "%ld", &pid) == 1)
+			pids[n++] = (pid_t)pid;
+		fclose(f);
+		return n;
 	}
-	fclose(f);
-	return left;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && n < max && (e = readdir(d))) {
+		char stat[512], *paren;
+		snprintf(path, sizeof path, "/proc/%.20s/stat", e->d_name);
+		FILE *sf = isdigit((unsigned char)e->d_name[0]) ? fopen(path, "re") : NULL;
+		size_t k = sf ? fread(stat, 1, sizeof stat - 1, sf) : 0;
+		if (sf)
+			fclose(sf);
+		stat[k] = '\0';
+		/* "pid (comm) state ppid": comm may hold anything, even ") " */
+		if ((paren = strrchr(stat, ')')) && sscanf(paren + 1, " %*c %ld", &ppid) == 1 &&
+		    ppid == (long)getpid())
+			pids[n++] = (pid_t)atol(stat);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Kill our children that are not runs (nor, unless all, from a run still
+ * under way); the dead are reaped with the runs. Returns how many were
+ * killed; *left counts those we may not kill. */
+static int kill_orphans(runner *r, int all, int *left)
+{
+	pid_t pids[2048];
+	size_t n = list_children(pids, sizeof pids / sizeof pids[0]);
+	int killed = 0;
+	*left = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (find_slot(r, pids[i]) || (!all && of_running_run(r, pids[i])))
+			continue;
+		if (kill(pids[i], SIGKILL) == 0)
+			killed++;
+		else if (errno == EPERM)
+			(*left)++;
+	}
+	return killed;
 }
 
 /* At the end: kill and reap every process left to us, and whatever they
- * leave in turn, until none is left. */
+ * leave in turn, until none is left (or only some we may not kill). */
 static void reap_all_orphans(runner *r)
 {
+	int left, status;
 	for (;;) {
-		int left = kill_orphans(r, 1);
-		int status;
-		pid_t pid = waitpid(-1, &status, left ? WNOHANG : 0);
-		if (pid > 0)
-			continue;
-		if (left)
-			fprintf(stderr, "stepper: %d process%s left behind by the runs could "
-					"not be killed\n",
-				left, left == 1 ? "" : "es");
-		break; /* ECHILD: none left */
+		int killed = kill_orphans(r, 1, &left);
+		if (waitpid(-1, &status, killed || !left ? 0 : WNOHANG) <= 0)
+			break; /* ECHILD: none left */
 	}
+	if (left)
+		fprintf(stderr, "stepper: %d process%s left behind by the runs could not be "
+				"killed\n",
+			left, left == 1 ? "" : "es");
 }
 
 /* ------------------------------------------------------------------ */
@@ -449,13 +480,31 @@ static void supervise(runner *r, sigset_t *set)
 		if (cli_now() >= r->next_progress)
 			progress(r, 0);
 		wait_for_events(r, set);
+		int left;
 		if (reap(r))
-			kill_orphans(r, 0);
+			kill_orphans(r, 0, &left);
 		kill_overdue(r);
 	}
 	reap_all_orphans(r);
 	if (r->tty)
 		progress(r, 1);
+}
+
+/* A SIGHUP or SIGINT ignored when we started (nohup, a background job)
+ * stays ignored: only the others are taken. */
+static void keep_ignored(sigset_t *set)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		struct sigaction sa;
+		if (sigaction(sigs[i], NULL, &sa) != 0 || sa.sa_handler != SIG_IGN)
+			continue;
+		sigset_t one;
+		sigemptyset(&one);
+		sigaddset(&one, sigs[i]);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
+		sigdelset(set, sigs[i]);
+	}
 }
 
 static int setup(runner *r)
@@ -484,6 +533,7 @@ int cli_run(int argc, char **argv)
 	/* From here a signal waits for the loop, which ends the runs. */
 	sigset_t set;
 	cli_block_child_signals(&set);
+	keep_ignored(&set);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	int rc = CLI_USAGE;
 	if (setup(&r) == 0) {

@@ -482,17 +482,22 @@ static void junit_close(runner *r, double secs)
 	}
 	fputs("    </properties>\n", f);
 	int rc = fflush(r->jbody) == 0 && !ferror(r->jbody) ? copy_stream(r->jbody, f) : -1;
+	int e = errno;
 	fprintf(f, "  </testsuite>\n</testsuites>\n");
 	fclose(r->jbody);
 	r->jbody = NULL;
-	if (rc < 0 || ferror(f))
+	if (rc == 0 && (fflush(f) != 0 || ferror(f))) {
 		rc = -1;
-	if (fclose(f) != 0)
+		e = errno;
+	}
+	if (fclose(f) != 0 && rc == 0) {
 		rc = -1;
+		e = errno;
+	}
 	r->junit = NULL;
 	if (rc < 0) {
 		fprintf(stderr, "stepper: cannot write the JUnit file '%s': %s\n", r->o.junit,
-			strerror(errno));
+			strerror(e));
 		r->junit_error = 1;
 	} else
 		printf("junit: %s\n", r->o.junit);

@@ -406,13 +406,11 @@ static void test_junit_failure_holds_the_error_and_the_replay(void **state)
 	free(out);
 }
 
-/* /bin/sh -c "exec CMD" with default signal handling; returns its pid. */
-static pid_t spawn_sh(const char *cmd)
+/* /bin/sh -c SCRIPT with default signal handling; returns its pid. */
+static pid_t spawn_sh(const char *script)
 {
 	extern char **environ;
-	char full[4200];
-	snprintf(full, sizeof full, "exec %s", cmd);
-	char *argv[] = { "sh", "-c", full, NULL };
+	char *argv[] = { "sh", "-c", (char *)script, NULL };
 	posix_spawnattr_t at;
 	sigset_t none, sigs;
 	posix_spawnattr_init(&at);
@@ -454,25 +452,30 @@ static void read_pids(int fd, pid_t *pids, int n)
 		pids[i] = (pid_t)strtol(q, &q, 10);
 }
 
-static void interrupted_by(int sig)
+/* A stepper run of 5 hanging runs, 2 at a time, gets sig once both have
+ * started. With nohup, it gets a SIGHUP first, which it must ignore. */
+static void interrupted_by(int sig, int nohup)
 {
 	const char *b = bdir();
-	char dir[128], fifo[128], junit[128], outp[128], cmd[2048];
-	snprintf(dir, sizeof dir, "build/test-cli/sig-%d", sig);
-	snprintf(fifo, sizeof fifo, "build/test-cli/sig-%d.fifo", sig);
-	snprintf(junit, sizeof junit, "build/test-cli/sig-%d.xml", sig);
-	snprintf(outp, sizeof outp, "build/test-cli/sig-%d.out", sig);
+	char dir[64], fifo[128], junit[128], outp[128], cmd[2048];
+	snprintf(dir, sizeof dir, "build/test-cli/sig-%d-%d", sig, nohup);
+	snprintf(fifo, sizeof fifo, "%s.fifo", dir);
+	snprintf(junit, sizeof junit, "%s.xml", dir);
+	snprintf(outp, sizeof outp, "%s.out", dir);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	int ff = open(fifo, O_RDWR | O_CLOEXEC); /* never blocks, never sees EOF */
 	assert_true(ff >= 0);
 	snprintf(cmd, sizeof cmd,
-		 "%s/bin/stepper run -n 5 -j 2 --timeout 600 --trace-dir %s --junit %s -- "
-		 "%s/tests/progs/hang %s > %s 2>&1 < /dev/null",
-		 b, dir, junit, b, fifo, outp);
+		 "%sexec %s/bin/stepper run -n 5 -j 2 --timeout 600 --trace-dir %s --junit %s "
+		 "-- %s/tests/progs/hang %s > %s 2>&1 < /dev/null",
+		 nohup ? "trap '' HUP; " : "", b, dir, junit, b, fifo, outp);
 	pid_t pid = spawn_sh(cmd), runs[2];
 	read_pids(ff, runs, 2);
 	close(ff);
 	char *header = slurp(outp); /* what was printed before any run ended */
+	/* both pending at once: the lower-numbered SIGHUP would be taken first */
+	if (nohup)
+		assert_int_equal(kill(pid, SIGHUP), 0);
 	assert_int_equal(kill(pid, sig), 0);
 	int st;
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -504,9 +507,15 @@ static void interrupted_by(int sig)
 static void test_signals_end_the_runs_as_interrupted(void **state)
 {
 	(void)state;
-	interrupted_by(SIGHUP);
-	interrupted_by(SIGINT);
-	interrupted_by(SIGTERM);
+	interrupted_by(SIGHUP, 0);
+	interrupted_by(SIGINT, 0);
+	interrupted_by(SIGTERM, 0);
+}
+
+static void test_an_ignored_sighup_stays_ignored(void **state)
+{
+	(void)state;
+	interrupted_by(SIGTERM, 1); /* nohup stepper run ...; then SIGTERM */
 }
 
 static void test_children_inherit_only_stdin_stdout_stderr(void **state)
@@ -678,6 +687,7 @@ int main(void)
 		cmocka_unit_test(test_each_run_keeps_its_failures_in_its_own_folder),
 		cmocka_unit_test(test_junit_failure_holds_the_error_and_the_replay),
 		cmocka_unit_test(test_signals_end_the_runs_as_interrupted),
+		cmocka_unit_test(test_an_ignored_sighup_stays_ignored),
 		cmocka_unit_test(test_children_inherit_only_stdin_stdout_stderr),
 		cmocka_unit_test(test_a_setsid_grandchild_does_not_outlive_its_run),
 		cmocka_unit_test(test_a_trace_dir_too_long_is_refused),
