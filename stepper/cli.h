@@ -47,7 +47,7 @@ const char *cli_signal_name(int sig);
 /* "exit status 3", "killed by SIGSEGV": a wait status, described. */
 void cli_describe_status(int status, char *buf, size_t size);
 
-/* Block SIGCHLD, SIGINT and SIGTERM, to be taken with sigtimedwait or a
+/* Block SIGCHLD, SIGHUP, SIGINT and SIGTERM, to be taken with sigtimedwait or a
  * signalfd; set receives them. Children start with nothing blocked. */
 void cli_block_child_signals(sigset_t *set);
 

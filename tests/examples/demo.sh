@@ -12,8 +12,10 @@ echo "\$ stepper run -n 500 --trace-dir $dir -- $B/examples/bank racy"
 "$B/bin/stepper" run -n 500 --trace-dir "$dir" -- "$B/examples/bank" racy
 [ $? -eq 1 ] || { echo "demo: expected failing seeds"; exit 1; }
 
-first=$(ls "$dir" | sed -n 's/^seed-\([0-9]*\)\.json$/\1/p' | sort -n | head -1)
+# this invocation's folder: $dir/run-YYYYMMDD-HHMMSS-PID
+run=$(ls -d "$dir"/run-* | head -1)
+first=$(ls "$run" | sed -n 's/^seed-\([0-9]*\)\.json$/\1/p' | sort -n | head -1)
 echo
 echo "5. On your desk: replay the first failing seed from its trace:"
-echo "\$ stepper replay $dir/seed-$first.json -- $B/examples/bank racy"
-"$B/bin/stepper" replay "$dir/seed-$first.json" -- "$B/examples/bank" racy
+echo "\$ stepper replay $run/seed-$first.json -- $B/examples/bank racy"
+"$B/bin/stepper" replay "$run/seed-$first.json" -- "$B/examples/bank" racy
