@@ -710,6 +710,41 @@ static void test_barrier_server_stops_on_sigterm_while_a_client_floods(void **st
 	fclose(o);
 }
 
+/* stepper barrier-server --hello-timeout: a connection that never says
+ * HELLO is answered and closed after that long (the test waits for the
+ * close itself; the 0.2 s is the behaviour under test). */
+static void test_barrier_server_hello_timeout_option(void **state)
+{
+	(void)state;
+	char prog[256], line[256], addr[64] = "";
+	snprintf(prog, sizeof prog, "%s/bin/stepper", bdir());
+	int out[2];
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	char *argv[] = { prog, "barrier-server", "-n", "1", "--hello-timeout", "0.2", NULL };
+	pid_t pid;
+	assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(out[1]);
+	FILE *o = fdopen(out[0], "r");
+	while (!addr[0] && fgets(line, sizeof line, o))
+		sscanf(line, "STEPPER_BARRIER_ADDR=%63s", addr);
+	assert_true(addr[0]);
+	int fd = raw_connect_addr(addr, 4096);
+	char answer[512] = "";
+	assert_true(read_to_close(fd, answer, sizeof answer));
+	assert_string_equal(answer, "ERR no HELLO within 200 ms\n");
+	close(fd);
+	kill(pid, SIGTERM);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	fclose(o);
+}
+
 /* ------------------------------------------------------------------ */
 /* The open-file limit                                                 */
 /* ------------------------------------------------------------------ */
@@ -1059,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_a_node_that_never_reads_is_dropped_and_the_rest_are_served),
 		cmocka_unit_test(test_the_controller_stops_while_a_node_floods),
 		cmocka_unit_test(test_barrier_server_stops_on_sigterm_while_a_client_floods),
+		cmocka_unit_test(test_barrier_server_hello_timeout_option),
 		cmocka_unit_test(test_open_file_limit_does_not_spin_the_controller),
 		cmocka_unit_test(test_silent_connections_do_not_lock_nodes_out),
 		cmocka_unit_test(test_a_connection_without_hello_is_closed_at_the_deadline),
