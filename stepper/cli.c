@@ -49,8 +49,11 @@ static const char replay_usage[] =
 	"errors (for a passing trace: a pass again; for a trace that holds only\n"
 	"the plan, because the recorded run died: the replay dying too).\n"
 	"\n"
+	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND's process group.\n"
+	"\n"
 	"Exit status: 0 reproduced, 1 not reproduced (also when the program does\n"
-	"not match the trace), 2 usage error or a trace that cannot be read.\n";
+	"not match the trace), 2 usage error or a trace that cannot be read,\n"
+	"128+SIG when interrupted by signal SIG.\n";
 
 static const char show_usage[] =
 	"usage: stepper show [--events] TRACE\n"
@@ -234,6 +237,31 @@ static void relay_output(int fd, replay_run *r)
 		scan_line(r);
 }
 
+/* SIGINT, SIGTERM and SIGHUP during a replay: the command runs in its own
+ * process group (the terminal's ^C does not reach it), so pass the signal
+ * on to that group, and SIGKILL it if a second one comes. Then the replay
+ * ends with 128+signal instead of leaving the command running. */
+static volatile sig_atomic_t replay_pgid, replay_signal;
+
+static void forward_signal(int sig)
+{
+	pid_t pg = replay_pgid;
+	if (pg > 0)
+		kill(-pg, replay_signal ? SIGKILL : sig);
+	replay_signal = sig;
+}
+
+static void forward_signals(int on)
+{
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on ? forward_signal : SIG_DFL;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 /* "NAME=value", malloc'd (NULL when out of memory). */
 static char *env_var(const char *name, const char *value)
 {
@@ -259,9 +287,15 @@ static int run_replay(char **cmd, const char *path, const char *fresh, replay_ru
 	const char *added[] = { env_replay, env_trace };
 	cli_env_set(&env, added, 2);
 	pid_t pid = -1;
+	forward_signals(1);
 	if (pipe2(p, O_CLOEXEC) == 0)
 		pid = cli_spawn_out(cmd, env.vars, NULL, p[1], 1);
 	int e = errno;
+	if (pid > 0) {
+		replay_pgid = pid;
+		if (replay_signal) /* it came while the command was starting */
+			kill(-pid, replay_signal);
+	}
 	cli_env_free(&env);
 	if (p[1] >= 0)
 		close(p[1]);
@@ -272,6 +306,7 @@ static int run_replay(char **cmd, const char *path, const char *fresh, replay_ru
 	relay_output(p[0], r);
 	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
 		;
+	replay_pgid = 0;
 	r->now = stp_trace_load(fresh, NULL);
 	rc = 0;
 out:
@@ -439,7 +474,15 @@ int cli_replay(int argc, char **argv)
 	       (unsigned long long)stp_trace_seed(rec), path, quoted ? quoted : cmd[0]);
 	free(quoted);
 	fflush(stdout);
-	if (run_replay(cmd, path, fresh, &r) == 0) {
+	int ran = run_replay(cmd, path, fresh, &r) == 0;
+	forward_signals(0);
+	if (ran && replay_signal) {
+		char how[128];
+		cli_describe_status(r.status, how, sizeof how);
+		printf("stepper replay: interrupted by %s; the command was stopped (%s)\n",
+		       cli_signal_name(replay_signal), how);
+		rc = 128 + replay_signal;
+	} else if (ran) {
 		if (is_plan(rec))
 			printf("recorded: no outcome: the recorded run died before its trace "
 			       "was complete (a crash or a kill)\n");

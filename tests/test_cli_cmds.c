@@ -591,6 +591,50 @@ static void check_interrupt(int sig, const char *name)
 	child_free(&r);
 }
 
+/* stepper replay runs its command in a process group of its own, so a
+ * signal to stepper alone must be passed on: the command is stopped, and
+ * replay exits 128+signal, saying so. */
+static void check_replay_interrupt(int sig, const char *name)
+{
+	char bin[4200];
+	snprintf(bin, sizeof bin, "%s/bin/stepper", bdir());
+	char *argv[] = { bin, "replay", DIR_ "/fail.json", "--", self_path, "--node-block",
+			 NULL };
+	child_opts o = { .argv = argv, .wait_for = "ready ", .wait_count = 1, .sig = sig };
+	child_result r;
+	run_child(&o, &r);
+	kill_ready_nodes(r.out); /* only if the command failed to */
+	if (r.hung || r.signaled || r.code != 128 + sig)
+		fail_msg("%s: exit %d (%s), expected %d:\n%s%s", name, r.code,
+			 r.hung ? "hung" : r.signaled ? "killed" : "exited", 128 + sig,
+			 r.out, r.err);
+	char want[256];
+	snprintf(want, sizeof want,
+		 "stepper replay: interrupted by %s; the command was stopped (killed by %s)\n",
+		 name, name);
+	CONTAINS(r.out, want);
+	assert_nothing_left();
+	child_free(&r);
+}
+
+static void test_replay_passes_sigint_on_and_stops(void **state)
+{
+	(void)state;
+	check_replay_interrupt(SIGINT, "SIGINT");
+}
+
+static void test_replay_passes_sigterm_on_and_stops(void **state)
+{
+	(void)state;
+	check_replay_interrupt(SIGTERM, "SIGTERM");
+}
+
+static void test_replay_passes_sighup_on_and_stops(void **state)
+{
+	(void)state;
+	check_replay_interrupt(SIGHUP, "SIGHUP");
+}
+
 static void test_multinode_stops_its_nodes_on_sighup(void **state)
 {
 	(void)state;
@@ -695,6 +739,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_show_export_and_replay_exit_alike_on_a_bad_trace),
 		cmocka_unit_test(test_multinode_node_that_cannot_start),
 		cmocka_unit_test(test_multinode_under_a_low_fd_limit_stops_what_it_started),
+		cmocka_unit_test(test_replay_passes_sigint_on_and_stops),
+		cmocka_unit_test(test_replay_passes_sigterm_on_and_stops),
+		cmocka_unit_test(test_replay_passes_sighup_on_and_stops),
 		cmocka_unit_test(test_multinode_stops_its_nodes_on_sighup),
 		cmocka_unit_test(test_multinode_stops_its_nodes_on_sigint),
 		cmocka_unit_test(test_multinode_stops_its_nodes_on_sigterm),
