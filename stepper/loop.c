@@ -73,8 +73,11 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 	else if (trace && *trace)
 		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace, cmd);
 	else
-		fprintf(out, "%srerun: STEPPER_SEED=%llu %s\n",
-			s->opt.trace ? "no trace (it could not be written, see above)\n"
+		fprintf(out, "%s%s%srerun: STEPPER_SEED=%llu %s\n",
+			s->opt.trace ? "no trace of this seed at " : "",
+			s->opt.trace ? s->opt.trace : "",
+			s->opt.trace ? " (it could not be written, or keeps an earlier "
+				       "failure of this process)\n"
 				     : "",
 			(unsigned long long)seed, cmd);
 }
@@ -96,7 +99,7 @@ static void folder_name(const char *name, time_t started, char *out, size_t size
 	if (!gmtime_r(&started, &tm) ||
 	    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm) == 0)
 		snprintf(when, sizeof when, "%lld", (long long)started);
-	snprintf(out, size, "%s-%s-%ld", n ? base : "run", when, (long)getpid());
+	snprintf(out, size, "%s-%s-%ld", n ? base : "loop", when, (long)getpid());
 }
 
 /* One loop: its options and where it reports. */

@@ -259,7 +259,8 @@ typedef struct stp_loop_result {
  * STEPPER_SEEDS (N: seeds 1..N; A..B: seeds A to B inclusive) or
  * STEPPER_SEED (exactly that one seed) replaces the range, because a person
  * or `stepper run` chose it; STEPPER_REPLAY makes the loop run the trace
- * once. base gets stp_options_init. Fields set afterwards win. */
+ * once. base gets stp_options_init. Fields set afterwards win. A malformed
+ * seed or range is not reported here: stp_loop refuses to run. */
 STP_API void stp_loop_options_init(stp_loop_options *lo);
 
 /* Run body once per seed until one fails. On a failure it prints the seed,
@@ -267,7 +268,9 @@ STP_API void stp_loop_options_init(stp_loop_options *lo);
  * into the trace dir (STEPPER_TRACE_DIR, default ./stepper-traces) and
  * prints the command that replays it. res (may be NULL) receives the
  * outcome. Returns 0 when every seed passed, 1 when one failed, or a
- * negative STP_E* code (bad arguments, out of memory). lo NULL: defaults. */
+ * negative STP_E* code (bad arguments, out of memory; STP_EINVAL, printed
+ * even when quiet, when STEPPER_SEED or STEPPER_SEEDS is set but malformed:
+ * then no seed runs). lo NULL: defaults. */
 STP_API int stp_loop(const stp_loop_options *lo, stp_body_fn body, void *arg,
 		     stp_loop_result *res);
 

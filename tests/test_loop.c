@@ -282,7 +282,9 @@ static void test_an_unwritable_trace_is_reported_once(void **state)
 				     "build/test-no-such-dir/sub/t.json: No such file or "
 				     "directory"));
 	assert_string_equal(r.trace_path, "");
-	assert_non_null(strstr(said, "no trace (it could not be written, see above)\n"
+	assert_non_null(strstr(said, "no trace of this seed at "
+				     "build/test-no-such-dir/sub/t.json (it could not be "
+				     "written, or keeps an earlier failure of this process)\n"
 				     "rerun: STEPPER_SEED="));
 	assert_null(strstr(said, "STEPPER_REPLAY="));
 	free(said);

@@ -826,6 +826,7 @@ static void test_whatever_the_writer_writes_the_loader_reads(void **state)
 	uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
 	printf("property seed %llu (STEPPER_PROPERTY_SEED=%llu repeats it)\n",
 	       (unsigned long long)seed, (unsigned long long)seed);
+	fflush(stdout);
 	rng_state = seed;
 	for (int c = 0; c < 2000; c++)
 		prop_one(seed, c, DIR "/property.json");

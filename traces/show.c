@@ -49,10 +49,14 @@ void stp_trace_print(const stp_trace *t, FILE *out, int events)
 		fprintf(out, "  %4zu  [%s] %s (%zu/%zu)", k + 1, t->names[e->thread],
 			t->orders[e->thread][e->step], e->step + 1,
 			t->nsteps[e->thread]);
-		if (e->has_mono)
-			fprintf(out, "  at %.3f us", (double)e->mono_ns / 1e3);
+		if (e->has_mono) /* exact decimals from integer nanoseconds */
+			fprintf(out, "  at %llu.%03llu us",
+				(unsigned long long)(e->mono_ns / 1000u),
+				(unsigned long long)(e->mono_ns % 1000u));
 		if (e->has_virt)
-			fprintf(out, "  virtual %.9f s", (double)e->virt_ns / 1e9);
+			fprintf(out, "  virtual %llu.%09llu s",
+				(unsigned long long)(e->virt_ns / 1000000000u),
+				(unsigned long long)(e->virt_ns % 1000000000u));
 		fputc('\n', out);
 	}
 }
