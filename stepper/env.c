@@ -66,8 +66,7 @@ static void complain(const char *var, const char *value, const char *expected,
 {
 	static atomic_uint said;
 	static const char *const vars[] = { "STEPPER_SEED", "STEPPER_MODE",
-					    "STEPPER_STALL_MS", "STEPPER_DEBUG",
-					    "STEPPER_SEEDS" };
+					    "STEPPER_STALL_MS", "STEPPER_DEBUG" };
 	unsigned bit = 0;
 	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (strcmp(vars[i], var) == 0)
@@ -79,10 +78,15 @@ static void complain(const char *var, const char *value, const char *expected,
 		value, expected, kept);
 }
 
-void stp_options_init(stp_options *o)
+#define SEED_EXPECTED "a decimal number from 0 to 18446744073709551615"
+#define RANGE_EXPECTED                                                        \
+	"N (seeds 1..N, N >= 1) or A..B (seeds A to B, A <= B), decimal "    \
+	"numbers below 2^64"
+
+/* Everything but the loop's own variables; in a loop a malformed
+ * STEPPER_SEED is the loop's error, not a warning here. */
+static void options_init(stp_options *o, int in_loop)
 {
-	if (!o)
-		return;
 	*o = (stp_options){ .seed = 1, .mode = STP_SERIAL, .stall_ms = 2000,
 			    .log = stderr };
 	const char *v;
@@ -90,9 +94,8 @@ void stp_options_init(stp_options *o)
 	if ((v = getenv("STEPPER_SEED")) && *v) {
 		if (stp__parse_u64(v, &n) == 0)
 			o->seed = n;
-		else
-			complain("STEPPER_SEED", v,
-				 "an unsigned 64-bit decimal number", "seed 1");
+		else if (!in_loop)
+			complain("STEPPER_SEED", v, SEED_EXPECTED, "seed 1");
 	}
 	if ((v = getenv("STEPPER_MODE")) && *v) {
 		if (strcmp(v, "serial") == 0)
@@ -123,23 +126,25 @@ void stp_options_init(stp_options *o)
 		o->trace_dir = v;
 }
 
+void stp_options_init(stp_options *o)
+{
+	if (o)
+		options_init(o, 0);
+}
+
 void stp_loop_options_init(stp_loop_options *lo)
 {
 	if (!lo)
 		return;
 	*lo = (stp_loop_options){ .first_seed = 1, .count = 1000, .out = stderr };
-	stp_options_init(&lo->base);
+	options_init(&lo->base, 1);
 	const char *v;
 	uint64_t a, c;
 	if ((v = getenv("STEPPER_SEEDS")) && *v) {
 		if (stp__parse_range(v, &a, &c) == 0) {
 			lo->first_seed = a;
 			lo->count = c;
-		} else {
-			complain("STEPPER_SEEDS", v,
-				 "N (seeds 1..N, N >= 1) or A..B with A <= B",
-				 "the test's own range");
-		}
+		} /* else stp_loop refuses to start */
 	} else if ((v = getenv("STEPPER_SEED")) && *v &&
 		   stp__parse_u64(v, &a) == 0) {
 		lo->first_seed = a;
@@ -147,4 +152,23 @@ void stp_loop_options_init(stp_loop_options *lo)
 	}
 	if (lo->base.replay)
 		lo->count = 1;
+}
+
+int stp__loop_env_check(char *why, size_t size)
+{
+	const char *v;
+	uint64_t a, c;
+	if ((v = getenv("STEPPER_SEEDS")) && *v && stp__parse_range(v, &a, &c) != 0) {
+		snprintf(why, size,
+			 "STEPPER_SEEDS='%.64s' is not a seed range: expected "
+			 RANGE_EXPECTED "; no seed was run", v);
+		return STP_EINVAL;
+	}
+	if ((v = getenv("STEPPER_SEED")) && *v && stp__parse_u64(v, &a) != 0) {
+		snprintf(why, size,
+			 "STEPPER_SEED='%.64s' is not a seed: expected " SEED_EXPECTED
+			 "; no seed was run", v);
+		return STP_EINVAL;
+	}
+	return 0;
 }

@@ -3,11 +3,13 @@
  * failure and saying how to get it back.
  */
 #include "stepper_int.h"
+#include "env.h"
 #include "util.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The command line of this process, quoted so that a printed command can
@@ -65,15 +67,92 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 		fprintf(out, "  error: the test body returned %d\n", body_rc);
 	fprintf(out, "order of seed %llu:\n", (unsigned long long)seed);
 	stp_print_order(s, out);
+	const char *cmd = lo->command ? lo->command : command_line();
 	if (s->opt.replay)
 		fprintf(out, "this run replayed %s\n", s->opt.replay);
 	else if (trace && *trace)
-		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace,
-			lo->command ? lo->command : command_line());
+		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace, cmd);
 	else
-		fprintf(out, "rerun: STEPPER_SEED=%llu %s\n",
-			(unsigned long long)seed,
-			lo->command ? lo->command : command_line());
+		fprintf(out, "%s%s%srerun: STEPPER_SEED=%llu %s\n",
+			s->opt.trace ? "no trace of this seed at " : "",
+			s->opt.trace ? s->opt.trace : "",
+			s->opt.trace ? " (it could not be written, or keeps an earlier "
+				       "failure of this process)\n"
+				     : "",
+			(unsigned long long)seed, cmd);
+}
+
+/* The folder of this loop's traces: NAME-YYYYMMDD-HHMMSS-PID, with the
+ * loop's start time in UTC and NAME made of [A-Za-z0-9_-]. */
+static void folder_name(const char *name, time_t started, char *out, size_t size)
+{
+	char base[96], when[32];
+	size_t n = 0;
+	for (const char *p = name; *p && n + 1 < sizeof base; p++)
+		base[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+					    (*p >= '0' && *p <= '9') || *p == '-' ||
+					    *p == '_'
+				    ? *p
+				    : '-';
+	base[n] = '\0';
+	struct tm tm;
+	if (!gmtime_r(&started, &tm) ||
+	    strftime(when, sizeof when, "%Y%m%d-%H%M%S", &tm) == 0)
+		snprintf(when, sizeof when, "%lld", (long long)started);
+	snprintf(out, size, "%s-%s-%ld", n ? base : "loop", when, (long)getpid());
+}
+
+/* One loop: its options and where it reports. */
+struct loop {
+	stp_loop_options lo;
+	FILE *out;
+	int tty;
+	time_t started;    /* wall clock, for the trace folder's name */
+	uint64_t start_ns; /* monotonic, for rates */
+};
+
+/* Run one seed: 0 when it passed, 1 when it failed (kept and reported),
+ * STP_ENOMEM. */
+static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
+		    stp_loop_result *r)
+{
+	stp_options o = l->lo.base;
+	o.seed = seed;
+	stp_stepper *s = stp_new(&o);
+	if (!s)
+		return STP_ENOMEM;
+	s->timed = 1; /* a failing run's trace has its times */
+	int body_rc = body(s, arg);
+	r->tried++;
+	if (body_rc == 0 && stp_error_count(s) == 0) {
+		stp_free(s);
+		return 0;
+	}
+	r->failures = 1;
+	r->failed_seed = s->opt.seed; /* a replay's is the trace's */
+	char folder[160];
+	folder_name(l->lo.name ? l->lo.name : program_invocation_short_name,
+		    l->started, folder, sizeof folder);
+	stp__loop_keep_trace(s, folder, r->trace_path, sizeof r->trace_path);
+	if (!l->lo.quiet) {
+		if (l->tty)
+			fputc('\n', l->out);
+		report_failure(l->out, &l->lo, s, r->failed_seed, r->tried, body_rc,
+			       r->trace_path);
+	}
+	stp_free(s);
+	return 1;
+}
+
+static void report_pass(const struct loop *l, uint64_t tried)
+{
+	double secs = (double)(stp__mono_ns() - l->start_ns) / 1e9;
+	const char *name = l->lo.name;
+	fprintf(l->out, "%sstepper: %s%s%llu seed%s passed (%llu..%llu) in %.2f s\n",
+		l->tty ? "\r" : "", name ? name : "", name ? ": " : "",
+		(unsigned long long)tried, tried == 1 ? "" : "s",
+		(unsigned long long)l->lo.first_seed,
+		(unsigned long long)(l->lo.first_seed + l->lo.count - 1), secs);
 }
 
 int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
@@ -88,55 +167,27 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 		return STP_EINVAL;
 	if (lo_in->first_seed + (lo_in->count - 1) < lo_in->first_seed)
 		return STP_ERANGE;
-	stp_loop_options lo = *lo_in;
-	FILE *out = lo.out ? lo.out : stderr;
-	int tty = !lo.quiet && isatty(fileno(out)) && !getenv("CI");
+	struct loop l = { .lo = *lo_in, .started = time(NULL),
+			  .start_ns = stp__mono_ns() };
+	l.out = l.lo.out ? l.lo.out : stderr;
+	l.tty = !l.lo.quiet && isatty(fileno(l.out)) && !getenv("CI");
 	stp_loop_result r = { 0 };
-	uint64_t start = stp__mono_ns(), last = start;
-	int rc = 0;
-	for (uint64_t i = 0; i < lo.count; i++) {
-		stp_options o = lo.base;
-		o.seed = lo.first_seed + i;
-		stp_stepper *s = stp_new(&o);
-		if (!s) {
-			rc = STP_ENOMEM;
-			break;
-		}
-		s->timed = 1; /* a failing run's trace has its times */
-		int body_rc = body(s, arg);
-		r.tried++;
-		if (body_rc != 0 || stp_error_count(s) > 0) {
-			r.failures = 1;
-			r.failed_seed = s->opt.seed; /* a replay's is the trace's */
-			stp__loop_keep_trace(s, lo.name ? lo.name : program_invocation_short_name,
-					     r.trace_path, sizeof r.trace_path);
-			if (!lo.quiet) {
-				if (tty)
-					fputc('\n', out);
-				report_failure(out, &lo, s, r.failed_seed, r.tried,
-					       body_rc, r.trace_path);
-			}
-			stp_free(s);
-			rc = 1;
-			break;
-		}
-		stp_free(s);
-		if (tty) {
-			uint64_t now = stp__mono_ns();
-			if (now - last >= PROGRESS_NS) {
-				progress(out, &lo, r.tried, start);
-				last = now;
-			}
+	char why[320];
+	int rc = stp__loop_env_check(why, sizeof why);
+	if (rc < 0) /* a typo in a seed must not become another test */
+		fprintf(l.out, "stepper: %s%s%s\n", l.lo.name ? l.lo.name : "",
+			l.lo.name ? ": " : "", why);
+	uint64_t last = l.start_ns;
+	for (uint64_t i = 0; rc == 0 && i < l.lo.count; i++) {
+		rc = run_seed(&l, l.lo.first_seed + i, body, arg, &r);
+		uint64_t now = l.tty && rc == 0 ? stp__mono_ns() : 0;
+		if (now && now - last >= PROGRESS_NS) {
+			progress(l.out, &l.lo, r.tried, l.start_ns);
+			last = now;
 		}
 	}
-	if (!lo.quiet && rc == 0) {
-		double secs = (double)(stp__mono_ns() - start) / 1e9;
-		fprintf(out, "%sstepper: %s%s%llu seed%s passed (%llu..%llu) in %.2f s\n",
-			tty ? "\r" : "", lo.name ? lo.name : "",
-			lo.name ? ": " : "", (unsigned long long)r.tried,
-			r.tried == 1 ? "" : "s", (unsigned long long)lo.first_seed,
-			(unsigned long long)(lo.first_seed + lo.count - 1), secs);
-	}
+	if (!l.lo.quiet && rc == 0)
+		report_pass(&l, r.tried);
 	if (res)
 		*res = r;
 	return rc;

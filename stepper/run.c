@@ -119,6 +119,21 @@ static void prewake(struct stp__thread *t, const struct stp__thread *self)
 		stp__sem_post(&t->sem);
 }
 
+/* A grant only moves forward. In overlap mode a thread that ends computes
+ * the head from `next` while another thread may pass its step and grant
+ * the entry after; the ending thread's older grant, stored late, must not
+ * take that back (its thread would wait for ever). */
+static int raise_grant(struct stp__thread *t, size_t g)
+{
+	size_t cur = atomic_load_explicit(&t->granted, memory_order_relaxed);
+	while (cur < g)
+		if (atomic_compare_exchange_weak_explicit(&t->granted, &cur, g,
+							  memory_order_release,
+							  memory_order_relaxed))
+			return 1;
+	return 0;
+}
+
 /* Give the turnstile to whoever goes next. In serial mode that is the next
  * prefix, or else the head entry's thread; in overlap mode the head's.
  * Returns the entry granted, or SIZE_MAX when none was (a prefix, the end
@@ -145,7 +160,8 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	if (j >= s->nsched)
 		return SIZE_MAX;
 	struct stp__thread *t = s->threads[s->sched[j]];
-	atomic_store_explicit(&t->granted, j + 1, memory_order_release);
+	if (!raise_grant(t, j + 1))
+		return SIZE_MAX; /* a later grant is there already */
 	if (t != self)
 		wake(s, t, j + 1); /* its turn at entry j */
 	size_t after = live_from(s, j + 1);

@@ -201,7 +201,7 @@ void stp_free(stp_stepper *s)
 static int valid_name(const char *n)
 {
 	size_t len = strnlen(n, STP_MAX_NAME + 1);
-	return len > 0 && len <= STP_MAX_NAME;
+	return len > 0 && len <= STP_MAX_NAME && stp__utf8_valid(n);
 }
 
 int stp_thread(stp_stepper *s, const char *name, const char *const *order,
@@ -304,8 +304,10 @@ int stp_add_error(stp_stepper *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	stp__verror(s, STP__OUT_FAIL, fmt, ap);
 	va_end(ap);
-	if (s->phase == STP__DONE)
+	if (s->phase == STP__DONE) { /* the trace said how the run ended */
 		s->trace_stale = 1;
+		stp__trace_refresh(s);
+	}
 	return (int)stp_error_count(s);
 }
 

@@ -126,8 +126,9 @@ STP_API stp_stepper *stp_new(const stp_options *o);
  * names, copied; it must have at least one name and at most STP_MAX_STEPS.
  * name may be NULL ("t0", "t1", ... by registration order); names are
  * unique. fn(arg) runs on a pooled OS thread during stp_run.
- * Returns the thread's index (>= 0) or STP_EINVAL (NULL s, fn or order, an
- * empty order, an empty or overlong name), STP_EDUP, STP_ELIMIT (more than
+ * Names (thread and step) are 1..STP_MAX_NAME bytes of UTF-8, as a trace
+ * holds them. Returns the thread's index (>= 0) or STP_EINVAL (NULL s, fn
+ * or order, an empty order, an empty, overlong or non-UTF-8 name), STP_EDUP, STP_ELIMIT (more than
  * STP_MAX_THREADS), STP_ESTATE (after stp_run), STP_ENOMEM. */
 STP_API int stp_thread(stp_stepper *s, const char *name,
 		       const char *const *order, void (*fn)(void *), void *arg);
@@ -164,7 +165,9 @@ STP_API size_t stp_error_count(const stp_stepper *s);
 STP_API const char *stp_error(const stp_stepper *s, size_t i);
 
 /* Record an error from the test thread (e.g. a check after stp_run fails),
- * so that loops and traces report it with the run. Returns the error count. */
+ * so that loops and traces report it with the run: after stp_run, the
+ * run's trace (opt.trace) is written again at once, with outcome "fail".
+ * Returns the error count. */
 STP_API int stp_add_error(stp_stepper *s, const char *fmt, ...) STP_PRINTF(2, 3);
 
 /* Schedule entries never passed (0 after a complete run). */
@@ -256,7 +259,8 @@ typedef struct stp_loop_result {
  * STEPPER_SEEDS (N: seeds 1..N; A..B: seeds A to B inclusive) or
  * STEPPER_SEED (exactly that one seed) replaces the range, because a person
  * or `stepper run` chose it; STEPPER_REPLAY makes the loop run the trace
- * once. base gets stp_options_init. Fields set afterwards win. */
+ * once. base gets stp_options_init. Fields set afterwards win. A malformed
+ * seed or range is not reported here: stp_loop refuses to run. */
 STP_API void stp_loop_options_init(stp_loop_options *lo);
 
 /* Run body once per seed until one fails. On a failure it prints the seed,
@@ -264,7 +268,9 @@ STP_API void stp_loop_options_init(stp_loop_options *lo);
  * into the trace dir (STEPPER_TRACE_DIR, default ./stepper-traces) and
  * prints the command that replays it. res (may be NULL) receives the
  * outcome. Returns 0 when every seed passed, 1 when one failed, or a
- * negative STP_E* code (bad arguments, out of memory). lo NULL: defaults. */
+ * negative STP_E* code (bad arguments, out of memory; STP_EINVAL, printed
+ * even when quiet, when STEPPER_SEED or STEPPER_SEEDS is set but malformed:
+ * then no seed runs). lo NULL: defaults. */
 STP_API int stp_loop(const stp_loop_options *lo, stp_body_fn body, void *arg,
 		     stp_loop_result *res);
 

@@ -101,6 +101,7 @@ struct stp_stepper {
 	size_t nerrors, caperrors;
 	enum stp__outcome outcome;
 	int trace_stale; /* errors added after the trace was written */
+	int trace_state; /* traces/replay.c's bookkeeping of opt.trace */
 };
 
 /* Monotonic nanoseconds. */
@@ -138,14 +139,18 @@ void stp__pool_put_unused(stp__worker *w);
 
 /* Traces (traces/replay.c): take the schedule from s->opt.replay; write
  * the plan before a run and the document after it; keep a loop's failing
- * trace in the trace dir (path receives where, "" if nowhere). */
+ * trace in the trace dir, in a new folder named folder (path receives
+ * where, "" if nowhere). */
 int stp__replay_interleave(stp_stepper *s);
 void stp__trace_run_start(stp_stepper *s);
 void stp__trace_run_end(stp_stepper *s);
 /* Errors were added after the run (stp_add_error): write the trace again. */
 void stp__trace_refresh(stp_stepper *s);
-void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path,
+void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,
 			  size_t size);
+
+/* Is s well-formed UTF-8 (traces/utf8.c)? Names must be: a trace holds them. */
+int stp__utf8_valid(const char *s);
 
 /* Helpers for the position text used by reports: "'name' (k/n)". */
 const char *stp__step_name(const struct stp__thread *t, size_t k);

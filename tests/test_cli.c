@@ -208,7 +208,7 @@ static void test_bank_failure_is_replayed_and_reproduced(void **state)
 		      "\"import json; d = json.load(open('build/test-cli/chrome.json')); "
 		      "print(len(d['traceEvents']))\"", b);
 	assert_int_equal(rc, 0);
-	CONTAINS(out, "10\n"); /* 2 thread tracks + 8 segments */
+	CONTAINS(out, "13\n"); /* process, 2 thread tracks, 8 segments, error, outcome */
 	free(out);
 }
 

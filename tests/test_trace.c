@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "examples/bank.h"
 #include "helpers.h"
@@ -559,11 +560,503 @@ static void test_chrome_export_has_a_track_per_thread(void **state)
 	json_array_foreach(evs, i, e)
 	{
 		const char *ph = json_string_value(json_object_get(e, "ph"));
-		meta += strcmp(ph, "M") == 0;
+		const char *name = json_string_value(json_object_get(e, "name"));
+		meta += strcmp(ph, "M") == 0 && strcmp(name, "thread_name") == 0;
 		slices += strcmp(ph, "X") == 0;
 	}
 	assert_int_equal(meta, 2);   /* alice, bob */
 	assert_int_equal(slices, 8); /* one per passed step */
+	json_decref(d);
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Whatever the writer writes, the loader reads                        */
+/* ------------------------------------------------------------------ */
+
+/* The limits of traces/trace_int.h, as the tests know them. */
+#define MAX_ERROR (1u << 20)
+#define CUT " [cut: a trace keeps 1 MiB of an error]"
+
+/* Is s well-formed UTF-8? jansson's check, independent of the library's. */
+static int utf8_ok(const char *s)
+{
+	json_t *v = json_string(s);
+	json_decref(v);
+	return v != NULL;
+}
+
+/* A reference repair, written differently from the library's: decode a
+ * code point, then check its range. Each byte that starts no well-formed
+ * sequence becomes U+FFFD. */
+static size_t ref_seq(const unsigned char *p)
+{
+	static const uint32_t min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	size_t len = p[0] < 0x80 ? 1 : (p[0] >> 5) == 6 ? 2 : (p[0] >> 4) == 14 ? 3
+					: (p[0] >> 3) == 30 ? 4 : 0;
+	if (len == 0)
+		return 0;
+	uint32_t cp = len == 1 ? p[0] : p[0] & (0x7Fu >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3Fu);
+	}
+	if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return len;
+}
+
+/* What a trace keeps of s: repaired, and cut to max bytes with CUT. */
+static char *ref_kept(const char *s, size_t max)
+{
+	size_t n = strlen(s), o = 0, cut = strlen(CUT), last = 0;
+	char *out = malloc(3 * n + cut + 1);
+	const unsigned char *p = (const unsigned char *)s;
+	while (*p) {
+		size_t k = ref_seq(p);
+		size_t w = k ? k : 3;
+		if (o + w > max) {
+			memcpy(out + last, CUT, cut + 1);
+			return out;
+		}
+		memcpy(out + o, k ? (const char *)p : "\xEF\xBF\xBD", w);
+		o += w;
+		if (o + cut <= max)
+			last = o;
+		p += k ? k : 1;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void) /* splitmix64 */
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15u);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+	return z ^ (z >> 31);
+}
+
+static size_t rnd_below(size_t n)
+{
+	return (size_t)(rnd() % n);
+}
+
+/* Random bytes (no NUL): ASCII, well-formed multi-byte characters, and
+ * bytes that break UTF-8. */
+static char *rnd_text(size_t len)
+{
+	static const char *const pieces[] = { "a", "Z", " ", "\n", "\"", "\\",
+					      "\xC3\xA9", "\xE2\x82\xAC",
+					      "\xF0\x9F\x98\x80", "\xEF\xBF\xBD",
+					      "\xFF", "\xC0\x80", "\xED\xA0\x80",
+					      "\xF4\x90\x80\x80", "\xE2\x82", "\x80",
+					      "\x01", "\x7F" };
+	char *s = malloc(len + 1);
+	size_t n = 0;
+	while (n < len) {
+		const char *p = pieces[rnd_below(sizeof pieces / sizeof pieces[0])];
+		size_t k = strlen(p);
+		if (rnd_below(8) == 0) { /* any byte at all */
+			s[n++] = (char)(1 + rnd_below(255));
+			continue;
+		}
+		if (n + k > len)
+			k = len - n;
+		memcpy(s + n, p, k);
+		n += k;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+/* Lengths near the edges more often than anywhere else. */
+static size_t rnd_len(size_t edge)
+{
+	switch (rnd_below(6)) {
+	case 0:
+		return 0;
+	case 1:
+		return edge - 1 + rnd_below(3); /* edge - 1, edge, edge + 1 */
+	default:
+		return rnd_below(40);
+	}
+}
+
+struct prop_thread {
+	const char *order[4];
+	int fail_with; /* stp_fail with text after the first step */
+	char *text;
+};
+
+static void prop_body(void *p)
+{
+	struct prop_thread *t = p;
+	for (size_t k = 0; t->order[k]; k++) {
+		STEP(t->order[k]);
+		if (k == 0 && t->fail_with)
+			stp_fail("%s", t->text);
+	}
+}
+
+/* A name stp_thread accepts: 1..128 bytes of UTF-8; else STP_EINVAL. */
+static int name_ok(const char *s)
+{
+	return *s && strlen(s) <= 128 && utf8_ok(s);
+}
+
+struct prop_case {
+	stp_stepper *s;
+	struct prop_thread th[3];
+	int nth;
+	char *names[3];
+};
+
+static void prop_register(struct prop_case *pc)
+{
+	pc->nth = 1 + (int)rnd_below(3);
+	for (int i = 0; i < pc->nth; i++) {
+		struct prop_thread *t = &pc->th[i];
+		size_t nsteps = 1 + rnd_below(3);
+		for (size_t k = 0; k < nsteps; k++) {
+			char *step = rnd_text(rnd_len(128));
+			t->order[k] = name_ok(step) ? step : strdup("step");
+			if (!name_ok(step)) { /* refused at registration, said so */
+				const char *bad[] = { step, NULL };
+				assert_int_equal(stp_thread(pc->s, "x", bad, prop_body, t),
+						 STP_EINVAL);
+				free(step);
+			}
+		}
+		t->order[nsteps] = NULL;
+		t->fail_with = rnd_below(6) == 0;
+		t->text = t->fail_with ? rnd_text(rnd_len(64)) : NULL;
+		char *name = rnd_text(rnd_len(128));
+		int rc = stp_thread(pc->s, name, t->order, prop_body, t);
+		if (!name_ok(name))
+			assert_int_equal(rc, STP_EINVAL);
+		if (rc < 0) {
+			free(name);
+			name = malloc(16);
+			snprintf(name, 16, "thread %d", i);
+			assert_int_equal(stp_thread(pc->s, name, t->order, prop_body, t), i);
+		}
+		pc->names[i] = name;
+	}
+}
+
+static void prop_free(struct prop_case *pc)
+{
+	for (int i = 0; i < pc->nth; i++) {
+		for (size_t k = 0; pc->th[i].order[k]; k++)
+			free((char *)pc->th[i].order[k]);
+		free(pc->th[i].text);
+		free(pc->names[i]);
+	}
+}
+
+/* The run's errors, as the loaded trace must have them. */
+static void prop_check_errors(stp_stepper *s, stp_trace *t, uint64_t seed, int c)
+{
+	assert_int_equal(stp_trace_error_count(t), stp_error_count(s));
+	for (size_t i = 0; i < stp_error_count(s); i++) {
+		char *want = ref_kept(stp_error(s, i), MAX_ERROR);
+		if (strcmp(want, stp_trace_error_at(t, i)) != 0)
+			fail_msg("property seed %llu case %d: error %zu differs",
+				 (unsigned long long)seed, c, i);
+		free(want);
+	}
+}
+
+static void prop_one(uint64_t seed, int c, const char *path)
+{
+	static const unsigned stalls[] = { 1u, 3600000u, 3600001u, 4294967295u };
+	stp_options o;
+	stp_options_init(&o);
+	o.trace = path;
+	o.seed = rnd_below(4) ? rnd() : (rnd_below(2) ? 0 : UINT64_MAX);
+	o.mode = rnd_below(2) ? STP_OVERLAP : STP_SERIAL;
+	o.stall_ms = rnd_below(2) ? stalls[1 + rnd_below(3)] : 2000 + (unsigned)rnd_below(1u << 30);
+	o.log = stdout;
+	struct prop_case pc;
+	memset(&pc, 0, sizeof pc);
+	pc.s = stp_new(&o);
+	prop_register(&pc);
+	if (rnd_below(2))
+		stp_add_error(pc.s, "%s", "before the run");
+	assert_true(stp_run(pc.s) >= 0);
+	size_t late = rnd_below(4);
+	for (size_t i = 0; i < late; i++) { /* after the run: written at once */
+		char *e = rnd_below(40) ? rnd_text(rnd_len(64)) : rnd_text(rnd_len(MAX_ERROR));
+		stp_add_error(pc.s, "%s", e);
+		free(e);
+	}
+	stp_trace_error err;
+	stp_trace *t = stp_trace_load(path, &err);
+	char buf[1024];
+	if (!t)
+		fail_msg("property seed %llu case %d: the writer wrote what the loader "
+			 "refuses: %s",
+			 (unsigned long long)seed, c, stp_trace_error_text(&err, buf, sizeof buf));
+	assert_int_equal(stp_trace_seed(t), stp_get_options(pc.s)->seed);
+	assert_int_equal(stp_trace_thread_count(t), (size_t)pc.nth);
+	for (int i = 0; i < pc.nth; i++)
+		assert_string_equal(stp_trace_thread_name(t, (size_t)i), pc.names[i]);
+	for (size_t k = 0; k < stp_trace_schedule_length(t); k++)
+		assert_string_equal(stp_trace_entry_step(t, k), stp_entry_step(pc.s, k));
+	if (stp_error_count(pc.s) == 0)
+		assert_string_equal(stp_trace_outcome(t), "pass");
+	else
+		assert_string_not_equal(stp_trace_outcome(t), "pass");
+	prop_check_errors(pc.s, t, seed, c);
+	stp_trace_free(t);
+	stp_free(pc.s);
+	prop_free(&pc);
+}
+
+static void test_whatever_the_writer_writes_the_loader_reads(void **state)
+{
+	(void)state;
+	setup_dir();
+	const char *env = getenv("STEPPER_PROPERTY_SEED");
+	uint64_t seed = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL);
+	printf("property seed %llu (STEPPER_PROPERTY_SEED=%llu repeats it)\n",
+	       (unsigned long long)seed, (unsigned long long)seed);
+	fflush(stdout);
+	rng_state = seed;
+	for (int c = 0; c < 2000; c++)
+		prop_one(seed, c, DIR "/property.json");
+}
+
+/* The edges, each on purpose: an empty error, errors at and past 1 MiB,
+ * more errors than a trace keeps, a stall limit above an hour. */
+static void steps_only(void *p)
+{
+	(void)p;
+	STEP("only");
+}
+
+static stp_stepper *one_step_run(const char *path, unsigned stall_ms)
+{
+	static const char *const o[] = { "only", NULL };
+	stp_stepper *s = traced(1, path, stall_ms);
+	stp_thread(s, "a", o, steps_only, NULL);
+	return s;
+}
+
+static void test_limits_are_the_same_for_writer_and_loader(void **state)
+{
+	(void)state;
+	setup_dir();
+	char *big = malloc(2 * MAX_ERROR + 1);
+	memset(big, 'e', 2 * MAX_ERROR);
+	big[2 * MAX_ERROR] = '\0';
+	stp_stepper *s = one_step_run(DIR "/limits.json", 10000000);
+	char *exact = strndup(big, MAX_ERROR); /* exactly 1 MiB: kept whole */
+	for (int i = 0; i < 1200; i++)
+		stp_add_error(s, "%s", i == 0 ? "" : i == 1 ? big : i == 2 ? exact : "small");
+	stp_run(s);
+	stp_trace_error err;
+	char buf[512];
+	stp_trace *t = stp_trace_load(DIR "/limits.json", &err);
+	if (!t)
+		fail_msg("%s", stp_trace_error_text(&err, buf, sizeof buf));
+	assert_int_equal(stp_trace_error_count(t), 1000);
+	assert_string_equal(stp_trace_error_at(t, 0), "");
+	const char *cut = stp_trace_error_at(t, 1);
+	assert_int_equal(strlen(cut), MAX_ERROR);
+	assert_string_equal(cut + MAX_ERROR - strlen(CUT), CUT);
+	assert_string_equal(stp_trace_error_at(t, 2), exact);
+	assert_string_equal(stp_trace_error_at(t, 999),
+			    "201 more errors are not in this trace (a trace keeps 1000 "
+			    "errors, 4 MiB of them)");
+	stp_trace_free(t);
+	stp_free(s);
+	free(exact);
+	free(big);
+}
+
+/* A run too large for a trace gets none, and says why: it never writes a
+ * file the loader would refuse. */
+static void test_a_run_beyond_the_trace_limits_is_refused_by_the_writer(void **state)
+{
+	(void)state;
+	size_t n = 50001;
+	const char **order = calloc(n + 1, sizeof *order);
+	for (size_t k = 0; k < n; k++)
+		order[k] = "s";
+	stp_stepper *s = stp_new(NULL);
+	assert_int_equal(stp_thread(s, "a", order, steps_only, NULL), 0);
+	assert_int_equal(stp_thread(s, "b", order, steps_only, NULL), 1);
+	assert_int_equal(stp_interleave(s), 0);
+	assert_int_equal(stp_trace_write(s, DIR "/huge.json"), STP_ELIMIT);
+	stp_free(s);
+	free(order);
+}
+
+static void test_names_that_are_not_utf8_are_refused_at_registration(void **state)
+{
+	(void)state;
+	static const char *const good[] = { "x", NULL };
+	static const char *const bad[] = { "ok", "\xC0\x80", NULL };
+	stp_stepper *s = stp_new(NULL);
+	assert_int_equal(stp_thread(s, "a\xFF", good, steps_only, NULL), STP_EINVAL);
+	assert_int_equal(stp_thread(s, "a", bad, steps_only, NULL), STP_EINVAL);
+	assert_int_equal(stp_thread(s, "caf\xC3\xA9", good, steps_only, NULL), 0);
+	stp_free(s);
+}
+
+static void fails_in_latin1(void *p)
+{
+	(void)p;
+	STEP("only");
+	stp_fail("%s", "saldo \xE9\xE9 negativo"); /* not UTF-8 */
+}
+
+static void test_an_error_that_is_not_utf8_keeps_the_trace(void **state)
+{
+	(void)state;
+	setup_dir();
+	static const char *const o[] = { "only", NULL };
+	remove(DIR "/latin1.json");
+	stp_stepper *s = traced(1, DIR "/latin1.json", 2000);
+	stp_thread(s, "a", o, fails_in_latin1, NULL);
+	assert_int_equal(stp_run(s), 1);
+	stp_free(s);
+	stp_trace *t = stp_trace_load(DIR "/latin1.json", NULL);
+	assert_non_null(t);
+	assert_string_equal(stp_trace_outcome(t), "fail");
+	assert_non_null(strstr(stp_trace_error_at(t, 0),
+			       "saldo \xEF\xBF\xBD\xEF\xBF\xBD negativo"));
+	stp_trace_free(t);
+}
+
+/* An error added after the run rewrites the trace at once: a test that
+ * exits without stp_free still leaves a trace saying "fail". */
+static void test_an_error_after_the_run_rewrites_the_trace_at_once(void **state)
+{
+	(void)state;
+	setup_dir();
+	stp_stepper *s = one_step_run(DIR "/late.json", 2000);
+	assert_int_equal(stp_run(s), 0);
+	stp_add_error(s, "balance is %d, expected %d", 1, 2);
+	stp_trace *t = stp_trace_load(DIR "/late.json", NULL); /* before stp_free */
+	assert_non_null(t);
+	assert_string_equal(stp_trace_outcome(t), "fail");
+	assert_int_equal(stp_trace_error_count(t), 1);
+	assert_string_equal(stp_trace_error_at(t, 0), "balance is 1, expected 2");
+	stp_trace_free(t);
+	stp_free(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading is bounded                                                  */
+/* ------------------------------------------------------------------ */
+
+static void test_a_file_over_the_size_limit_is_refused_before_parsing(void **state)
+{
+	(void)state;
+	setup_dir();
+	FILE *f = fopen(DIR "/big.json", "wb");
+	assert_non_null(f);
+	fputc('{', f);
+	assert_int_equal(fseek(f, 16l << 20, SEEK_SET), 0); /* 16 MiB + 1 */
+	fputc('}', f);
+	fclose(f);
+	stp_trace_error err;
+	char buf[512];
+	assert_null(stp_trace_load(DIR "/big.json", &err));
+	assert_string_equal(stp_trace_error_text(&err, buf, sizeof buf),
+			    DIR "/big.json: the file has 16777217 bytes; a trace has at "
+				"most 16777216");
+	remove(DIR "/big.json");
+}
+
+static void test_json_from_another_tool_is_not_a_stepper_trace(void **state)
+{
+	(void)state;
+	assert_rejected("{\"traceEvents\": [], \"displayTimeUnit\": \"ns\"}",
+			"^build/test-traces/bad.json: not a stepper trace \\(no "
+			"\"format\": \"stepper-trace\"\\)$");
+	assert_rejected("[1, 2]", "bad.json: \\(document\\): expected an object, found "
+				  "an array \\(not a stepper trace\\)$");
+}
+
+/* ------------------------------------------------------------------ */
+/* Chrome export                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Every "ts" and "dur" in text is digits, a point and three digits. */
+static void assert_exact_times(const char *text)
+{
+	static const char *const keys[] = { "\"ts\": ", "\"dur\": " };
+	for (int i = 0; i < 2; i++) {
+		size_t seen = 0;
+		for (const char *p = strstr(text, keys[i]); p; p = strstr(p, keys[i])) {
+			p += strlen(keys[i]);
+			size_t d = strspn(p, "0123456789");
+			if (d == 0 || p[d] != '.' || strspn(p + d + 1, "0123456789") != 3 ||
+			    (p[d + 4] != ',' && p[d + 4] != '}'))
+				fail_msg("not a time with three decimals: %.30s", p);
+			seen++;
+		}
+		assert_true(seen > 0);
+	}
+}
+
+static void test_chrome_export_times_are_exact_and_the_outcome_shows(void **state)
+{
+	(void)state;
+	setup_dir();
+	spill(DIR "/times.json",
+	      "{\"format\": \"stepper-trace\", \"version\": 1, \"stepper\": \"0.1.0\", "
+	      "\"seed\": 4, \"strategy\": \"random\", \"mode\": \"serial\", "
+	      "\"threads\": [{\"name\": \"a\", \"order\": [\"x\", \"y\"]}, "
+	      "{\"name\": \"b\", \"order\": [\"z\"]}], "
+	      "\"schedule\": [{\"thread\": 0, \"step\": \"x\"}, {\"thread\": 1, "
+	      "\"step\": \"z\"}, {\"thread\": 0, \"step\": \"y\"}], "
+	      "\"events\": [{\"thread\": 0, \"step\": \"x\", \"mono_ns\": 74020}, "
+	      "{\"thread\": 1, \"step\": \"z\", \"mono_ns\": 1000001}, "
+	      "{\"thread\": 0, \"step\": \"y\", \"mono_ns\": 2500000}], "
+	      "\"outcome\": \"fail\", \"errors\": [\"balance is 150, expected 220\", "
+	      "\"a \\\"quoted\\\"\\nsecond line\"]}\n");
+	stp_trace *t = stp_trace_load(DIR "/times.json", NULL);
+	assert_non_null(t);
+	capture c;
+	assert_int_equal(stp_trace_export_chrome(t, capture_open(&c)), 0);
+	const char *text = capture_text(&c);
+	assert_exact_times(text);
+	assert_non_null(strstr(text, "\"ts\": 74.020, \"dur\": 2425.980"));
+	assert_non_null(strstr(text, "\"ts\": 1000.001, \"dur\": 1499.999"));
+	json_error_t je;
+	json_t *d = json_loads(text, 0, &je);
+	if (!d)
+		fail_msg("not JSON: %s\n%s", je.text, text);
+	size_t i, errors = 0, outcomes = 0;
+	json_t *e;
+	json_array_foreach(json_object_get(d, "traceEvents"), i, e)
+	{
+		const char *cat = json_string_value(json_object_get(e, "cat"));
+		const char *text_arg =
+			json_string_value(json_object_get(json_object_get(e, "args"), "text"));
+		if (cat && strcmp(cat, "error") == 0) {
+			assert_string_equal(text_arg, stp_trace_error_at(t, errors));
+			assert_string_equal(json_string_value(json_object_get(e, "ph")), "i");
+			errors++;
+		}
+		if (cat && strcmp(cat, "outcome") == 0) {
+			assert_string_equal(json_string_value(json_object_get(e, "name")),
+					    "outcome: fail");
+			assert_true(json_real_value(json_object_get(e, "ts")) == 2500.0);
+			outcomes++;
+		}
+	}
+	assert_int_equal(errors, 2);
+	assert_int_equal(outcomes, 1);
 	json_decref(d);
 	capture_free(&c);
 	stp_trace_free(t);
@@ -587,6 +1080,15 @@ int main(void)
 		cmocka_unit_test(test_missing_file_and_bad_paths),
 		cmocka_unit_test(test_show_prints_seed_outcome_errors_and_order),
 		cmocka_unit_test(test_chrome_export_has_a_track_per_thread),
+		cmocka_unit_test(test_chrome_export_times_are_exact_and_the_outcome_shows),
+		cmocka_unit_test(test_json_from_another_tool_is_not_a_stepper_trace),
+		cmocka_unit_test(test_a_file_over_the_size_limit_is_refused_before_parsing),
+		cmocka_unit_test(test_names_that_are_not_utf8_are_refused_at_registration),
+		cmocka_unit_test(test_an_error_that_is_not_utf8_keeps_the_trace),
+		cmocka_unit_test(test_an_error_after_the_run_rewrites_the_trace_at_once),
+		cmocka_unit_test(test_limits_are_the_same_for_writer_and_loader),
+		cmocka_unit_test(test_a_run_beyond_the_trace_limits_is_refused_by_the_writer),
+		cmocka_unit_test(test_whatever_the_writer_writes_the_loader_reads),
 	};
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

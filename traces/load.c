@@ -11,7 +11,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ */
 /* Errors                                                              */
@@ -33,21 +35,47 @@ const char *stp_trace_error_text(const stp_trace_error *e, char *buf, size_t siz
 	return buf;
 }
 
+/* Where in the document a problem is: name[i].key[j], each part optional
+ * (NONE, NULL). The text is built only when something fails, so checking
+ * a large trace formats nothing. */
+#define NONE SIZE_MAX
+typedef struct where {
+	const char *name;
+	size_t i;
+	const char *key;
+	size_t j;
+} where;
+
+#define AT(n) ((where){ (n), NONE, NULL, NONE })
+#define AT_I(n, i) ((where){ (n), (i), NULL, NONE })
+#define AT_IK(n, i, k) ((where){ (n), (i), (k), NONE })
+#define AT_IKJ(n, i, k, j) ((where){ (n), (i), (k), (j) })
+
+static void path_text(where w, char *buf, size_t size)
+{
+	size_t o = (size_t)snprintf(buf, size, "%s", w.name);
+	if (w.i != NONE && o < size)
+		o += (size_t)snprintf(buf + o, size - o, "[%zu]", w.i);
+	if (w.key && o < size)
+		o += (size_t)snprintf(buf + o, size - o, ".%s", w.key);
+	if (w.j != NONE && o < size)
+		snprintf(buf + o, size - o, "[%zu]", w.j);
+}
+
 typedef struct checker {
 	stp_trace_error *err;
 	int failed;
 } checker;
 
-static void fail_at(checker *c, const char *path, const char *fmt, ...)
-	STP_PRINTF(3, 4);
-static void fail_at(checker *c, const char *path, const char *fmt, ...)
+static void fail_at(checker *c, where w, const char *fmt, ...) STP_PRINTF(3, 4);
+static void fail_at(checker *c, where w, const char *fmt, ...)
 {
 	if (c->failed)
 		return;
 	c->failed = 1;
 	if (!c->err)
 		return;
-	snprintf(c->err->path, sizeof c->err->path, "%s", path);
+	path_text(w, c->err->path, sizeof c->err->path);
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(c->err->text, sizeof c->err->text, fmt, ap);
@@ -98,52 +126,63 @@ static const char *shown(const char *s, char *buf, size_t size)
 /* Field readers                                                       */
 /* ------------------------------------------------------------------ */
 
-static json_t *field(checker *c, json_t *obj, const char *path, const char *key,
-		     int required)
+/* An object's member: the key is the last named part of w. */
+static const char *last_key(where w)
 {
-	json_t *v = json_object_get(obj, key);
-	if (!v && required)
-		fail_at(c, path, "missing");
-	return v;
+	return w.key ? w.key : w.name;
 }
 
-/* A string of 1..max bytes, copied. */
-static char *str_field(checker *c, json_t *v, const char *path, size_t max)
+static json_t *get(checker *c, json_t *obj, where w, int required)
 {
 	if (c->failed)
 		return NULL;
-	if (!json_is_string(v)) {
-		fail_at(c, path, "expected a string, found %s", kind(v));
-		return NULL;
+	json_t *v = json_object_get(obj, last_key(w));
+	if (!v && required)
+		fail_at(c, w, "missing");
+	return v;
+}
+
+static int is_kind(checker *c, json_t *v, where w, json_type type,
+		   const char *expected)
+{
+	if (c->failed)
+		return 0;
+	if (!v || json_typeof(v) != type) {
+		fail_at(c, w, "expected %s, found %s", expected, v ? kind(v) : "nothing");
+		return 0;
 	}
+	return 1;
+}
+
+/* A string of min..max bytes, copied. */
+static char *str_field(checker *c, json_t *v, where w, size_t min, size_t max)
+{
+	if (!is_kind(c, v, w, JSON_STRING, "a string"))
+		return NULL;
 	size_t n = json_string_length(v);
-	if (n == 0 || n > max) {
-		fail_at(c, path, "expected a string of 1 to %zu bytes, found %zu bytes",
-			max, n);
+	if (n < min || n > max) {
+		fail_at(c, w, "expected a string of %zu to %zu bytes, found %zu bytes",
+			min, max, n);
 		return NULL;
 	}
 	if (memchr(json_string_value(v), '\0', n)) {
-		fail_at(c, path, "the string contains a NUL byte");
+		fail_at(c, w, "the string contains a NUL byte");
 		return NULL;
 	}
 	char *p = stp__strdup(json_string_value(v));
 	if (!p)
-		fail_at(c, path, "out of memory");
+		fail_at(c, w, "out of memory");
 	return p;
 }
 
-static int int_field(checker *c, json_t *v, const char *path, json_int_t lo,
-		     json_int_t hi, json_int_t *out)
+static int int_field(checker *c, json_t *v, where w, json_int_t lo, json_int_t hi,
+		     json_int_t *out)
 {
-	if (c->failed)
+	if (!is_kind(c, v, w, JSON_INTEGER, "an integer"))
 		return -1;
-	if (!json_is_integer(v)) {
-		fail_at(c, path, "expected an integer, found %s", kind(v));
-		return -1;
-	}
 	json_int_t x = json_integer_value(v);
 	if (x < lo || x > hi) {
-		fail_at(c, path, "expected an integer from %lld to %lld, found %lld",
+		fail_at(c, w, "expected an integer from %lld to %lld, found %lld",
 			(long long)lo, (long long)hi, (long long)x);
 		return -1;
 	}
@@ -151,108 +190,153 @@ static int int_field(checker *c, json_t *v, const char *path, json_int_t lo,
 	return 0;
 }
 
-static int thread_index(checker *c, json_t *v, const char *path, size_t n)
-{
-	json_int_t i;
-	if (int_field(c, v, path, 0, (json_int_t)n - 1, &i) < 0)
-		return -1;
-	return (int)i;
-}
-
-/* ------------------------------------------------------------------ */
-/* Sections                                                            */
-/* ------------------------------------------------------------------ */
-
-static void check_header(checker *c, json_t *d, stp_trace *t)
+/* An unsigned 64-bit number: an integer, or above 2^63 a decimal string
+ * (JSON integers in jansson are signed 64-bit). */
+static int u64_field(checker *c, json_t *v, where w, uint64_t *out)
 {
 	char buf[64];
-	json_t *v = field(c, d, "format", "format", 1);
 	if (c->failed)
-		return;
-	if (!json_is_string(v) || strcmp(json_string_value(v), STP_TRACE_FORMAT) != 0) {
-		if (json_is_string(v))
-			fail_at(c, "format", "expected \"%s\", found %s", STP_TRACE_FORMAT,
-				shown(json_string_value(v), buf, sizeof buf));
-		else
-			fail_at(c, "format", "expected \"%s\", found %s",
-				STP_TRACE_FORMAT, kind(v));
-		return;
-	}
-	v = field(c, d, "version", "version", 1);
-	if (c->failed)
-		return;
-	if (!json_is_integer(v)) {
-		fail_at(c, "version", "expected an integer, found %s", kind(v));
-		return;
-	}
-	if (json_integer_value(v) != STP_TRACE_VERSION) {
-		fail_at(c, "version",
-			"this stepper reads version %d, the trace is version %lld",
-			STP_TRACE_VERSION, (long long)json_integer_value(v));
-		return;
-	}
-	t->library = str_field(c, field(c, d, "stepper", "stepper", 1), "stepper", 64);
-
-	v = field(c, d, "seed", "seed", 1);
-	if (c->failed)
-		return;
+		return -1;
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		t->seed = (uint64_t)json_integer_value(v);
-	} else if (json_is_string(v)) {
+		*out = (uint64_t)json_integer_value(v);
+		return 0;
+	}
+	if (json_is_string(v)) {
 		const char *p = json_string_value(v);
 		char *end;
 		errno = 0;
 		unsigned long long x = strtoull(p, &end, 10);
-		if (*p < '0' || *p > '9' || *end || errno == ERANGE)
-			fail_at(c, "seed", "expected a decimal number below 2^64, found %s",
+		if (*p < '0' || *p > '9' || *end || errno == ERANGE) {
+			fail_at(c, w, "expected a decimal number below 2^64, found %s",
 				shown(p, buf, sizeof buf));
-		t->seed = x;
-	} else {
-		fail_at(c, "seed", "expected a non-negative integer, found %s%s",
-			json_is_integer(v) ? "a negative " : "",
-			json_is_integer(v) ? "integer" : kind(v));
+			return -1;
+		}
+		*out = x;
+		return 0;
 	}
+	fail_at(c, w, "expected a non-negative integer, found %s%s",
+		json_is_integer(v) ? "a negative " : "",
+		json_is_integer(v) ? "integer" : kind(v));
+	return -1;
+}
 
-	t->strategy = str_field(c, field(c, d, "strategy", "strategy", 1),
-				"strategy", 32);
-	if (!c->failed && strcmp(t->strategy, "random") != 0 &&
-	    strcmp(t->strategy, "replay") != 0 && strcmp(t->strategy, "explicit") != 0)
-		fail_at(c, "strategy",
-			"expected \"random\", \"replay\" or \"explicit\", found %s",
-			shown(t->strategy, buf, sizeof buf));
+/* A string that must be one of the NULL-terminated names: its index. */
+static int choice(checker *c, json_t *v, where w, const char *const *names,
+		  const char *expected)
+{
+	char buf[64];
+	char *s = str_field(c, v, w, 1, 32);
+	int found = -1;
+	for (int i = 0; s && names[i]; i++)
+		if (strcmp(s, names[i]) == 0)
+			found = i;
+	if (s && found < 0)
+		fail_at(c, w, "expected %s, found %s", expected, shown(s, buf, sizeof buf));
+	free(s);
+	return found;
+}
 
-	char *mode = str_field(c, field(c, d, "mode", "mode", 1), "mode", 16);
-	if (!c->failed) {
-		if (strcmp(mode, "serial") == 0)
-			t->mode = STP_SERIAL;
-		else if (strcmp(mode, "overlap") == 0)
-			t->mode = STP_OVERLAP;
-		else
-			fail_at(c, "mode", "expected \"serial\" or \"overlap\", found %s",
-				shown(mode, buf, sizeof buf));
-	}
-	free(mode);
+/* ------------------------------------------------------------------ */
+/* The header                                                          */
+/* ------------------------------------------------------------------ */
 
+static void check_format(checker *c, json_t *d)
+{
+	char buf[64];
+	json_t *v = json_object_get(d, "format");
+	if (!v)
+		fail_at(c, AT(""), "not a stepper trace (no \"format\": \"%s\")",
+			STP_TRACE_FORMAT);
+	else if (!json_is_string(v))
+		fail_at(c, AT("format"), "expected \"%s\", found %s", STP_TRACE_FORMAT,
+			kind(v));
+	else if (strcmp(json_string_value(v), STP_TRACE_FORMAT) != 0)
+		fail_at(c, AT("format"), "expected \"%s\", found %s", STP_TRACE_FORMAT,
+			shown(json_string_value(v), buf, sizeof buf));
+}
+
+static void check_version(checker *c, json_t *d)
+{
+	json_t *v = get(c, d, AT("version"), 1);
+	if (is_kind(c, v, AT("version"), JSON_INTEGER, "an integer") &&
+	    json_integer_value(v) != STP_TRACE_VERSION)
+		fail_at(c, AT("version"),
+			"this stepper reads version %d, the trace is version %lld",
+			STP_TRACE_VERSION, (long long)json_integer_value(v));
+}
+
+static void check_header(checker *c, json_t *d, stp_trace *t)
+{
+	static const char *const strategies[] = { "random", "replay", "explicit", NULL };
+	static const char *const modes[] = { "serial", "overlap", NULL };
+	check_format(c, d);
+	check_version(c, d);
+	t->library = str_field(c, get(c, d, AT("stepper"), 1), AT("stepper"), 1, 64);
+	u64_field(c, get(c, d, AT("seed"), 1), AT("seed"), &t->seed);
+	int i = choice(c, get(c, d, AT("strategy"), 1), AT("strategy"), strategies,
+		       "\"random\", \"replay\" or \"explicit\"");
+	if (i >= 0)
+		t->strategy = stp__strdup(strategies[i]);
+	if (i >= 0 && !t->strategy)
+		fail_at(c, AT("strategy"), "out of memory");
+	i = choice(c, get(c, d, AT("mode"), 1), AT("mode"), modes,
+		   "\"serial\" or \"overlap\"");
+	t->mode = i == 1 ? STP_OVERLAP : STP_SERIAL;
 	t->stall_ms = 2000;
-	v = field(c, d, "stall_ms", "stall_ms", 0);
+	json_t *v = get(c, d, AT("stall_ms"), 0);
 	json_int_t ms;
-	if (v && int_field(c, v, "stall_ms", 1, 3600000, &ms) == 0)
+	if (v && int_field(c, v, AT("stall_ms"), 1, STP__TRACE_MAX_STALL_MS, &ms) == 0)
 		t->stall_ms = (unsigned)ms;
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads                                                             */
+/* ------------------------------------------------------------------ */
+
+static void check_order(checker *c, json_t *th, stp_trace *t, size_t i)
+{
+	json_t *order = get(c, th, AT_IK("threads", i, "order"), 1);
+	if (!is_kind(c, order, AT_IK("threads", i, "order"), JSON_ARRAY, "an array"))
+		return;
+	size_t m = json_array_size(order);
+	if (m == 0 || m > STP_MAX_STEPS) {
+		fail_at(c, AT_IK("threads", i, "order"), "expected 1 to %d steps, found %zu",
+			STP_MAX_STEPS, m);
+		return;
+	}
+	t->orders[i] = calloc(m, sizeof *t->orders[i]);
+	if (!t->orders[i]) {
+		fail_at(c, AT_IK("threads", i, "order"), "out of memory");
+		return;
+	}
+	t->nsteps[i] = m;
+	for (size_t k = 0; k < m && !c->failed; k++)
+		t->orders[i][k] = str_field(c, json_array_get(order, k),
+					    AT_IKJ("threads", i, "order", k), 1,
+					    STP_MAX_NAME);
+}
+
+static void check_thread(checker *c, json_t *th, stp_trace *t, size_t i)
+{
+	if (!is_kind(c, th, AT_I("threads", i), JSON_OBJECT, "an object"))
+		return;
+	where w = AT_IK("threads", i, "name");
+	t->names[i] = str_field(c, get(c, th, w, 1), w, 1, STP_MAX_NAME);
+	for (size_t j = 0; j < i && !c->failed; j++)
+		if (strcmp(t->names[j], t->names[i]) == 0)
+			fail_at(c, w, "\"%s\" is also the name of threads[%zu]",
+				t->names[i], j);
+	check_order(c, th, t, i);
 }
 
 static void check_threads(checker *c, json_t *d, stp_trace *t)
 {
-	char path[128];
-	json_t *arr = field(c, d, "threads", "threads", 1);
-	if (c->failed)
+	json_t *arr = get(c, d, AT("threads"), 1);
+	if (!is_kind(c, arr, AT("threads"), JSON_ARRAY, "an array"))
 		return;
-	if (!json_is_array(arr)) {
-		fail_at(c, "threads", "expected an array, found %s", kind(arr));
-		return;
-	}
 	size_t n = json_array_size(arr);
 	if (n == 0 || n > STP_MAX_THREADS) {
-		fail_at(c, "threads", "expected 1 to %d threads, found %zu",
+		fail_at(c, AT("threads"), "expected 1 to %d threads, found %zu",
 			STP_MAX_THREADS, n);
 		return;
 	}
@@ -260,102 +344,65 @@ static void check_threads(checker *c, json_t *d, stp_trace *t)
 	t->orders = calloc(n, sizeof *t->orders);
 	t->nsteps = calloc(n, sizeof *t->nsteps);
 	if (!t->names || !t->orders || !t->nsteps) {
-		fail_at(c, "threads", "out of memory");
+		fail_at(c, AT("threads"), "out of memory");
 		return;
 	}
 	t->nthreads = n;
-	for (size_t i = 0; i < n && !c->failed; i++) {
-		json_t *th = json_array_get(arr, i);
-		snprintf(path, sizeof path, "threads[%zu]", i);
-		if (!json_is_object(th)) {
-			fail_at(c, path, "expected an object, found %s", kind(th));
-			return;
-		}
-		snprintf(path, sizeof path, "threads[%zu].name", i);
-		t->names[i] = str_field(c, field(c, th, path, "name", 1), path,
-					STP_MAX_NAME);
-		for (size_t j = 0; j < i && !c->failed; j++)
-			if (strcmp(t->names[j], t->names[i]) == 0)
-				fail_at(c, path, "\"%s\" is also the name of threads[%zu]",
-					t->names[i], j);
-		snprintf(path, sizeof path, "threads[%zu].order", i);
-		json_t *order = field(c, th, path, "order", 1);
-		if (c->failed)
-			return;
-		if (!json_is_array(order)) {
-			fail_at(c, path, "expected an array, found %s", kind(order));
-			return;
-		}
-		size_t m = json_array_size(order);
-		if (m == 0 || m > STP_MAX_STEPS) {
-			fail_at(c, path, "expected 1 to %d steps, found %zu", STP_MAX_STEPS, m);
-			return;
-		}
-		t->orders[i] = calloc(m, sizeof *t->orders[i]);
-		if (!t->orders[i]) {
-			fail_at(c, path, "out of memory");
-			return;
-		}
-		t->nsteps[i] = m;
-		for (size_t k = 0; k < m && !c->failed; k++) {
-			snprintf(path, sizeof path, "threads[%zu].order[%zu]", i, k);
-			t->orders[i][k] = str_field(c, json_array_get(order, k), path,
-						    STP_MAX_NAME);
-		}
-	}
+	for (size_t i = 0; i < n && !c->failed; i++)
+		check_thread(c, json_array_get(arr, i), t, i);
 }
+
+/* ------------------------------------------------------------------ */
+/* Schedule and events                                                 */
+/* ------------------------------------------------------------------ */
 
 /* A step reference: the thread index and a name that must be the next one
  * in that thread's order (next[] counts how far each thread got). */
-static void check_step(checker *c, stp_trace *t, json_t *e, const char *base,
-		       size_t *next, int *thread, size_t *step)
+static void check_step(checker *c, stp_trace *t, json_t *e, const char *list,
+		       size_t k, size_t *next, int *thread, size_t *step)
 {
-	char path[128];
-	if (!json_is_object(e)) {
-		fail_at(c, base, "expected an object, found %s", kind(e));
+	json_int_t i;
+	if (!is_kind(c, e, AT_I(list, k), JSON_OBJECT, "an object") ||
+	    int_field(c, get(c, e, AT_IK(list, k, "thread"), 1), AT_IK(list, k, "thread"),
+		      0, (json_int_t)t->nthreads - 1, &i) < 0)
 		return;
-	}
-	snprintf(path, sizeof path, "%s.thread", base);
-	int i = thread_index(c, field(c, e, path, "thread", 1), path, t->nthreads);
-	if (c->failed)
+	where w = AT_IK(list, k, "step");
+	json_t *v = get(c, e, w, 1);
+	if (!is_kind(c, v, w, JSON_STRING, "a string"))
 		return;
-	snprintf(path, sizeof path, "%s.step", base);
-	char *name = str_field(c, field(c, e, path, "step", 1), path, STP_MAX_NAME);
-	if (c->failed)
-		return;
+	const char *name = json_string_value(v);
 	if (next[i] >= t->nsteps[i])
-		fail_at(c, path,
-			"thread %d '%s' declares %zu steps; this would be step %zu",
-			i, t->names[i], t->nsteps[i], next[i] + 1);
-	else if (strcmp(name, t->orders[i][next[i]]) != 0)
-		fail_at(c, path,
+		fail_at(c, w, "thread %d '%s' declares %zu steps; this would be step %zu",
+			(int)i, t->names[i], t->nsteps[i], next[i] + 1);
+	else if (strcmp(name, t->orders[i][next[i]]) != 0 ||
+		 json_string_length(v) != strlen(name))
+		fail_at(c, w,
 			"thread %d '%s' step %zu/%zu is '%s' in its declared order, "
-			"found '%s'",
-			i, t->names[i], next[i] + 1, t->nsteps[i], t->orders[i][next[i]],
-			name);
-	free(name);
-	*thread = i;
+			"found '%.*s'",
+			(int)i, t->names[i], next[i] + 1, t->nsteps[i],
+			t->orders[i][next[i]], STP_MAX_NAME, name);
+	*thread = (int)i;
 	*step = next[i]++;
 }
 
 static void check_schedule(checker *c, json_t *d, stp_trace *t)
 {
-	char path[64];
-	json_t *arr = field(c, d, "schedule", "schedule", 1);
-	if (c->failed)
+	json_t *arr = get(c, d, AT("schedule"), 1);
+	if (!is_kind(c, arr, AT("schedule"), JSON_ARRAY, "an array"))
 		return;
-	if (!json_is_array(arr)) {
-		fail_at(c, "schedule", "expected an array, found %s", kind(arr));
-		return;
-	}
 	size_t total = 0;
 	for (size_t i = 0; i < t->nthreads; i++)
 		total += t->nsteps[i];
 	size_t n = json_array_size(arr);
 	if (n != total) {
-		fail_at(c, "schedule",
+		fail_at(c, AT("schedule"),
 			"expected %zu entries (every declared step once), found %zu",
 			total, n);
+		return;
+	}
+	if (n > STP__TRACE_MAX_ENTRIES) {
+		fail_at(c, AT("schedule"), "expected at most %u entries, found %zu",
+			STP__TRACE_MAX_ENTRIES, n);
 		return;
 	}
 	size_t *next = calloc(t->nthreads, sizeof *next);
@@ -363,107 +410,103 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 	t->sched_step = calloc(n, sizeof *t->sched_step);
 	if (!next || !t->sched || !t->sched_step) {
 		free(next);
-		fail_at(c, "schedule", "out of memory");
+		fail_at(c, AT("schedule"), "out of memory");
 		return;
 	}
 	t->nsched = n;
-	for (size_t k = 0; k < n && !c->failed; k++) {
-		snprintf(path, sizeof path, "schedule[%zu]", k);
-		check_step(c, t, json_array_get(arr, k), path, next, &t->sched[k],
-			   &t->sched_step[k]);
-	}
+	for (size_t k = 0; k < n && !c->failed; k++)
+		check_step(c, t, json_array_get(arr, k), "schedule", k, next,
+			   &t->sched[k], &t->sched_step[k]);
 	free(next);
 }
 
-static int opt_u64(checker *c, json_t *e, const char *base, const char *key,
-		   uint64_t *out)
+/* An optional time of event k: present (1) or not (0). */
+static int opt_time(checker *c, json_t *e, size_t k, const char *key, uint64_t *out)
 {
-	char path[96];
 	json_t *v = json_object_get(e, key);
-	if (!v)
-		return 0;
-	snprintf(path, sizeof path, "%s.%s", base, key);
-	json_int_t x;
-	if (int_field(c, v, path, 0, INT64_MAX, &x) < 0)
-		return 0;
-	*out = (uint64_t)x;
-	return 1;
+	return v && u64_field(c, v, AT_IK("events", k, key), out) == 0;
 }
 
-static void check_events(checker *c, json_t *d, stp_trace *t)
+static void check_event_list(checker *c, json_t *arr, stp_trace *t)
 {
-	char path[64];
-	json_t *arr = json_object_get(d, "events");
-	json_t *outcome = json_object_get(d, "outcome");
-	if (!arr && !outcome)
-		return; /* a plan */
-	if (!arr) {
-		fail_at(c, "events", "missing (the document has an outcome)");
+	if (!is_kind(c, arr, AT("events"), JSON_ARRAY, "an array"))
 		return;
-	}
-	if (!outcome) {
-		fail_at(c, "outcome", "missing (the document has events)");
-		return;
-	}
-	if (!json_is_array(arr)) {
-		fail_at(c, "events", "expected an array, found %s", kind(arr));
-		return;
-	}
 	size_t n = json_array_size(arr);
 	if (n > t->nsched) {
-		fail_at(c, "events", "expected at most %zu events (the schedule's "
-				     "length), found %zu", t->nsched, n);
+		fail_at(c, AT("events"),
+			"expected at most %zu events (the schedule's length), found %zu",
+			t->nsched, n);
 		return;
 	}
 	size_t *next = calloc(t->nthreads, sizeof *next);
 	t->events = calloc(n ? n : 1, sizeof *t->events);
 	if (!next || !t->events) {
 		free(next);
-		fail_at(c, "events", "out of memory");
+		fail_at(c, AT("events"), "out of memory");
 		return;
 	}
 	t->nevents = n;
 	for (size_t k = 0; k < n && !c->failed; k++) {
-		snprintf(path, sizeof path, "events[%zu]", k);
 		json_t *e = json_array_get(arr, k);
 		stp__tevent *ev = &t->events[k];
-		check_step(c, t, e, path, next, &ev->thread, &ev->step);
-		if (c->failed)
-			break;
-		ev->has_mono = opt_u64(c, e, path, "mono_ns", &ev->mono_ns);
-		ev->has_virt = opt_u64(c, e, path, "virt_ns", &ev->virt_ns);
+		check_step(c, t, e, "events", k, next, &ev->thread, &ev->step);
+		ev->has_mono = !c->failed && opt_time(c, e, k, "mono_ns", &ev->mono_ns);
+		ev->has_virt = !c->failed && opt_time(c, e, k, "virt_ns", &ev->virt_ns);
 	}
 	free(next);
+}
 
-	char buf[64];
-	t->outcome = str_field(c, outcome, "outcome", 16);
-	if (!c->failed && strcmp(t->outcome, "pass") && strcmp(t->outcome, "fail") &&
-	    strcmp(t->outcome, "divergence") && strcmp(t->outcome, "stall"))
-		fail_at(c, "outcome",
-			"expected \"pass\", \"fail\", \"divergence\" or \"stall\", "
-			"found %s",
-			shown(t->outcome, buf, sizeof buf));
-	t->has_outcome = 1;
-
-	json_t *errs = json_object_get(d, "errors");
-	if (c->failed || !errs)
+static void check_outcome(checker *c, json_t *v, stp_trace *t)
+{
+	static const char *const outcomes[] = { "pass", "fail", "divergence", "stall",
+						NULL };
+	int i = choice(c, v, AT("outcome"), outcomes,
+		       "\"pass\", \"fail\", \"divergence\" or \"stall\"");
+	if (i < 0)
 		return;
-	if (!json_is_array(errs)) {
-		fail_at(c, "errors", "expected an array, found %s", kind(errs));
+	t->outcome = stp__strdup(outcomes[i]);
+	if (!t->outcome)
+		fail_at(c, AT("outcome"), "out of memory");
+	t->has_outcome = 1;
+}
+
+static void check_errors(checker *c, json_t *errs, stp_trace *t)
+{
+	if (!errs || !is_kind(c, errs, AT("errors"), JSON_ARRAY, "an array"))
+		return;
+	size_t m = json_array_size(errs);
+	if (m > STP__TRACE_MAX_ERRORS) {
+		fail_at(c, AT("errors"), "expected at most %u errors, found %zu",
+			STP__TRACE_MAX_ERRORS, m);
 		return;
 	}
-	size_t m = json_array_size(errs);
 	t->errors = calloc(m ? m : 1, sizeof *t->errors);
 	if (!t->errors) {
-		fail_at(c, "errors", "out of memory");
+		fail_at(c, AT("errors"), "out of memory");
 		return;
 	}
 	for (size_t i = 0; i < m && !c->failed; i++) {
-		snprintf(path, sizeof path, "errors[%zu]", i);
-		t->errors[i] = str_field(c, json_array_get(errs, i), path, 1u << 20);
+		t->errors[i] = str_field(c, json_array_get(errs, i), AT_I("errors", i), 0,
+					 STP__TRACE_MAX_ERROR);
 		if (!c->failed)
 			t->nerrors = i + 1;
 	}
+}
+
+/* What happened: events, outcome and errors, all or none (a plan). */
+static void check_end(checker *c, json_t *d, stp_trace *t)
+{
+	json_t *arr = json_object_get(d, "events");
+	json_t *outcome = json_object_get(d, "outcome");
+	if (!arr && !outcome)
+		return; /* a plan */
+	if (!arr)
+		fail_at(c, AT("events"), "missing (the document has an outcome)");
+	else if (!outcome)
+		fail_at(c, AT("outcome"), "missing (the document has events)");
+	check_event_list(c, arr, t);
+	check_outcome(c, outcome, t);
+	check_errors(c, json_object_get(d, "errors"), t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -505,61 +548,104 @@ static void set_source(stp_trace_error *err, const char *path)
 	}
 }
 
+/* Read all of a regular file of 1..STP__TRACE_MAX_BYTES bytes; never more
+ * than that, whatever the file claims or becomes while it is read. */
+static char *read_capped(checker *c, const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fail_at(c, AT(""), "cannot open: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	char *buf = NULL;
+	if (!S_ISREG(st.st_mode))
+		fail_at(c, AT(""), "not a regular file");
+	else if ((unsigned long long)st.st_size > STP__TRACE_MAX_BYTES)
+		fail_at(c, AT(""), "the file has %lld bytes; a trace has at most %u",
+			(long long)st.st_size, STP__TRACE_MAX_BYTES);
+	else if (!(buf = malloc((size_t)st.st_size + 1)))
+		fail_at(c, AT(""), "out of memory");
+	size_t n = 0, cap = buf ? (size_t)st.st_size + 1 : 0;
+	while (buf && n < cap) { /* one byte more than stat said: did it grow? */
+		ssize_t got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			if (got < 0)
+				fail_at(c, AT(""), "cannot read: %s", strerror(errno));
+			break;
+		}
+		n += (size_t)got;
+	}
+	close(fd);
+	if (!c->failed && n == cap)
+		fail_at(c, AT(""), "the file grew while it was read");
+	else if (!c->failed && n == 0)
+		fail_at(c, AT(""), "the file is empty (a trace is a JSON object)");
+	if (c->failed) {
+		free(buf);
+		return NULL;
+	}
+	*len = n;
+	return buf;
+}
+
+static json_t *parse(checker *c, const char *path)
+{
+	size_t len;
+	char *text = read_capped(c, path, &len);
+	if (!text)
+		return NULL;
+	json_error_t je;
+	json_t *d = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
+	if (!d) {
+		c->failed = 1;
+		if (c->err) {
+			c->err->line = je.line > 0 ? je.line : 1;
+			c->err->column = je.column > 0 ? je.column : 1;
+			snprintf(c->err->text, sizeof c->err->text, "%s", je.text);
+		}
+	} else if (!json_is_object(d)) {
+		fail_at(c, AT("(document)"),
+			"expected an object, found %s (not a stepper trace)", kind(d));
+		json_decref(d);
+		d = NULL;
+	}
+	return d;
+}
+
 stp_trace *stp_trace_load(const char *path, stp_trace_error *err)
 {
 	set_source(err, path);
 	checker c = { err, 0 };
 	if (!path) {
-		fail_at(&c, "", "no path given");
+		fail_at(&c, AT(""), "no path given");
 		return NULL;
 	}
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		fail_at(&c, "", "cannot open: %s", strerror(errno));
+	json_t *d = parse(&c, path);
+	if (!d)
 		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fail_at(&c, "", "not a regular file");
-		return NULL;
-	}
-	if (st.st_size == 0) {
-		fail_at(&c, "", "the file is empty (a trace is a JSON object)");
-		return NULL;
-	}
-	if ((unsigned long long)st.st_size > STP__TRACE_MAX_BYTES) {
-		fail_at(&c, "", "the file has %lld bytes; traces are at most %u",
-			(long long)st.st_size, STP__TRACE_MAX_BYTES);
-		return NULL;
-	}
-	json_error_t je;
-	json_t *d = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-	if (!d) {
-		if (err) {
-			err->line = je.line > 0 ? je.line : 1;
-			err->column = je.column > 0 ? je.column : 1;
-			snprintf(err->text, sizeof err->text, "%s", je.text);
-		}
-		return NULL;
-	}
 	stp_trace *t = calloc(1, sizeof *t);
 	if (!t) {
 		json_decref(d);
-		fail_at(&c, "", "out of memory");
+		fail_at(&c, AT(""), "out of memory");
 		return NULL;
 	}
-	if (!json_is_object(d))
-		fail_at(&c, "(document)", "expected an object, found %s", kind(d));
-	if (!c.failed)
-		check_header(&c, d, t);
+	check_header(&c, d, t);
 	if (!c.failed)
 		check_threads(&c, d, t);
 	if (!c.failed)
 		check_schedule(&c, d, t);
 	if (!c.failed)
-		check_events(&c, d, t);
+		check_end(&c, d, t);
 	json_decref(d);
-	t->source = stp__strdup(path);
-	if (c.failed || !t->source) {
+	if (!c.failed && !(t->source = stp__strdup(path)))
+		fail_at(&c, AT(""), "out of memory");
+	if (c.failed) {
 		stp_trace_free(t);
 		return NULL;
 	}

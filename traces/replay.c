@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 static void replay_free(void *p)
@@ -132,36 +133,93 @@ static void compare_events(stp_stepper *s, const stp_trace *t)
  * `stepper run` keeps. */
 static atomic_int env_trace_holds_failure;
 
+/* s->trace_state */
+enum {
+	TRACE_ABSENT = 1, /* opt.trace does not hold this run's trace */
+	TRACE_HOLDS = 2   /* this run's failure is the one kept at $STEPPER_TRACE */
+};
+
 static int is_env_trace(const char *path)
 {
 	const char *env = getenv("STEPPER_TRACE");
 	return env && path && strcmp(env, path) == 0;
 }
 
-static void write_or_warn(stp_stepper *s, const char *what)
+/* A trace that cannot be written is reported once per path in a row: a
+ * loop of 10,000 seeds with an unwritable STEPPER_TRACE says it once, not
+ * twice per seed. A successful write there re-arms the report. */
+static pthread_mutex_t warned_mu = PTHREAD_MUTEX_INITIALIZER;
+static char *warned_path;
+
+static int first_warning(const char *path, int failed)
 {
-	if (is_env_trace(s->opt.trace) && atomic_load(&env_trace_holds_failure))
+	pthread_mutex_lock(&warned_mu);
+	int same = warned_path && strcmp(warned_path, path) == 0;
+	if (failed && !same) {
+		free(warned_path);
+		warned_path = stp__strdup(path);
+	} else if (!failed && same) {
+		free(warned_path);
+		warned_path = NULL;
+	}
+	pthread_mutex_unlock(&warned_mu);
+	return failed && !same;
+}
+
+/* Why stp_trace_write returned rc (errno e for STP_EIO). */
+static const char *write_error(int rc, int e, char *buf, size_t size)
+{
+	if (rc == STP_EIO)
+		return strerror(e);
+	if (rc == STP_ELIMIT)
+		snprintf(buf, size,
+			 "the run is larger than a trace may be (%u schedule entries, "
+			 "%u MiB)",
+			 STP__TRACE_MAX_ENTRIES, STP__TRACE_MAX_BYTES >> 20);
+	else
+		snprintf(buf, size, "%s", stp_strerror(rc));
+	return buf;
+}
+
+static void write_trace(stp_stepper *s)
+{
+	if (is_env_trace(s->opt.trace) && atomic_load(&env_trace_holds_failure) &&
+	    !(s->trace_state & TRACE_HOLDS)) {
+		s->trace_state |= TRACE_ABSENT; /* an earlier failure stays there */
 		return;
-	if (stp_trace_write(s, s->opt.trace) < 0)
-		fprintf(s->opt.log, "stepper: cannot write the %s of the trace to %s: %s\n",
-			what, s->opt.trace, strerror(errno));
+	}
+	int rc = stp_trace_write(s, s->opt.trace), e = errno;
+	char buf[160];
+	if (first_warning(s->opt.trace, rc < 0))
+		fprintf(s->opt.log,
+			"stepper: cannot write the trace %s: %s (said once; later runs "
+			"writing there fail the same way)\n",
+			s->opt.trace, write_error(rc, e, buf, sizeof buf));
+	if (rc < 0) {
+		s->trace_state |= TRACE_ABSENT;
+		return;
+	}
+	s->trace_state &= ~TRACE_ABSENT;
+	if (is_env_trace(s->opt.trace) && s->phase == STP__DONE &&
+	    s->outcome != STP__OUT_PASS) {
+		atomic_store(&env_trace_holds_failure, 1);
+		s->trace_state |= TRACE_HOLDS;
+	}
 }
 
 void stp__trace_run_start(stp_stepper *s)
 {
 	if (s->opt.trace)
-		write_or_warn(s, "plan");
+		write_trace(s);
 }
 
 void stp__trace_run_end(stp_stepper *s)
 {
 	if (s->replay)
 		compare_events(s, s->replay);
-	if (!s->opt.trace)
-		return;
-	write_or_warn(s, "end");
-	if (is_env_trace(s->opt.trace) && s->outcome != STP__OUT_PASS)
-		atomic_store(&env_trace_holds_failure, 1);
+	s->trace_stale = 0;
+	if (s->opt.trace)
+		write_trace(s);
 }
 
 void stp__trace_refresh(stp_stepper *s)
@@ -169,43 +227,63 @@ void stp__trace_refresh(stp_stepper *s)
 	if (!s->trace_stale)
 		return;
 	s->trace_stale = 0;
-	if (!s->opt.trace)
-		return;
-	write_or_warn(s, "end");
-	if (is_env_trace(s->opt.trace) && s->outcome != STP__OUT_PASS)
-		atomic_store(&env_trace_holds_failure, 1);
+	if (s->opt.trace)
+		write_trace(s);
 }
 
-void stp__loop_keep_trace(stp_stepper *s, const char *name, char *path, size_t size)
+/* Make DIR/FOLDER, or DIR/FOLDER-2, -3, ... when it exists: a folder of
+ * its own, never one an earlier invocation wrote. out receives it. */
+static int make_own_folder(const char *dir, const char *folder, char *out,
+			   size_t size)
+{
+	if (stp__mkdirs(dir) != 0)
+		return -1;
+	for (int k = 1; k < 1000; k++) {
+		int n = k == 1 ? snprintf(out, size, "%s/%s", dir, folder)
+			       : snprintf(out, size, "%s/%s-%d", dir, folder, k);
+		if (n < 0 || (size_t)n >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (mkdir(out, 0777) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return -1;
+	}
+	return -1;
+}
+
+void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,
+			  size_t size)
 {
 	path[0] = '\0';
 	stp__trace_refresh(s);
-	if (s->opt.trace) { /* already written there (STEPPER_TRACE) */
-		snprintf(path, size, "%s", s->opt.trace);
+	if (s->opt.trace) { /* already written there (STEPPER_TRACE), or not */
+		if (!(s->trace_state & TRACE_ABSENT))
+			snprintf(path, size, "%s", s->opt.trace);
 		return;
 	}
 	if (!s->interleaved)
 		return;
 	const char *dir = s->opt.trace_dir ? s->opt.trace_dir : "stepper-traces";
-	char base[96];
-	size_t n = 0;
-	for (const char *p = name ? name : "run"; *p && n + 1 < sizeof base; p++)
-		base[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-					    (*p >= '0' && *p <= '9') || *p == '-' ||
-					    *p == '_'
-				    ? *p
-				    : '-';
-	base[n] = '\0';
-	if (stp__mkdirs(dir) != 0) {
-		fprintf(s->opt.log, "stepper: cannot create the trace dir %s: %s\n",
-			dir, strerror(errno));
+	char where[4096], buf[160];
+	if (make_own_folder(dir, folder, where, sizeof where) != 0) {
+		fprintf(s->opt.log, "stepper: cannot create a trace folder %s/%s: %s\n",
+			dir, folder, strerror(errno));
 		return;
 	}
-	snprintf(path, size, "%s/%s-seed-%llu.json", dir, base,
-		 (unsigned long long)s->opt.seed);
-	if (stp_trace_write(s, path) < 0) {
+	int n = snprintf(path, size, "%s/seed-%llu.json", where,
+			 (unsigned long long)s->opt.seed);
+	if (n < 0 || (size_t)n >= size) {
+		fprintf(s->opt.log, "stepper: cannot write the trace in %s: the path "
+				    "would be longer than %zu bytes\n", where, size - 1);
+		path[0] = '\0';
+		return;
+	}
+	int rc = stp_trace_write(s, path), e = errno;
+	if (rc < 0) {
 		fprintf(s->opt.log, "stepper: cannot write the trace %s: %s\n", path,
-			strerror(errno));
+			write_error(rc, e, buf, sizeof buf));
 		path[0] = '\0';
 	}
 }

@@ -36,8 +36,25 @@ struct stp_trace {
 	char **errors;
 };
 
-/* Largest trace file the loader reads. */
-#define STP__TRACE_MAX_BYTES (64u << 20)
+/* Limits shared by the writer and the loader: the writer never writes what
+ * the loader would refuse (it cuts errors, or refuses the whole trace with
+ * STP_ELIMIT), and the loader refuses anything beyond them before it keeps
+ * it. The byte limit bounds what loading costs (see FORMAT.md). */
+#define STP__TRACE_MAX_BYTES (16u << 20)     /* a trace file */
+#define STP__TRACE_MAX_ENTRIES 100000u       /* schedule entries */
+#define STP__TRACE_MAX_ERROR (1u << 20)      /* bytes of one error */
+#define STP__TRACE_MAX_ERRORS 1000u          /* errors in one trace */
+#define STP__TRACE_ERROR_BUDGET (4u << 20)   /* bytes of all errors */
+#define STP__TRACE_MAX_STALL_MS 4294967295LL /* any unsigned stall limit */
+
+/* What the writer appends to an error it cut to STP__TRACE_MAX_ERROR. */
+#define STP__TRACE_CUT " [cut: a trace keeps 1 MiB of an error]"
+
+/* A malloc'ed copy of s that JSON can carry: each byte of an ill-formed
+ * UTF-8 sequence becomes U+FFFD, and a result longer than max bytes is cut
+ * at a character boundary and ends in STP__TRACE_CUT (max must exceed the
+ * marker). NULL when out of memory. */
+char *stp__utf8_repair(const char *s, size_t max);
 
 /* Name of an outcome, as traces write it. */
 const char *stp__outcome_name(enum stp__outcome o);

@@ -42,20 +42,45 @@ static int add(json_t *obj, const char *key, json_t *v)
 	return v ? json_object_set_new(obj, key, v) : -1;
 }
 
+/* A string as a trace holds it: valid UTF-8 (each byte of an ill-formed
+ * sequence becomes U+FFFD), at most max bytes. NULL when out of memory. */
+static json_t *text_json(const char *s, size_t max)
+{
+	char *fixed = stp__utf8_repair(s ? s : "", max);
+	json_t *v = fixed ? json_string(fixed) : NULL;
+	free(fixed);
+	return v;
+}
+
+static json_t *name_json(const char *s)
+{
+	return text_json(s, STP_MAX_NAME);
+}
+
+static json_t *thread_json(const struct stp__thread *t)
+{
+	json_t *order = json_array(), *o = json_object();
+	int bad = !order || !o;
+	for (size_t k = 0; !bad && k < t->nsteps; k++)
+		bad = json_array_append_new(order, name_json(t->order[k]));
+	bad = bad || add(o, "name", name_json(t->name)) ||
+	      json_object_set(o, "order", order);
+	json_decref(order);
+	if (bad) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *threads_json(const stp_stepper *s)
 {
 	json_t *arr = json_array();
-	for (int i = 0; arr && i < s->nthreads; i++) {
-		const struct stp__thread *t = s->threads[i];
-		json_t *o = json_object(), *order = json_array();
-		for (size_t k = 0; order && k < t->nsteps; k++)
-			json_array_append_new(order, json_string(t->order[k]));
-		if (!o || !order || add(o, "name", json_string(t->name)) ||
-		    add(o, "order", order) || json_array_append_new(arr, o)) {
+	for (int i = 0; arr && i < s->nthreads; i++)
+		if (json_array_append_new(arr, thread_json(s->threads[i]))) {
 			json_decref(arr);
 			return NULL;
 		}
-	}
 	return arr;
 }
 
@@ -65,13 +90,28 @@ static json_t *schedule_json(const stp_stepper *s)
 	for (size_t k = 0; arr && k < s->nsched; k++) {
 		json_t *e = json_object();
 		if (!e || add(e, "thread", json_integer(s->sched[k])) ||
-		    add(e, "step", json_string(stp_entry_step(s, k))) ||
+		    add(e, "step", name_json(stp_entry_step(s, k))) ||
 		    json_array_append_new(arr, e)) {
 			json_decref(arr);
 			return NULL;
 		}
 	}
 	return arr;
+}
+
+/* One event: entry k's thread and step, and when it passed. */
+static json_t *event_json(const stp_stepper *s, const struct stp__thread *t,
+			  size_t step)
+{
+	json_t *e = json_object();
+	if (!e || add(e, "thread", json_integer(t->index)) ||
+	    add(e, "step", name_json(t->order[step])) ||
+	    (s->timed && add(e, "mono_ns", u64_json(t->times[step]))) ||
+	    (s->opt.clock && add(e, "virt_ns", u64_json(t->vtimes[step])))) {
+		json_decref(e);
+		return NULL;
+	}
+	return e;
 }
 
 /* The events, rebuilt from each thread's passed count: steps pass in
@@ -85,13 +125,7 @@ static json_t *events_json(const stp_stepper *s)
 		size_t step = s->sched_step[k];
 		if (step >= atomic_load(&((struct stp__thread *)t)->passed))
 			continue;
-		json_t *e = json_object();
-		if (!e || add(e, "thread", json_integer(t->index)) ||
-		    add(e, "step", json_string(t->order[step])) ||
-		    (s->timed && add(e, "mono_ns", json_integer((json_int_t)t->times[step]))) ||
-		    (s->opt.clock &&
-		     add(e, "virt_ns", json_integer((json_int_t)t->vtimes[step]))) ||
-		    json_array_append_new(arr, e)) {
+		if (json_array_append_new(arr, event_json(s, t, step))) {
 			json_decref(arr);
 			return NULL;
 		}
@@ -99,15 +133,38 @@ static json_t *events_json(const stp_stepper *s)
 	return arr;
 }
 
+/* The errors, each cut to STP__TRACE_MAX_ERROR bytes; past
+ * STP__TRACE_MAX_ERRORS errors or STP__TRACE_ERROR_BUDGET bytes in all,
+ * one last entry says how many more there were. */
 static json_t *errors_json(const stp_stepper *s)
 {
 	json_t *arr = json_array();
-	size_t n = stp_error_count(s);
-	for (size_t i = 0; arr && i < n; i++)
-		if (json_array_append_new(arr, json_string(stp_error(s, i)))) {
+	size_t n = stp_error_count(s), used = 0, i = 0;
+	for (; arr && i < n; i++) {
+		json_t *v = text_json(stp_error(s, i), STP__TRACE_MAX_ERROR);
+		size_t len = v ? json_string_length(v) : 0;
+		if (v && (i + 1 == STP__TRACE_MAX_ERRORS ||
+			  used + len > STP__TRACE_ERROR_BUDGET) && i + 1 < n) {
+			json_decref(v); /* no room for this one and the rest */
+			break;
+		}
+		used += len;
+		if (json_array_append_new(arr, v)) {
 			json_decref(arr);
 			return NULL;
 		}
+	}
+	if (arr && i < n) {
+		char note[160];
+		snprintf(note, sizeof note,
+			 "%zu more errors are not in this trace (a trace keeps %u errors, "
+			 "%u MiB of them)",
+			 n - i, STP__TRACE_MAX_ERRORS, STP__TRACE_ERROR_BUDGET >> 20);
+		if (json_array_append_new(arr, json_string(note))) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
 	return arr;
 }
 
@@ -137,26 +194,43 @@ static json_t *document(const stp_stepper *s)
 	return d;
 }
 
-int stp__write_json_atomic(json_t *doc, const char *path);
-int stp__write_json_atomic(json_t *doc, const char *path)
+/* Write all of text to f. 0 or STP_EIO (errno says why). */
+static int write_all(const char *path, const char *text, size_t n)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return STP_EIO;
+	int rc = fwrite(text, 1, n, f) == n ? 0 : STP_EIO;
+	int e = errno;
+	if (fclose(f) != 0 && rc == 0) {
+		rc = STP_EIO;
+		e = errno;
+	}
+	errno = e;
+	return rc;
+}
+
+static int write_json_atomic(json_t *doc, const char *path)
 {
 	static atomic_uint counter;
+	char *text = json_dumps(doc, JSON_INDENT(2));
+	if (!text)
+		return STP_ENOMEM;
+	size_t len = strlen(text);
+	if (len + 1 > STP__TRACE_MAX_BYTES) { /* the loader would refuse it */
+		free(text);
+		return STP_ELIMIT;
+	}
+	text[len] = '\n'; /* the NUL's place: the file ends in a newline */
 	size_t n = strlen(path) + 64;
 	char *tmp = malloc(n);
-	if (!tmp)
+	if (!tmp) {
+		free(text);
 		return STP_ENOMEM;
+	}
 	snprintf(tmp, n, "%s.tmp.%ld.%u", path, (long)getpid(),
 		 atomic_fetch_add(&counter, 1));
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		int e = errno;
-		free(tmp);
-		errno = e;
-		return STP_EIO;
-	}
-	int rc = json_dumpf(doc, f, JSON_INDENT(2)) == 0 && fputc('\n', f) != EOF ? 0 : STP_EIO;
-	if (fclose(f) != 0)
-		rc = STP_EIO;
+	int rc = write_all(tmp, text, len + 1);
 	if (rc == 0 && rename(tmp, path) != 0)
 		rc = STP_EIO;
 	if (rc != 0) {
@@ -165,6 +239,7 @@ int stp__write_json_atomic(json_t *doc, const char *path)
 		errno = e;
 	}
 	free(tmp);
+	free(text);
 	return rc;
 }
 
@@ -172,10 +247,12 @@ int stp_trace_write(const stp_stepper *s, const char *path)
 {
 	if (!s || !path || !*path || !s->interleaved)
 		return STP_EINVAL;
+	if (s->nsched > STP__TRACE_MAX_ENTRIES)
+		return STP_ELIMIT;
 	json_t *d = document(s);
 	if (!d)
 		return STP_ENOMEM;
-	int rc = stp__write_json_atomic(d, path);
+	int rc = write_json_atomic(d, path);
 	json_decref(d);
 	return rc;
 }
@@ -189,53 +266,81 @@ static json_t *step_ref(int thread, const char *step)
 	return json_pack("{s:i, s:s}", "thread", thread, "step", step);
 }
 
+static json_t *loaded_threads(const stp_trace *t)
+{
+	json_t *threads = json_array();
+	for (size_t i = 0; threads && i < t->nthreads; i++) {
+		json_t *order = json_array();
+		int bad = !order;
+		for (size_t k = 0; !bad && k < t->nsteps[i]; k++)
+			bad = json_array_append_new(order, json_string(t->orders[i][k]));
+		json_t *o = bad ? NULL : json_pack("{s:s, s:O}", "name", t->names[i],
+						   "order", order);
+		json_decref(order);
+		if (json_array_append_new(threads, o)) {
+			json_decref(threads);
+			return NULL;
+		}
+	}
+	return threads;
+}
+
+static json_t *loaded_schedule(const stp_trace *t)
+{
+	json_t *sched = json_array();
+	for (size_t k = 0; sched && k < t->nsched; k++)
+		if (json_array_append_new(sched, step_ref(t->sched[k],
+							  stp_trace_entry_step(t, k)))) {
+			json_decref(sched);
+			return NULL;
+		}
+	return sched;
+}
+
+static json_t *loaded_events(const stp_trace *t)
+{
+	json_t *evs = json_array();
+	for (size_t k = 0; evs && k < t->nevents; k++) {
+		const stp__tevent *e = &t->events[k];
+		json_t *o = step_ref(e->thread, t->orders[e->thread][e->step]);
+		if (!o || (e->has_mono && add(o, "mono_ns", u64_json(e->mono_ns))) ||
+		    (e->has_virt && add(o, "virt_ns", u64_json(e->virt_ns))) ||
+		    json_array_append_new(evs, o)) {
+			json_decref(o);
+			json_decref(evs);
+			return NULL;
+		}
+	}
+	return evs;
+}
+
+static json_t *loaded_errors(const stp_trace *t)
+{
+	json_t *errs = json_array();
+	for (size_t i = 0; errs && i < t->nerrors; i++)
+		if (json_array_append_new(errs, json_string(t->errors[i]))) {
+			json_decref(errs);
+			return NULL;
+		}
+	return errs;
+}
+
 static json_t *loaded_document(const stp_trace *t)
 {
-	json_t *threads = json_array(), *sched = json_array();
 	json_t *d = json_object();
-	int bad = !threads || !sched || !d;
-	for (size_t i = 0; !bad && i < t->nthreads; i++) {
-		json_t *order = json_array();
-		for (size_t k = 0; order && k < t->nsteps[i]; k++)
-			json_array_append_new(order, json_string(t->orders[i][k]));
-		bad = !order || json_array_append_new(
-					threads, json_pack("{s:s, s:o}", "name",
-							   t->names[i], "order", order));
-	}
-	for (size_t k = 0; !bad && k < t->nsched; k++)
-		bad = json_array_append_new(sched, step_ref(t->sched[k],
-							    stp_trace_entry_step(t, k)));
-	bad = bad || add(d, "format", json_string(STP_TRACE_FORMAT)) ||
-	      add(d, "version", json_integer(STP_TRACE_VERSION)) ||
-	      add(d, "stepper", json_string(t->library)) ||
-	      add(d, "seed", u64_json(t->seed)) ||
-	      add(d, "strategy", json_string(t->strategy)) ||
-	      add(d, "mode", json_string(t->mode == STP_OVERLAP ? "overlap" : "serial")) ||
-	      add(d, "stall_ms", json_integer(t->stall_ms)) ||
-	      json_object_set(d, "threads", threads) ||
-	      json_object_set(d, "schedule", sched);
-	json_decref(threads);
-	json_decref(sched);
-	if (!bad && t->has_outcome) {
-		json_t *evs = json_array(), *errs = json_array();
-		bad = !evs || !errs;
-		for (size_t k = 0; !bad && k < t->nevents; k++) {
-			const stp__tevent *e = &t->events[k];
-			json_t *o = step_ref(e->thread, t->orders[e->thread][e->step]);
-			bad = !o || (e->has_mono &&
-				     add(o, "mono_ns", json_integer((json_int_t)e->mono_ns))) ||
-			      (e->has_virt &&
-			       add(o, "virt_ns", json_integer((json_int_t)e->virt_ns))) ||
-			      json_array_append_new(evs, o);
-		}
-		for (size_t i = 0; !bad && i < t->nerrors; i++)
-			bad = json_array_append_new(errs, json_string(t->errors[i]));
-		bad = bad || json_object_set(d, "events", evs) ||
+	int bad = !d || add(d, "format", json_string(STP_TRACE_FORMAT)) ||
+		  add(d, "version", json_integer(STP_TRACE_VERSION)) ||
+		  add(d, "stepper", json_string(t->library)) ||
+		  add(d, "seed", u64_json(t->seed)) ||
+		  add(d, "strategy", json_string(t->strategy)) ||
+		  add(d, "mode", json_string(t->mode == STP_OVERLAP ? "overlap" : "serial")) ||
+		  add(d, "stall_ms", json_integer(t->stall_ms)) ||
+		  add(d, "threads", loaded_threads(t)) ||
+		  add(d, "schedule", loaded_schedule(t));
+	if (!bad && t->has_outcome)
+		bad = add(d, "events", loaded_events(t)) ||
 		      add(d, "outcome", json_string(t->outcome)) ||
-		      json_object_set(d, "errors", errs);
-		json_decref(evs);
-		json_decref(errs);
-	}
+		      add(d, "errors", loaded_errors(t));
 	if (bad) {
 		json_decref(d);
 		return NULL;
@@ -250,7 +355,7 @@ int stp_trace_save(const stp_trace *t, const char *path)
 	json_t *d = loaded_document(t);
 	if (!d)
 		return STP_ENOMEM;
-	int rc = stp__write_json_atomic(d, path);
+	int rc = write_json_atomic(d, path);
 	json_decref(d);
 	return rc;
 }
