@@ -213,6 +213,8 @@ test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
 	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_install.sh)
 	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_deps.sh)
 	$(Q)B=$(B) sh tests/check_runner.sh
+	$(Q)B=$(B) sh tests/check_prototypes.sh
+	$(Q)sh tests/check_sizes.sh
 	$(Q)B=$(B) SAN=$(SAN) sh tests/run_tests.sh $(TEST_BINS)
 
 bench: all $(BENCH_BIN) $(TPROG_BINS)

@@ -160,7 +160,9 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	if (j >= s->nsched)
 		return SIZE_MAX;
 	struct stp__thread *t = s->threads[s->sched[j]];
-	if (!raise_grant(t, j + 1))
+	if (serial(s)) /* one hand-off at a time: a plain store */
+		atomic_store_explicit(&t->granted, j + 1, memory_order_release);
+	else if (!raise_grant(t, j + 1))
 		return SIZE_MAX; /* a later grant is there already */
 	if (t != self)
 		wake(s, t, j + 1); /* its turn at entry j */
