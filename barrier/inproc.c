@@ -2,7 +2,8 @@
  * inproc.c - named, reusable barriers for threads of one process.
  */
 #include "barrier_int.h"
-#include "stepper_int.h"
+#include "base.h"
+#include "handoff.h"
 
 #include <errno.h>
 #include <stdlib.h>

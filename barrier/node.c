@@ -3,7 +3,7 @@
  * one BARRIER line and one answer per wait.
  */
 #include "barrier.h"
-#include "env.h"
+#include "base.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

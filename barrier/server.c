@@ -7,7 +7,8 @@
  * listener's retry). Every limit is in barrier/PROTOCOL.md.
  */
 #include "barrier_int.h"
-#include "stepper_int.h"
+#include "base.h"
+#include "handoff.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

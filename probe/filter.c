@@ -3,8 +3,9 @@
  * events by level and pattern, mute them and check their exact count.
  */
 #include "probe.h"
-#include "stepper_int.h"
+#include "base.h"
 
+#include <pthread.h>
 #include <regex.h>
 #include <stdarg.h>
 #include <stdlib.h>

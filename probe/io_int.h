@@ -11,7 +11,8 @@
 #define STEPPER_IO_INT_H
 
 #include "io.h"
-#include "stepper_int.h"
+#include "prng.h"
+#include "handoff.h" /* stp__panic */
 
 #include <stdatomic.h>
 #include <stddef.h>

@@ -4,7 +4,7 @@
  * failure names the split and shows what came.
  */
 #include "io.h"
-#include "stepper_int.h"
+#include "prng.h"
 
 #include <stdlib.h>
 #include <string.h>

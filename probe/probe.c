@@ -14,7 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "stepper_int.h" /* stp__panic, stp__vstrdupf */
+#include "base.h"
+#include "handoff.h" /* stp__lock, stp__panic */
 
 typedef struct msg {
 	struct msg *next;

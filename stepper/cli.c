@@ -4,7 +4,7 @@
  */
 #include "cli.h"
 #include "stepper.h"
-#include "util.h"
+#include "base.h"
 #include <stepper/trace.h>
 
 #include <errno.h>

@@ -7,8 +7,7 @@
  * the nodes' output pipes and a signalfd; nothing polls on a timer.
  */
 #include "cli.h"
-#include "env.h"
-#include "util.h"
+#include "base.h"
 #include "stepper.h"
 
 #include <stepper/barrier.h>

@@ -8,8 +8,7 @@
  * that run is over. What failing runs leave is kept by cli_run_out.c.
  */
 #include "cli_run.h"
-#include "env.h"
-#include "util.h"
+#include "base.h"
 
 #include <ctype.h>
 #include <dirent.h>

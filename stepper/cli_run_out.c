@@ -9,7 +9,7 @@
  * folder and nothing of an earlier one is touched.
  */
 #include "cli_run.h"
-#include "util.h"
+#include "base.h"
 #include "stepper.h"
 #include <stepper/trace.h>
 

@@ -4,7 +4,7 @@
  */
 #include "stepper_int.h"
 #include "env.h"
-#include "util.h"
+#include "base.h"
 
 #include <errno.h>
 #include <stdlib.h>

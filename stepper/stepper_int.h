@@ -10,6 +10,7 @@
 #include <stdarg.h>
 
 #include "stepper.h"
+#include "base.h"
 #include "handoff.h"
 #include "prng.h"
 
@@ -104,9 +105,6 @@ struct stp_stepper {
 	int trace_state; /* traces/replay.c's bookkeeping of opt.trace */
 };
 
-/* Monotonic nanoseconds. */
-uint64_t stp__mono_ns(void);
-
 /* Record an error (thread-safe); outcome is raised to at least out. */
 void stp__error(stp_stepper *s, enum stp__outcome out, const char *fmt, ...)
 	STP_PRINTF(3, 4);
@@ -117,11 +115,6 @@ void stp__abort(stp_stepper *s);
 void stp__unref(stp_stepper *s);
 /* Steps passed by all threads together. */
 size_t stp__passed_total(const stp_stepper *s);
-
-/* A malloc'ed printf; NULL when out of memory. */
-char *stp__strdupf(const char *fmt, ...) STP_PRINTF(1, 2);
-char *stp__vstrdupf(const char *fmt, va_list ap);
-char *stp__strdup(const char *s);
 
 /* Build the schedule with the random strategy from s->opt.seed. */
 int stp__interleave_random(stp_stepper *s);

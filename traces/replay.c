@@ -4,7 +4,7 @@
  * and the check that a replayed run did what the recorded one did.
  */
 #include "trace_int.h"
-#include "util.h"
+#include "base.h"
 
 #include <errno.h>
 #include <stdatomic.h>

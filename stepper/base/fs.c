@@ -1,7 +1,7 @@
 /*
- * util.c - small helpers shared by the library and the CLI.
+ * fs.c - files and command lines: mkdir -p, shell quoting.
  */
-#include "util.h"
+#include "base.h"
 
 #include <errno.h>
 #include <stdio.h>
