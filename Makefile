@@ -54,7 +54,7 @@ JANSSON_LIBS   = $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson
 CMOCKA_CFLAGS  = $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS    = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
-MODULES     := stepper/base stepper scheduler probe barrier traces
+MODULES     := stepper/base stepper stepper/wire scheduler probe barrier traces
 PUB_HEADERS := $(wildcard stepper/base/error.h stepper/stepper.h scheduler/clock.h \
                  probe/probe.h probe/io.h barrier/barrier.h traces/trace.h)
 STAGED      := $(addprefix $(B)/include/stepper/,$(notdir $(PUB_HEADERS)))
@@ -147,19 +147,20 @@ $(B)/include/stepper/%.h: traces/%.h
 	$(Q)mkdir -p $(@D) && cp $< $@
 
 # The layering, enforced: each module's objects see the public headers
-# (<stepper/...h>), the base, and their own folder, and nothing else, so an
-# include that runs the wrong way does not build. The core, the clock and
-# the traces still reach each other's internals; the hooks that end that
-# are the next step (README: how the code is laid out).
+# (<stepper/...h>), the base, their own folder, and the folders below them
+# that they are allowed to use, and nothing else, so an include that runs
+# the wrong way does not build (README: how the code is laid out).
 INC_BASE      := -Istepper/base
-INC_stepper   := -Istepper -Istepper/base -Ischeduler
-INC_scheduler := -Ischeduler -Istepper/base -Istepper
-INC_traces    := -Itraces -Istepper/base -Istepper
+INC_stepper   := -Istepper -Istepper/base
+INC_wire      := -Istepper/wire -Istepper -Istepper/base -Itraces -Ischeduler
+INC_scheduler := -Ischeduler -Istepper/base
+INC_traces    := -Itraces -Istepper -Istepper/base
 INC_probe     := -Iprobe -Istepper/base
 INC_barrier   := -Ibarrier -Istepper/base
 INC_cli       := -Istepper -Istepper/base
 $(B)/obj/stepper/base/%.o: INC := $(INC_BASE)
 $(B)/obj/stepper/%.o:      INC := $(INC_stepper)
+$(B)/obj/stepper/wire/%.o: INC := $(INC_wire)
 $(B)/obj/scheduler/%.o:    INC := $(INC_scheduler)
 $(B)/obj/traces/%.o:       INC := $(INC_traces)
 $(B)/obj/probe/%.o:        INC := $(INC_probe)

@@ -320,12 +320,14 @@ void stp__clock_unblock_locked(stp__member *m)
 /* ------------------------------------------------------------------ */
 
 stp__member *stp__clock_add_member(stp_clock *c, const char *name,
-				   struct stp__thread *t)
+				   void (*describe)(void *arg, char *buf, size_t size),
+				   void *arg)
 {
 	stp__lock(&c->mu);
 	stp__member *m = new_member(c, name);
 	if (m) {
-		m->sthread = t;
+		m->describe = describe;
+		m->describe_arg = arg;
 		m->kept = 1;
 	}
 	stp__unlock(&c->mu);
@@ -398,12 +400,14 @@ void stp__clock_describe(stp_clock *c, char *buf, size_t size)
 	stp__unlock(&c->mu);
 }
 
-void stp__clock_attach(stp_clock *c, stp_stepper *s)
+void stp__clock_attach(stp_clock *c, unsigned stall_ms,
+		       void (*on_stall)(void *arg, const char *report), void *arg)
 {
 	stp__lock(&c->mu);
-	c->stepper = s;
-	if (s)
-		c->stall_ms = s->opt.stall_ms;
+	c->on_stall = on_stall;
+	c->stall_arg = arg;
+	if (on_stall)
+		c->stall_ms = stall_ms;
 	stp__unlock(&c->mu);
 }
 
@@ -455,14 +459,8 @@ static void report_running(stp_clock *c, unsigned waited_ms)
 			continue;
 		char where[3 * STP_MAX_NAME];
 		where[0] = '\0';
-		if (m->sthread) {
-			size_t k = atomic_load(&m->sthread->passed);
-			if (k > 0)
-				snprintf(where, sizeof where, " (last step '%s', %zu/%zu)",
-					 m->sthread->order[k - 1], k, m->sthread->nsteps);
-			else
-				snprintf(where, sizeof where, " (before its first step)");
-		}
+		if (m->describe)
+			m->describe(m->describe_arg, where, sizeof where);
 		len += (size_t)snprintf(c->error + len, sizeof c->error - len,
 					"%s[%s]%s", first ? "" : ", ", m->name, where);
 		first = 0;
@@ -561,17 +559,16 @@ static void break_deadlock(stp_clock *c)
 			cvs[n] = m->wait_cv;
 			mus[n++] = m->wait_mu;
 		}
-	stp_stepper *s = c->stepper;
+	void (*on_stall)(void *, const char *) = c->on_stall;
+	void *arg = c->stall_arg;
 	stp__unlock(&c->mu);
 	for (int i = 0; i < n; i++) {
 		stp__lock(mus[i]);
 		pthread_cond_broadcast(cvs[i]);
 		stp__unlock(mus[i]);
 	}
-	if (s) {
-		stp__error(s, STP__OUT_STALL, "%s", c->error);
-		stp__abort(s);
-	}
+	if (on_stall)
+		on_stall(arg, c->error);
 	stp__lock(&c->mu);
 }
 

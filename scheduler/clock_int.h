@@ -1,12 +1,19 @@
 /*
- * clock_int.h - the clock's internals, shared by scheduler/ and by the
- * stepper's run (which makes its threads members).
+ * clock_int.h - the clock's internals, shared by the files of scheduler/
+ * and by the adapter that makes a stepper's threads members (the clock
+ * knows no stepper: it describes members and reports stalls through the
+ * callbacks given here).
  */
 #ifndef STEPPER_CLOCK_INT_H
 #define STEPPER_CLOCK_INT_H
 
 #include "clock.h"
-#include "stepper_int.h"
+#include "base.h"
+#include "handoff.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
 
 enum stp__mstate { STP__M_RUNNING, STP__M_BLOCKED };
 enum stp__tkind { STP__TK_TIMER, STP__TK_SLEEP, STP__TK_COND };
@@ -25,7 +32,10 @@ typedef struct stp__member {
 	int fired;                 /* its deadline came */
 	pthread_cond_t *wait_cv;   /* the condition it waits on, if any */
 	pthread_mutex_t *wait_mu;
-	struct stp__thread *sthread; /* its stepper thread, if any */
+	/* Where its thread is, for reports (" (last step 'x', 2/3)"), if
+	 * whoever added it said. */
+	void (*describe)(void *arg, char *buf, size_t size);
+	void *describe_arg;
 	struct stp__member *next;
 } stp__member;
 
@@ -57,7 +67,9 @@ struct stp_clock {
 	unsigned stall_ms;
 	char error[4096];
 	int deadlocked;
-	stp_stepper *stepper;      /* while a stepper run uses it */
+	/* While a stepper run uses it: told when an advance stalls. */
+	void (*on_stall)(void *arg, const char *report);
+	void *stall_arg;
 	struct stp_timer *all;
 	stp_clock *next_clock;     /* the registry of live clocks */
 };
@@ -85,7 +97,8 @@ int stp__realtimer_cancel(struct stp_timer *t);
 
 /* For the stepper's run. */
 stp__member *stp__clock_add_member(stp_clock *c, const char *name,
-				   struct stp__thread *t);
+				   void (*describe)(void *arg, char *buf, size_t size),
+				   void *arg);
 void stp__clock_adopt(stp__member *m);
 /* Free a stepper's member once its run is over (it has left). */
 void stp__clock_free_member(stp__member *m);
@@ -101,9 +114,11 @@ void stp__clock_unblock(stp__member *m);
 /* A turnstile grant for the turn named key ends the wait with that key
  * (STP__ANY_TURN: any, for an abort). A late grant for a turn the thread
  * no longer waits for changes nothing. */
-#define STP__ANY_TURN SIZE_MAX
 void stp__clock_mark_running(stp__member *m, size_t key);
-void stp__clock_attach(stp_clock *c, stp_stepper *s);
+/* A run uses the clock: its stall limit, and on_stall(arg, report) when an
+ * advance stalls (on_stall NULL: the run is over). */
+void stp__clock_attach(stp_clock *c, unsigned stall_ms,
+		       void (*on_stall)(void *arg, const char *report), void *arg);
 /* One line per member ("[a] blocked on ...", "[b] running"), for stall
  * reports; appended to buf. */
 void stp__clock_describe(stp_clock *c, char *buf, size_t size);

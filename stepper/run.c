@@ -11,7 +11,6 @@
  * has not ended: entries of a thread that ended early leave the schedule.
  */
 #include "stepper_int.h"
-#include "clock_int.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -99,8 +98,8 @@ static enum stp__heat heat_of_entry(stp_stepper *s, size_t j)
  * first, so that an advance never sees it as idle while it wakes. */
 static void wake(stp_stepper *s, struct stp__thread *t, size_t key)
 {
-	if (s->opt.clock && t->member)
-		stp__clock_mark_running(t->member, key);
+	if (t->member)
+		s->hooks.clock->mark_running(t->member, key);
 	stp__sem_post(&t->sem);
 }
 
@@ -183,8 +182,8 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 {
 	if (s->timed)
 		t->times[k] = stp__mono_ns() - s->start_ns;
-	if (s->opt.clock)
-		t->vtimes[k] = stp_clock_now(s->opt.clock);
+	if (s->hooks.clock)
+		t->vtimes[k] = s->hooks.clock->now(s->opt.clock);
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
 	note_cpu(t);
@@ -279,8 +278,8 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 			 * the clock (one whose own entry is the head never
 			 * waits, and must never look idle). */
 			struct turn_wait tw = { s, t, j + 1 };
-			blocked = stp__clock_block_unless(t->member, step_ready, &tw,
-							  j + 1, "its turn at step", name);
+			blocked = s->hooks.clock->block_unless(t->member, step_ready, &tw,
+								j + 1, "its turn at step", name);
 			continue;
 		}
 		if (woken) { /* woken early (a pre-wake): how near is it now? */
@@ -290,7 +289,7 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 		stp__sem_wait_for(&t->sem, heat, poster_cpu);
 	}
 	if (blocked)
-		stp__clock_unblock(t->member);
+		s->hooks.clock->unblock(t->member);
 }
 
 void stp_step_(struct stp__thread *t, const char *name, const char *file,
@@ -398,7 +397,7 @@ static void thread_main(void *p)
 	stp_self_ = t;
 	note_cpu(t);
 	if (t->member)
-		stp__clock_adopt(t->member);
+		s->hooks.clock->adopt(t->member);
 	if (serial(s)) {
 		int blocked = 0;
 		for (;;) {
@@ -408,7 +407,7 @@ static void thread_main(void *p)
 				break;
 			if (t->member && !blocked) {
 				struct turn_wait tw = { s, t, 0 };
-				blocked = stp__clock_block_unless(
+				blocked = s->hooks.clock->block_unless(
 					t->member, prefix_ready, &tw, 0,
 					"its prefix turn before step", t->order[0]);
 				continue;
@@ -418,7 +417,7 @@ static void thread_main(void *p)
 								    : STP__COLD);
 		}
 		if (blocked)
-			stp__clock_unblock(t->member);
+			s->hooks.clock->unblock(t->member);
 	}
 	atomic_store_explicit(&t->state, STP__T_PREFIX, memory_order_release);
 	t->fn(t->arg);
@@ -435,7 +434,7 @@ static void thread_main(void *p)
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
 	hand_off(s, t);
 	if (t->member)
-		stp__clock_leave_member(t->member); /* freed with the stepper */
+		s->hooks.clock->leave(t->member); /* freed with the stepper */
 	stp_self_ = NULL;
 	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
 		stp__sem_post(&s->done);
@@ -518,11 +517,11 @@ static void report_stall(stp_stepper *s, uint64_t idle_ns)
 		if (len >= cap)
 			len = cap - 1;
 		describe_threads(s, &buf, &len, &cap);
-		if (s->opt.clock) {
+		if (s->hooks.clock) {
 			char *b2 = realloc(buf, len + 2048);
 			if (b2) {
 				buf = b2;
-				stp__clock_describe(s->opt.clock, buf, len + 2048);
+				s->hooks.clock->describe(s->opt.clock, buf, len + 2048);
 			}
 		}
 	}
@@ -600,7 +599,7 @@ static void watch(stp_stepper *s)
 /* Running                                                             */
 /* ------------------------------------------------------------------ */
 
-int stp_interleave(stp_stepper *s)
+int stp__interleave(stp_stepper *s)
 {
 	if (!s)
 		return STP_EINVAL;
@@ -608,13 +607,13 @@ int stp_interleave(stp_stepper *s)
 		return STP_ESTATE;
 	if (s->nthreads == 0)
 		return STP_EINVAL;
-	int rc = s->opt.replay ? stp__replay_interleave(s)
-			       : stp__interleave_random(s);
+	int rc = s->hooks.interleave ? s->hooks.interleave(s)
+				     : stp__interleave_random(s);
 	s->interleaved = rc == 0;
 	return rc;
 }
 
-int stp_run(stp_stepper *s)
+int stp__run(stp_stepper *s)
 {
 	if (!s)
 		return STP_EINVAL;
@@ -623,7 +622,7 @@ int stp_run(stp_stepper *s)
 	if (s->nthreads == 0)
 		return STP_EINVAL;
 	if (!s->interleaved) {
-		int rc = stp_interleave(s);
+		int rc = stp__interleave(s);
 		if (rc < 0)
 			return rc;
 	}
@@ -640,26 +639,28 @@ int stp_run(stp_stepper *s)
 	atomic_store(&s->aborted, 0);
 	atomic_store(&s->prefix_next, serial(s) ? 1 : s->nthreads + 1);
 	s->start_ns = stp__mono_ns();
-	if (s->opt.clock) {
-		stp__clock_attach(s->opt.clock, s);
+	if (s->hooks.clock) {
+		s->hooks.clock->attach(s->opt.clock, s);
 		for (int i = 0; i < s->nthreads; i++)
-			s->threads[i]->member = stp__clock_add_member(
-				s->opt.clock, s->threads[i]->name, s->threads[i]);
+			s->threads[i]->member =
+				s->hooks.clock->add_member(s->opt.clock, s->threads[i]);
 	}
-	stp__trace_run_start(s);
+	if (s->hooks.run_start)
+		s->hooks.run_start(s);
 	atomic_fetch_add(&s->refs, s->nthreads);
 	for (int i = 0; i < s->nthreads; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
-	if (s->opt.clock)
-		stp__clock_attach(s->opt.clock, NULL);
+	if (s->hooks.clock)
+		s->hooks.clock->attach(s->opt.clock, NULL);
 	s->phase = STP__DONE;
 	pthread_mutex_lock(&s->mu);
 	if (s->outcome == STP__OUT_NONE)
 		s->outcome = s->nerrors ? STP__OUT_FAIL : STP__OUT_PASS;
 	pthread_mutex_unlock(&s->mu);
-	stp__trace_run_end(s);
+	if (s->hooks.run_end)
+		s->hooks.run_end(s);
 	return (int)stp_error_count(s);
 }

@@ -3,7 +3,6 @@
  * printing the order, freeing it.
  */
 #include "stepper_int.h"
-#include "clock_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -88,7 +87,8 @@ static void free_thread(struct stp__thread *t)
 	free(t->entry_of);
 	free(t->times);
 	free(t->vtimes);
-	stp__clock_free_member(t->member);
+	if (t->member)
+		t->s->hooks.clock->free_member(t->member);
 	free(t->name);
 	free(t);
 }
@@ -119,7 +119,8 @@ void stp_free(stp_stepper *s)
 {
 	if (!s)
 		return;
-	stp__trace_refresh(s);
+	if (s->hooks.errors_added)
+		s->hooks.errors_added(s);
 	stp__unref(s);
 }
 
@@ -235,7 +236,8 @@ int stp_add_error(stp_stepper *s, const char *fmt, ...)
 	va_end(ap);
 	if (s->phase == STP__DONE) { /* the trace said how the run ended */
 		s->trace_stale = 1;
-		stp__trace_refresh(s);
+		if (s->hooks.errors_added)
+			s->hooks.errors_added(s);
 	}
 	return (int)stp_error_count(s);
 }

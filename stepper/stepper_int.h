@@ -1,6 +1,11 @@
 /*
  * stepper_int.h - the stepper's internal structures, shared by the files of
- * stepper/ and by the modules that hook into a run (traces, clock).
+ * stepper/ and by the modules above the core that hook into a run (traces/,
+ * and stepper/wire/ which connects them and the clock).
+ *
+ * The core calls no module: whatever else takes part in a run does so
+ * through the hooks below, which the wiring (stepper/wire/wire.c) sets
+ * before a run from the options.
  */
 #ifndef STEPPER_STEPPER_INT_H
 #define STEPPER_STEPPER_INT_H
@@ -37,7 +42,7 @@ struct stp__thread {
 	uint64_t *times;    /* when each step passed (timed runs) */
 	void (*fn)(void *);
 	void *arg;
-	struct stp__member *member; /* in the run's clock, if it has one */
+	void *member;       /* in the run's clock, if it has one (clock hooks) */
 	uint64_t *vtimes;           /* virtual time of each step (clock runs) */
 	atomic_int ended;
 	/* Where it last passed a step; stored only when it changes, so the
@@ -64,6 +69,42 @@ enum stp__outcome {
 
 enum stp__phase { STP__NEW, STP__RUNNING, STP__DONE };
 
+/* A run on a virtual clock: the core tells the clock when its threads
+ * block and wake at the turnstile, through these. A member is the clock's
+ * record of one thread; ctx is the clock (stp_options.clock). */
+typedef struct stp__clock_hooks {
+	/* A member for thread t, made at run start; NULL when out of memory. */
+	void *(*add_member)(void *ctx, struct stp__thread *t);
+	/* The calling thread is this member (on the thread, at its start). */
+	void (*adopt)(void *member);
+	/* Block at the turnstile unless ready(arg) holds, checked under the
+	 * clock's lock; 1 when it blocked (see clock_int.h). */
+	int (*block_unless)(void *member, int (*ready)(void *), void *arg, size_t key,
+			    const char *what, const char *name);
+	void (*unblock)(void *member);
+	/* A grant for the turn key: the member runs from now on. */
+	void (*mark_running)(void *member, size_t key);
+	/* The thread ended; the member lives on until free_member. */
+	void (*leave)(void *member);
+	void (*free_member)(void *member);
+	uint64_t (*now)(void *ctx);
+	/* Append one line per member to buf (stall reports). */
+	void (*describe)(void *ctx, char *buf, size_t size);
+	/* The run starts (s) or is over (NULL). */
+	void (*attach)(void *ctx, stp_stepper *s);
+} stp__clock_hooks;
+
+/* Modules above the core in a run: the source of a schedule other than
+ * the seed (replay), and the observers (the trace writer). Any may be
+ * NULL. */
+typedef struct stp__hooks {
+	int (*interleave)(stp_stepper *s);    /* take the schedule */
+	void (*run_start)(stp_stepper *s);    /* before any thread starts */
+	void (*run_end)(stp_stepper *s);      /* the outcome is known */
+	void (*errors_added)(stp_stepper *s); /* stp_add_error after the run; stp_free */
+	const stp__clock_hooks *clock;        /* with stp_options.clock */
+} stp__hooks;
+
 struct stp_stepper {
 	stp_options opt;
 	char *opt_strings; /* copies of the option strings, one block */
@@ -82,6 +123,8 @@ struct stp_stepper {
 	void (*replay_free)(void *);
 
 	enum stp__phase phase;
+	stp__hooks hooks; /* set by the wiring before the first interleave or run */
+	int wired;
 
 	/* Run state. Only the thread that passed the last entry writes next
 	 * (and, in serial mode, prefix_next); the grant, a release/acquire
@@ -130,20 +173,11 @@ int stp__pool_get(stp__worker **w);
 void stp__pool_start(stp__worker *w, void (*fn)(void *), void *arg);
 void stp__pool_put_unused(stp__worker *w);
 
-/* Traces (traces/replay.c): take the schedule from s->opt.replay; write
- * the plan before a run and the document after it; keep a loop's failing
- * trace in the trace dir, in a new folder named folder (path receives
- * where, "" if nowhere). */
-int stp__replay_interleave(stp_stepper *s);
-void stp__trace_run_start(stp_stepper *s);
-void stp__trace_run_end(stp_stepper *s);
-/* Errors were added after the run (stp_add_error): write the trace again. */
-void stp__trace_refresh(stp_stepper *s);
-void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,
-			  size_t size);
+/* The core's interleave and run, behind the public stp_interleave and
+ * stp_run of the wiring (which sets the hooks first). */
+int stp__interleave(stp_stepper *s);
+int stp__run(stp_stepper *s);
 
-/* Is s well-formed UTF-8 (traces/utf8.c)? Names must be: a trace holds them. */
-int stp__utf8_valid(const char *s);
 
 /* Helpers for the position text used by reports: "'name' (k/n)". */
 const char *stp__step_name(const struct stp__thread *t, size_t k);

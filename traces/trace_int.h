@@ -50,11 +50,17 @@ struct stp_trace {
 /* What the writer appends to an error it cut to STP__TRACE_MAX_ERROR. */
 #define STP__TRACE_CUT " [cut: a trace keeps 1 MiB of an error]"
 
-/* A malloc'ed copy of s that JSON can carry: each byte of an ill-formed
- * UTF-8 sequence becomes U+FFFD, and a result longer than max bytes is cut
- * at a character boundary and ends in STP__TRACE_CUT (max must exceed the
- * marker). NULL when out of memory. */
-char *stp__utf8_repair(const char *s, size_t max);
+/* A run's hooks (replay.c), which the wiring installs: take the schedule
+ * from s->opt.replay; write the plan before a run and the document after
+ * it; write it again when errors were added after the run. */
+int stp__replay_interleave(stp_stepper *s);
+void stp__trace_run_start(stp_stepper *s);
+void stp__trace_run_end(stp_stepper *s);
+void stp__trace_refresh(stp_stepper *s);
+/* Keep a loop's failing trace in the trace dir, in a new folder named
+ * folder (path receives where, "" if nowhere). */
+void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,
+			  size_t size);
 
 /* Name of an outcome, as traces write it. */
 const char *stp__outcome_name(enum stp__outcome o);

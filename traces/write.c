@@ -46,7 +46,7 @@ static int add(json_t *obj, const char *key, json_t *v)
  * sequence becomes U+FFFD), at most max bytes. NULL when out of memory. */
 static json_t *text_json(const char *s, size_t max)
 {
-	char *fixed = stp__utf8_repair(s ? s : "", max);
+	char *fixed = stp__utf8_repair(s ? s : "", max, STP__TRACE_CUT);
 	json_t *v = fixed ? json_string(fixed) : NULL;
 	free(fixed);
 	return v;

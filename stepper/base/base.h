@@ -30,6 +30,15 @@ int stp__parse_u64(const char *text, uint64_t *out);
 /* "N" (seeds 1..N, N >= 1) or "A..B" (A <= B): first seed and count. */
 int stp__parse_range(const char *text, uint64_t *first, uint64_t *count);
 
+/* Is s well-formed UTF-8 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF)? */
+int stp__utf8_valid(const char *s);
+/* A malloc'ed copy of s that JSON can carry: each byte of an ill-formed
+ * UTF-8 sequence becomes U+FFFD, and a result longer than max bytes is cut
+ * at a character boundary and ends in marker (max must exceed the
+ * marker's length). NULL when out of memory. */
+char *stp__utf8_repair(const char *s, size_t max, const char *marker);
+
 /* mkdir -p. 0, or -1 with errno (ENOTDIR when a part is a file). */
 int stp__mkdirs(const char *dir);
 

@@ -12,6 +12,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stddef.h>
 
 typedef struct stp__sem {
 	/* 0: empty; 1: posted; 2: empty and the waiter sleeps. */
@@ -27,6 +28,11 @@ enum stp__heat {
 	STP__WARM, /* soon: spin with sched_yield for a while, then sleep */
 	STP__COLD  /* not soon: sleep at once */
 };
+
+/* A turn key that names any turn: a grant with it ends whichever wait a
+ * thread is in (an abort). Turn keys are shared by the turnstile and the
+ * clock (clock_int.h). */
+#define STP__ANY_TURN SIZE_MAX
 
 void stp__sem_init(stp__sem *s);
 void stp__sem_post(stp__sem *s);

@@ -2,7 +2,7 @@
  * utf8.c - checking and repairing UTF-8, so that every string a trace
  * holds is one JSON can carry (jansson refuses anything else).
  */
-#include "trace_int.h"
+#include "base.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,10 +54,10 @@ int stp__utf8_valid(const char *s)
 
 static const char replacement[] = "\xEF\xBF\xBD"; /* U+FFFD */
 
-char *stp__utf8_repair(const char *s, size_t max)
+char *stp__utf8_repair(const char *s, size_t max, const char *marker)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0, cut = sizeof STP__TRACE_CUT - 1;
+	size_t n = strlen(s), o = 0, cut = strlen(marker);
 	/* every byte becomes at most 3 */
 	size_t cap = (n < max ? n : max) * 3 + cut + 1;
 	char *out = malloc(cap);
@@ -70,7 +70,7 @@ char *stp__utf8_repair(const char *s, size_t max)
 		const char *from = k ? (const char *)p : replacement;
 		size_t w = k ? k : 3;
 		if (o + w > max) { /* too long: cut at a character boundary */
-			memcpy(out + at_keep, STP__TRACE_CUT, cut);
+			memcpy(out + at_keep, marker, cut);
 			out[at_keep + cut] = '\0';
 			return out;
 		}

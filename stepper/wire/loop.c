@@ -5,6 +5,7 @@
 #include "stepper_int.h"
 #include "env.h"
 #include "base.h"
+#include "trace_int.h"
 
 #include <errno.h>
 #include <stdlib.h>
