@@ -1,5 +1,5 @@
 /*
- * cli_util.c - processes, environments and names for the CLI.
+ * util.c - processes, environments and names for the CLI.
  */
 #include "cli.h"
 

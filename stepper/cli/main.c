@@ -1,9 +1,9 @@
 /*
- * cli.c - the `stepper` command: dispatch, help, and the small commands
- * (show, export, replay). `run` is in cli_run.c.
+ * main.c - the `stepper` command: dispatch, help, and the small commands
+ * (show, export, replay). `run` is in run.c.
  */
 #include "cli.h"
-#include "stepper.h"
+#include <stepper/stepper.h>
 #include "base.h"
 #include <stepper/trace.h>
 

@@ -1,5 +1,5 @@
 /*
- * cli_multinode.c - `stepper multinode` and `stepper barrier-server`.
+ * multinode.c - `stepper multinode` and `stepper barrier-server`.
  *
  * multinode starts a barrier controller and N copies of a command, each in
  * its own process group with its output prefixed by its name; when a node
@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "base.h"
-#include "stepper.h"
+#include <stepper/stepper.h>
 
 #include <stepper/barrier.h>
 
