@@ -1,38 +1,19 @@
 /*
- * main.c - the `stepper` command: dispatch, help, and the small commands
- * (show, export, replay). `run` is in run.c.
+ * main.c - the `stepper` command: the table of commands, dispatch and
+ * `stepper help`. Each command lives in its own file (run.c, replay.c,
+ * show.c, export.c, multinode.c, barrier_server.c) and is reached only
+ * through this table.
  */
 #include "cli.h"
+
 #include <stepper/stepper.h>
-#include "base.h"
 #include <stepper/trace.h>
 
-#include <errno.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <signal.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 const char *cli_self = "stepper";
-
-static const char main_usage[] =
-	"usage: stepper COMMAND [ARGS...]\n"
-	"\n"
-	"Find and replay concurrency bugs in C code annotated with STEP().\n"
-	"\n"
-	"commands:\n"
-	"  run       run a test once per seed, in parallel, keeping failing traces\n"
-	"  replay    run a test on a recorded trace; say whether the outcome came back\n"
-	"  show      print a trace: seed, outcome, errors, the order\n"
-	"  export    convert a trace (--chrome: Perfetto / chrome://tracing)\n"
-	"  multinode run N copies of a command as nodes that meet at barriers\n"
-	"  barrier-server  serve barriers for nodes started some other way\n"
-	"  help      help on a command: stepper help run\n"
-	"\n"
-	"options: -h, --help, --version. Every command takes -h and --help.\n";
 
 static const char help_usage[] =
 	"usage: stepper help [COMMAND]\n"
@@ -40,488 +21,77 @@ static const char help_usage[] =
 	"Print the help of COMMAND (the same text as `stepper COMMAND --help`),\n"
 	"or the list of commands.\n";
 
-static const char replay_usage[] =
-	"usage: stepper replay TRACE -- COMMAND [ARGS...]\n"
-	"\n"
-	"Run COMMAND with STEPPER_REPLAY=TRACE, so its stepper takes the schedule\n"
-	"from the trace, and say what was recorded, what happened this time and\n"
-	"whether the recorded outcome came back: the same outcome and the same\n"
-	"errors (for a passing trace: a pass again; for a trace that holds only\n"
-	"the plan, because the recorded run died: the replay dying too).\n"
-	"\n"
-	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND's process group.\n"
-	"\n"
-	"Exit status: 0 reproduced, 1 not reproduced (also when the program does\n"
-	"not match the trace), 2 usage error or a trace that cannot be read,\n"
-	"128+SIG when interrupted by signal SIG.\n";
-
-static const char show_usage[] =
-	"usage: stepper show [--events] TRACE\n"
-	"\n"
-	"Print a trace's seed, mode, outcome, errors and order; --events adds the\n"
-	"steps as they happened, with their times.\n"
-	"\n"
-	"Exit status: 0 shown, 2 usage error or a trace that cannot be read.\n";
-
-static const char export_usage[] =
-	"usage: stepper export --chrome TRACE [-o FILE]\n"
-	"\n"
-	"Write Chrome trace-event JSON (one track per thread, one slice per segment\n"
-	"between steps) to FILE or standard output; open it in Perfetto\n"
-	"(ui.perfetto.dev) or chrome://tracing.\n"
-	"\n"
-	"Exit status: 0 written, 1 the output could not be written, 2 usage error\n"
-	"or a trace that cannot be read.\n";
-
-static int is_help(const char *arg)
+static void help_help(FILE *out)
 {
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+	fputs(help_usage, out);
 }
 
-/* A trace that cannot be read is a bad argument: every command that reads
- * one exits CLI_USAGE for it, after the loader's message. */
-static stp_trace *load_or_say(const char *path)
+static int cli_help(int argc, char **argv);
+
+/* A command: its name, what runs it (argv[0] is the command's name), its
+ * help, and its line in the list of commands. */
+typedef struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	void (*help)(FILE *out);
+	const char *summary;
+} command;
+
+static const command commands[] = {
+	{ "run", cli_run, cli_run_help,
+	  "run a test once per seed, in parallel, keeping failing traces" },
+	{ "replay", cli_replay, cli_replay_help,
+	  "run a test on a recorded trace; say whether the outcome came back" },
+	{ "show", cli_show, cli_show_help, "print a trace: seed, outcome, errors, the order" },
+	{ "export", cli_export, cli_export_help,
+	  "convert a trace (--chrome: Perfetto / chrome://tracing)" },
+	{ "multinode", cli_multinode, cli_multinode_help,
+	  "run N copies of a command as nodes that meet at barriers" },
+	{ "barrier-server", cli_barrier_server, cli_barrier_server_help,
+	  "serve barriers for nodes started some other way" },
+	{ "help", cli_help, help_help, "help on a command: stepper help run" },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static const command *find_command(const char *name)
 {
-	stp_trace_error err;
-	stp_trace *t = stp_trace_load(path, &err);
-	if (!t) {
-		char buf[768];
-		fprintf(stderr, "stepper: %s\n", stp_trace_error_text(&err, buf, sizeof buf));
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* The summaries start in column 13; a longer name is followed by two
+ * spaces. */
+static void print_usage(FILE *out)
+{
+	fputs("usage: stepper COMMAND [ARGS...]\n"
+	      "\n"
+	      "Find and replay concurrency bugs in C code annotated with STEP().\n"
+	      "\n"
+	      "commands:\n",
+	      out);
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		int len = (int)strlen(commands[i].name);
+		fprintf(out, "  %-*s %s\n", len > 9 ? len + 1 : 9, commands[i].name,
+			commands[i].summary);
 	}
-	return t;
+	fputs("\n"
+	      "options: -h, --help, --version. Every command takes -h and --help.\n",
+	      out);
 }
 
-/* ------------------------------------------------------------------ */
-/* show, export                                                        */
-/* ------------------------------------------------------------------ */
-
-int cli_show(int argc, char **argv)
-{
-	int events = 0;
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--events") == 0)
-			events = 1;
-		else if (is_help(argv[i]))
-			return fputs(show_usage, stdout), CLI_OK;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("show", "unknown option '%s'", argv[i]);
-		else if (path)
-			return cli_usage_error("show", "one trace at a time (got '%s' and '%s')",
-					       path, argv[i]);
-		else
-			path = argv[i];
-	}
-	if (!path)
-		return cli_usage_error("show", "missing the trace to show");
-	stp_trace *t = load_or_say(path);
-	if (!t)
-		return CLI_USAGE;
-	stp_trace_print(t, stdout, events);
-	stp_trace_free(t);
-	return CLI_OK;
-}
-
-static int export_chrome(const char *path, const char *out)
-{
-	stp_trace *t = load_or_say(path);
-	if (!t)
-		return CLI_USAGE;
-	FILE *f = out ? fopen(out, "we") : stdout;
-	if (!f) {
-		fprintf(stderr, "stepper: cannot write '%s': %s\n", out, strerror(errno));
-		stp_trace_free(t);
-		return CLI_FAILED;
-	}
-	int rc = stp_trace_export_chrome(t, f);
-	if (out && fclose(f) != 0)
-		rc = STP_EIO;
-	stp_trace_free(t);
-	if (rc < 0) {
-		fprintf(stderr, "stepper: writing the export failed: %s\n", stp_strerror(rc));
-		return CLI_FAILED;
-	}
-	return CLI_OK;
-}
-
-int cli_export(int argc, char **argv)
-{
-	int chrome = 0;
-	const char *path = NULL, *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--chrome") == 0)
-			chrome = 1;
-		else if (is_help(argv[i]))
-			return fputs(export_usage, stdout), CLI_OK;
-		else if (strcmp(argv[i], "-o") == 0) {
-			if (++i >= argc)
-				return cli_usage_error("export", "-o needs a file");
-			out = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("export", "unknown option '%s'", argv[i]);
-		else if (path)
-			return cli_usage_error("export", "one trace at a time");
-		else
-			path = argv[i];
-	}
-	if (!chrome)
-		return cli_usage_error("export", "say which format: --chrome");
-	if (!path)
-		return cli_usage_error("export", "missing the trace to export");
-	return export_chrome(path, out);
-}
-
-/* ------------------------------------------------------------------ */
-/* replay                                                              */
-/* ------------------------------------------------------------------ */
-
-/* What one replay did. */
-typedef struct replay_run {
-	int status;          /* the command's wait status */
-	stp_trace *now;      /* the trace it wrote; NULL: none */
-	char mismatch[512];  /* the stepper's "replay: ..." error, from its output */
-	char line[512];      /* the output line being read (its head) */
-	size_t linelen;
-} replay_run;
-
-/* Same outcome and the same errors? */
-static int same_failure(const stp_trace *a, const stp_trace *b)
-{
-	if (strcmp(stp_trace_outcome(a), stp_trace_outcome(b)) != 0)
-		return 0;
-	if (stp_trace_error_count(a) != stp_trace_error_count(b))
-		return 0;
-	for (size_t i = 0; i < stp_trace_error_count(a); i++) {
-		const char *x = stp_trace_error_at(a, i), *y = stp_trace_error_at(b, i);
-		/* stall reports measure real time: compare up to the number */
-		const char *cut = strstr(x, "no thread ended for ");
-		size_t n = cut ? (size_t)(cut - x) : strlen(x) + 1;
-		if (strncmp(x, y, n) != 0)
-			return 0;
-	}
-	return 1;
-}
-
-/* A stepper that refuses a trace (other threads or steps than recorded, or
- * a trace it cannot use) writes no trace; its error reaches us only as a
- * line of output, "  error: replay: thread 'a' step 2: ...". */
-static void scan_line(replay_run *r)
-{
-	r->line[r->linelen] = '\0';
-	const char *p = strstr(r->line, "replay: ");
-	if (!r->mismatch[0] && p && strncmp(p + 8, "STEPPER_REPLAY=", 15) != 0)
-		snprintf(r->mismatch, sizeof r->mismatch, "%s", p);
-	r->linelen = 0;
-}
-
-/* Copy the command's output to ours as it comes, looking at each line. */
-static void relay_output(int fd, replay_run *r)
-{
-	char buf[4096];
-	for (;;) {
-		ssize_t got = read(fd, buf, sizeof buf);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		fwrite(buf, 1, (size_t)got, stdout);
-		fflush(stdout);
-		for (ssize_t i = 0; i < got; i++) {
-			if (buf[i] == '\n')
-				scan_line(r);
-			else if (r->linelen + 1 < sizeof r->line)
-				r->line[r->linelen++] = buf[i];
-		}
-	}
-	if (r->linelen)
-		scan_line(r);
-}
-
-/* SIGINT, SIGTERM and SIGHUP during a replay: the command runs in its own
- * process group (the terminal's ^C does not reach it), so pass the signal
- * on to that group, and SIGKILL it if a second one comes. Then the replay
- * ends with 128+signal instead of leaving the command running. */
-static volatile sig_atomic_t replay_pgid, replay_signal;
-
-static void forward_signal(int sig)
-{
-	pid_t pg = replay_pgid;
-	if (pg > 0)
-		kill(-pg, replay_signal ? SIGKILL : sig);
-	replay_signal = sig;
-}
-
-static void forward_signals(int on)
-{
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on ? forward_signal : SIG_DFL;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
-/* "NAME=value", malloc'd (NULL when out of memory). */
-static char *env_var(const char *name, const char *value)
-{
-	size_t n = strlen(name) + strlen(value) + 2;
-	char *v = malloc(n);
-	if (v)
-		snprintf(v, n, "%s=%s", name, value);
-	return v;
-}
-
-/* Run cmd with STEPPER_REPLAY=path and STEPPER_TRACE=fresh; fills r.
- * Returns 0, or -1 after saying why it could not run. */
-static int run_replay(char **cmd, const char *path, const char *fresh, replay_run *r)
-{
-	char *env_replay = env_var("STEPPER_REPLAY", path);
-	char *env_trace = env_var("STEPPER_TRACE", fresh);
-	cli_env env;
-	int p[2] = { -1, -1 }, rc = -1;
-	if (!env_replay || !env_trace || cli_env_init(&env) < 0) {
-		fprintf(stderr, "stepper: out of memory\n");
-		goto out;
-	}
-	const char *added[] = { env_replay, env_trace };
-	cli_env_set(&env, added, 2);
-	pid_t pid = -1;
-	forward_signals(1);
-	if (pipe2(p, O_CLOEXEC) == 0)
-		pid = cli_spawn_out(cmd, env.vars, NULL, p[1], 1);
-	int e = errno;
-	if (pid > 0) {
-		replay_pgid = pid;
-		if (replay_signal) /* it came while the command was starting */
-			kill(-pid, replay_signal);
-	}
-	cli_env_free(&env);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (pid < 0) {
-		fprintf(stderr, "stepper: cannot run '%s': %s\n", cmd[0], strerror(e));
-		goto out;
-	}
-	relay_output(p[0], r);
-	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-		;
-	replay_pgid = 0;
-	r->now = stp_trace_load(fresh, NULL);
-	rc = 0;
-out:
-	if (p[0] >= 0)
-		close(p[0]);
-	free(env_replay);
-	free(env_trace);
-	return rc;
-}
-
-/* "pass", "fail (1 error: TEXT)", "fail (3 errors)" + tail, then each error
- * on its own line when there are several. */
-static void print_outcome(const char *label, const stp_trace *t, const char *tail)
-{
-	size_t n = stp_trace_error_count(t);
-	printf("%s: %s", label, stp_trace_outcome(t));
-	if (n == 1)
-		printf(" (1 error: %s)", stp_trace_error_at(t, 0));
-	else if (n > 1)
-		printf(" (%zu errors)", n);
-	printf("%s\n", tail);
-	for (size_t i = 0; n > 1 && i < n; i++)
-		printf("  error: %s\n", stp_trace_error_at(t, i));
-}
-
-static int is_plan(const stp_trace *t)
-{
-	return strcmp(stp_trace_outcome(t), "none") == 0;
-}
-
-/* "exit status 3", "the replay was killed by SIGABRT". */
-static void describe_end(int status, char *buf, size_t size)
-{
-	if (WIFSIGNALED(status))
-		snprintf(buf, size, "the replay was killed by %s%s",
-			 cli_signal_name(WTERMSIG(status)),
-			 WCOREDUMP(status) ? " (core dumped)" : "");
-	else
-		cli_describe_status(status, buf, size);
-}
-
-static void print_replayed(const replay_run *r)
-{
-	char how[160], tail[200];
-	describe_end(r->status, how, sizeof how);
-	if (!r->now && r->mismatch[0])
-		printf("replayed: did not run: the program does not match the trace\n"
-		       "  stepper: %s\n", r->mismatch);
-	else if (!r->now)
-		printf("replayed: no trace written; %s%s\n",
-		       WIFSIGNALED(r->status) ? "" : "the command ended with ", how);
-	else if (is_plan(r->now))
-		printf("replayed: no outcome: %s before its trace was complete\n",
-		       WIFSIGNALED(r->status) ? how : "the command ended");
-	else {
-		snprintf(tail, sizeof tail, "; %s", how);
-		print_outcome("replayed", r->now, tail);
-	}
-}
-
-/* Print the verdict; returns 1 when the recorded outcome came back. */
-static int print_verdict(const stp_trace *rec, const replay_run *r)
-{
-	const stp_trace *now = r->now;
-	const char *v;
-	int ok = 0;
-	if (!now && r->mismatch[0])
-		v = "not reproduced: the program does not match the trace";
-	else if (is_plan(rec)) {
-		/* the recorded run died before its trace was complete */
-		ok = WIFSIGNALED(r->status) || (now && is_plan(now));
-		v = ok ? "reproduced: the replay died before its trace was complete, "
-			 "as the recorded run did"
-		       : "not reproduced: the recorded run died before its trace was "
-			 "complete, the replay did not";
-	} else if (!now)
-		v = "not reproduced: the command wrote no trace and printed no stepper "
-		    "error (does it run one stepper test, which takes STEPPER_REPLAY?)";
-	else if (is_plan(now))
-		v = "not reproduced: the replay died before its trace was complete";
-	else if ((ok = same_failure(rec, now)))
-		v = strcmp(stp_trace_outcome(rec), "pass") == 0
-			    ? "reproduced: the recorded run passed and the replay passed too"
-			    : "reproduced: the recorded failure happened again";
-	else if (strcmp(stp_trace_outcome(rec), "pass") == 0)
-		v = "not reproduced: the recorded run passed, the replay did not";
-	else if (strcmp(stp_trace_outcome(now), "pass") == 0)
-		v = "not reproduced: the recorded run failed, the replay passed";
-	else if (strcmp(stp_trace_outcome(rec), stp_trace_outcome(now)) == 0)
-		v = "not reproduced: the replay failed with other errors";
-	else
-		v = "not reproduced: the replay ended with another outcome";
-	printf("verdict: %s\n", v);
-	return ok;
-}
-
-/* replay [-h] TRACE [--] COMMAND [ARGS...]: -1 to go on, else an exit status. */
-static int parse_replay(int argc, char **argv, const char **path, char ***cmd)
-{
-	int i = 1;
-	if (i < argc && is_help(argv[i]))
-		return fputs(replay_usage, stdout), CLI_OK;
-	if (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
-		return cli_usage_error("replay", "unknown option '%s'", argv[i]);
-	if (i >= argc || strcmp(argv[i], "--") == 0)
-		return cli_usage_error("replay", "missing the trace to replay");
-	*path = argv[i++];
-	if (i < argc && is_help(argv[i]))
-		return fputs(replay_usage, stdout), CLI_OK;
-	if (i < argc && strcmp(argv[i], "--") == 0)
-		i++;
-	if (i >= argc)
-		return cli_usage_error("replay", "missing the command to run (after --)");
-	*cmd = argv + i;
-	if (!cli_command_exists((*cmd)[0])) {
-		fprintf(stderr, "stepper: cannot run '%s': no such executable\n", (*cmd)[0]);
-		return CLI_USAGE;
-	}
-	return -1;
-}
-
-/* A private folder for the replay's own trace; emptied and removed after. */
-static int make_scratch(char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, size, "%s/stepper-replay-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "stepper: cannot make a folder for the replay's trace: "
-				"%s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_scratch(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
-int cli_replay(int argc, char **argv)
-{
-	const char *path = NULL;
-	char **cmd = NULL;
-	int rc = parse_replay(argc, argv, &path, &cmd);
-	if (rc >= 0)
-		return rc;
-	stp_trace *rec = load_or_say(path);
-	if (!rec)
-		return CLI_USAGE;
-	char dir[4096], fresh[4200];
-	replay_run r = { 0 };
-	rc = CLI_USAGE;
-	if (make_scratch(dir, sizeof dir) < 0)
-		goto out;
-	snprintf(fresh, sizeof fresh, "%s/replay.json", dir);
-	char *quoted = stp__quote_argv(cmd);
-	printf("stepper replay: seed %llu from %s: %s\n",
-	       (unsigned long long)stp_trace_seed(rec), path, quoted ? quoted : cmd[0]);
-	free(quoted);
-	fflush(stdout);
-	int ran = run_replay(cmd, path, fresh, &r) == 0;
-	forward_signals(0);
-	if (ran && replay_signal) {
-		char how[128];
-		cli_describe_status(r.status, how, sizeof how);
-		printf("stepper replay: interrupted by %s; the command was stopped (%s)\n",
-		       cli_signal_name(replay_signal), how);
-		rc = 128 + replay_signal;
-	} else if (ran) {
-		if (is_plan(rec))
-			printf("recorded: no outcome: the recorded run died before its trace "
-			       "was complete (a crash or a kill)\n");
-		else
-			print_outcome("recorded", rec, "");
-		print_replayed(&r);
-		rc = print_verdict(rec, &r) ? CLI_OK : CLI_FAILED;
-	}
-	remove_scratch(dir);
-out:
-	stp_trace_free(r.now);
-	stp_trace_free(rec);
-	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* help, dispatch                                                      */
-/* ------------------------------------------------------------------ */
-
+/* The help of command `what` (NULL: the list of commands), on stdout. */
 static int help(const char *what)
 {
-	if (!what)
-		fputs(main_usage, stdout);
-	else if (strcmp(what, "run") == 0)
-		cli_run_help(stdout);
-	else if (strcmp(what, "replay") == 0)
-		fputs(replay_usage, stdout);
-	else if (strcmp(what, "show") == 0)
-		fputs(show_usage, stdout);
-	else if (strcmp(what, "export") == 0)
-		fputs(export_usage, stdout);
-	else if (strcmp(what, "multinode") == 0)
-		cli_multinode_help(stdout);
-	else if (strcmp(what, "barrier-server") == 0)
-		cli_barrier_server_help(stdout);
-	else if (strcmp(what, "help") == 0)
-		fputs(help_usage, stdout);
-	else
+	if (!what) {
+		print_usage(stdout);
+		return CLI_OK;
+	}
+	const command *c = find_command(what);
+	if (!c)
 		return cli_usage_error(NULL, "no help for '%s': not a command", what);
+	c->help(stdout);
 	return CLI_OK;
 }
 
@@ -530,44 +100,32 @@ static int cli_help(int argc, char **argv)
 	if (argc > 2)
 		return cli_usage_error("help", "one command at a time (got '%s' and '%s')",
 				       argv[1], argv[2]);
-	if (argc == 2 && is_help(argv[1]))
+	if (argc == 2 && cli_is_help(argv[1]))
 		return help("help");
 	return help(argc == 2 ? argv[1] : NULL);
 }
-
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} commands[] = {
-	{ "run", cli_run },	      { "replay", cli_replay },
-	{ "show", cli_show },	      { "export", cli_export },
-	{ "multinode", cli_multinode }, { "barrier-server", cli_barrier_server },
-	{ "help", cli_help },
-};
 
 int main(int argc, char **argv)
 {
 	cli_self = argv[0] && strchr(argv[0], '/') ? argv[0] : "stepper";
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
-		fputs(main_usage, stderr);
+		print_usage(stderr);
 		return CLI_USAGE;
 	}
 	const char *cmd = argv[1];
-	if (is_help(cmd))
+	if (cli_is_help(cmd))
 		return help(NULL);
 	if (strcmp(cmd, "--version") == 0) {
 		printf("stepper %s (trace format version %d)\n", STP_VERSION,
 		       STP_TRACE_VERSION);
 		return CLI_OK;
 	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (strcmp(cmd, commands[i].name) != 0)
-			continue;
-		/* `stepper CMD -h` is `stepper help CMD`, whatever CMD parses */
-		if (argc > 2 && is_help(argv[2]))
-			return help(cmd);
-		return commands[i].fn(argc - 1, argv + 1);
-	}
-	return cli_usage_error(NULL, "unknown command '%s'", cmd);
+	const command *c = find_command(cmd);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", cmd);
+	/* `stepper CMD -h` is `stepper help CMD`, whatever CMD parses */
+	if (argc > 2 && cli_is_help(argv[2]))
+		return help(cmd);
+	return c->run(argc - 1, argv + 1);
 }
