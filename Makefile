@@ -58,7 +58,7 @@ MODULES     := stepper/base stepper stepper/wire scheduler probe barrier traces
 PUB_HEADERS := $(wildcard stepper/base/error.h stepper/stepper.h scheduler/clock.h \
                  probe/probe.h probe/io.h barrier/barrier.h traces/trace.h)
 STAGED      := $(addprefix $(B)/include/stepper/,$(notdir $(PUB_HEADERS)))
-CLI_SRCS    := $(wildcard stepper/cli*.c)
+CLI_SRCS    := $(wildcard stepper/cli/*.c)
 LIB_SRCS    := $(filter-out $(CLI_SRCS),$(wildcard $(addsuffix /*.c,$(MODULES))))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(B)/obj/%.o)
@@ -157,7 +157,7 @@ INC_scheduler := -Ischeduler -Istepper/base
 INC_traces    := -Itraces -Istepper -Istepper/base
 INC_probe     := -Iprobe -Istepper/base
 INC_barrier   := -Ibarrier -Istepper/base
-INC_cli       := -Istepper -Istepper/base
+INC_cli       := -Istepper/cli -Istepper/base
 $(B)/obj/stepper/base/%.o: INC := $(INC_BASE)
 $(B)/obj/stepper/%.o:      INC := $(INC_stepper)
 $(B)/obj/stepper/wire/%.o: INC := $(INC_wire)

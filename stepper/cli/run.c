@@ -1,13 +1,13 @@
 /*
- * cli_run.c - `stepper run`: a command once per seed, JOBS at a time.
+ * run.c - `stepper run`: a command once per seed, JOBS at a time.
  *
  * The supervisor sleeps in sigtimedwait until a child ends, a signal
  * arrives, a timeout falls due or the progress line needs redrawing;
  * nothing polls. It is a child subreaper: whatever a run leaves behind
  * (a daemon that called setsid, say) is reparented to it and killed when
- * that run is over. What failing runs leave is kept by cli_run_out.c.
+ * that run is over. What failing runs leave is kept by run_out.c.
  */
-#include "cli_run.h"
+#include "run.h"
 #include "base.h"
 
 #include <ctype.h>

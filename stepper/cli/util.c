@@ -1,10 +1,13 @@
 /*
- * cli_util.c - processes, environments and names for the CLI.
+ * util.c - what the commands share: usage errors, options, traces,
+ * processes, environments and names.
  */
 #include "cli.h"
+#include "base.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
@@ -27,6 +30,48 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	fprintf(stderr, "\nTry 'stepper help%s%s' for usage.\n", cmd ? " " : "",
 		cmd ? cmd : "");
 	return CLI_USAGE;
+}
+
+int cli_is_help(const char *arg)
+{
+	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+stp_trace *cli_load_trace(const char *path)
+{
+	stp_trace_error err;
+	stp_trace *t = stp_trace_load(path, &err);
+	if (!t) {
+		char buf[768];
+		fprintf(stderr, "stepper: %s\n", stp_trace_error_text(&err, buf, sizeof buf));
+	}
+	return t;
+}
+
+int cli_parse_seconds(const char *cmd, const char *opt, const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double t = strtod(v, &end);
+	if (end == v || *end || errno || !isfinite(t) || t <= 0 || t > 86400) {
+		cli_usage_error(cmd, "%s: expected seconds above 0 and at most 86400, got '%s'",
+				opt, v);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+int cli_parse_nodes(const char *cmd, const char *v, unsigned *out)
+{
+	uint64_t n;
+	if (!v || stp__parse_u64(v, &n) < 0 || n < 1 || n > CLI_MAX_NODES) {
+		cli_usage_error(cmd, "-n: expected 1 to %d nodes, got '%s'", CLI_MAX_NODES,
+				v ? v : "");
+		return -1;
+	}
+	*out = (unsigned)n;
+	return 0;
 }
 
 /* Variables the CLI owns: children must see only the CLI's values. */

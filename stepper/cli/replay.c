@@ -1,44 +1,20 @@
 /*
- * cli.c - the `stepper` command: dispatch, help, and the small commands
- * (show, export, replay). `run` is in cli_run.c.
+ * replay.c - `stepper replay`: run a command on a recorded trace and say
+ * whether the recorded outcome came back.
  */
 #include "cli.h"
-#include "stepper.h"
 #include "base.h"
+
 #include <stepper/trace.h>
 
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-const char *cli_self = "stepper";
-
-static const char main_usage[] =
-	"usage: stepper COMMAND [ARGS...]\n"
-	"\n"
-	"Find and replay concurrency bugs in C code annotated with STEP().\n"
-	"\n"
-	"commands:\n"
-	"  run       run a test once per seed, in parallel, keeping failing traces\n"
-	"  replay    run a test on a recorded trace; say whether the outcome came back\n"
-	"  show      print a trace: seed, outcome, errors, the order\n"
-	"  export    convert a trace (--chrome: Perfetto / chrome://tracing)\n"
-	"  multinode run N copies of a command as nodes that meet at barriers\n"
-	"  barrier-server  serve barriers for nodes started some other way\n"
-	"  help      help on a command: stepper help run\n"
-	"\n"
-	"options: -h, --help, --version. Every command takes -h and --help.\n";
-
-static const char help_usage[] =
-	"usage: stepper help [COMMAND]\n"
-	"\n"
-	"Print the help of COMMAND (the same text as `stepper COMMAND --help`),\n"
-	"or the list of commands.\n";
 
 static const char replay_usage[] =
 	"usage: stepper replay TRACE -- COMMAND [ARGS...]\n"
@@ -55,125 +31,10 @@ static const char replay_usage[] =
 	"not match the trace), 2 usage error or a trace that cannot be read,\n"
 	"128+SIG when interrupted by signal SIG.\n";
 
-static const char show_usage[] =
-	"usage: stepper show [--events] TRACE\n"
-	"\n"
-	"Print a trace's seed, mode, outcome, errors and order; --events adds the\n"
-	"steps as they happened, with their times.\n"
-	"\n"
-	"Exit status: 0 shown, 2 usage error or a trace that cannot be read.\n";
-
-static const char export_usage[] =
-	"usage: stepper export --chrome TRACE [-o FILE]\n"
-	"\n"
-	"Write Chrome trace-event JSON (one track per thread, one slice per segment\n"
-	"between steps) to FILE or standard output; open it in Perfetto\n"
-	"(ui.perfetto.dev) or chrome://tracing.\n"
-	"\n"
-	"Exit status: 0 written, 1 the output could not be written, 2 usage error\n"
-	"or a trace that cannot be read.\n";
-
-static int is_help(const char *arg)
+void cli_replay_help(FILE *out)
 {
-	return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+	fputs(replay_usage, out);
 }
-
-/* A trace that cannot be read is a bad argument: every command that reads
- * one exits CLI_USAGE for it, after the loader's message. */
-static stp_trace *load_or_say(const char *path)
-{
-	stp_trace_error err;
-	stp_trace *t = stp_trace_load(path, &err);
-	if (!t) {
-		char buf[768];
-		fprintf(stderr, "stepper: %s\n", stp_trace_error_text(&err, buf, sizeof buf));
-	}
-	return t;
-}
-
-/* ------------------------------------------------------------------ */
-/* show, export                                                        */
-/* ------------------------------------------------------------------ */
-
-int cli_show(int argc, char **argv)
-{
-	int events = 0;
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--events") == 0)
-			events = 1;
-		else if (is_help(argv[i]))
-			return fputs(show_usage, stdout), CLI_OK;
-		else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("show", "unknown option '%s'", argv[i]);
-		else if (path)
-			return cli_usage_error("show", "one trace at a time (got '%s' and '%s')",
-					       path, argv[i]);
-		else
-			path = argv[i];
-	}
-	if (!path)
-		return cli_usage_error("show", "missing the trace to show");
-	stp_trace *t = load_or_say(path);
-	if (!t)
-		return CLI_USAGE;
-	stp_trace_print(t, stdout, events);
-	stp_trace_free(t);
-	return CLI_OK;
-}
-
-static int export_chrome(const char *path, const char *out)
-{
-	stp_trace *t = load_or_say(path);
-	if (!t)
-		return CLI_USAGE;
-	FILE *f = out ? fopen(out, "we") : stdout;
-	if (!f) {
-		fprintf(stderr, "stepper: cannot write '%s': %s\n", out, strerror(errno));
-		stp_trace_free(t);
-		return CLI_FAILED;
-	}
-	int rc = stp_trace_export_chrome(t, f);
-	if (out && fclose(f) != 0)
-		rc = STP_EIO;
-	stp_trace_free(t);
-	if (rc < 0) {
-		fprintf(stderr, "stepper: writing the export failed: %s\n", stp_strerror(rc));
-		return CLI_FAILED;
-	}
-	return CLI_OK;
-}
-
-int cli_export(int argc, char **argv)
-{
-	int chrome = 0;
-	const char *path = NULL, *out = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--chrome") == 0)
-			chrome = 1;
-		else if (is_help(argv[i]))
-			return fputs(export_usage, stdout), CLI_OK;
-		else if (strcmp(argv[i], "-o") == 0) {
-			if (++i >= argc)
-				return cli_usage_error("export", "-o needs a file");
-			out = argv[i];
-		} else if (argv[i][0] == '-' && argv[i][1])
-			return cli_usage_error("export", "unknown option '%s'", argv[i]);
-		else if (path)
-			return cli_usage_error("export", "one trace at a time");
-		else
-			path = argv[i];
-	}
-	if (!chrome)
-		return cli_usage_error("export", "say which format: --chrome");
-	if (!path)
-		return cli_usage_error("export", "missing the trace to export");
-	return export_chrome(path, out);
-}
-
-/* ------------------------------------------------------------------ */
-/* replay                                                              */
-/* ------------------------------------------------------------------ */
 
 /* What one replay did. */
 typedef struct replay_run {
@@ -407,14 +268,14 @@ static int print_verdict(const stp_trace *rec, const replay_run *r)
 static int parse_replay(int argc, char **argv, const char **path, char ***cmd)
 {
 	int i = 1;
-	if (i < argc && is_help(argv[i]))
+	if (i < argc && cli_is_help(argv[i]))
 		return fputs(replay_usage, stdout), CLI_OK;
 	if (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
 		return cli_usage_error("replay", "unknown option '%s'", argv[i]);
 	if (i >= argc || strcmp(argv[i], "--") == 0)
 		return cli_usage_error("replay", "missing the trace to replay");
 	*path = argv[i++];
-	if (i < argc && is_help(argv[i]))
+	if (i < argc && cli_is_help(argv[i]))
 		return fputs(replay_usage, stdout), CLI_OK;
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
@@ -460,7 +321,7 @@ int cli_replay(int argc, char **argv)
 	int rc = parse_replay(argc, argv, &path, &cmd);
 	if (rc >= 0)
 		return rc;
-	stp_trace *rec = load_or_say(path);
+	stp_trace *rec = cli_load_trace(path);
 	if (!rec)
 		return CLI_USAGE;
 	char dir[4096], fresh[4200];
@@ -496,78 +357,4 @@ out:
 	stp_trace_free(r.now);
 	stp_trace_free(rec);
 	return rc;
-}
-
-/* ------------------------------------------------------------------ */
-/* help, dispatch                                                      */
-/* ------------------------------------------------------------------ */
-
-static int help(const char *what)
-{
-	if (!what)
-		fputs(main_usage, stdout);
-	else if (strcmp(what, "run") == 0)
-		cli_run_help(stdout);
-	else if (strcmp(what, "replay") == 0)
-		fputs(replay_usage, stdout);
-	else if (strcmp(what, "show") == 0)
-		fputs(show_usage, stdout);
-	else if (strcmp(what, "export") == 0)
-		fputs(export_usage, stdout);
-	else if (strcmp(what, "multinode") == 0)
-		cli_multinode_help(stdout);
-	else if (strcmp(what, "barrier-server") == 0)
-		cli_barrier_server_help(stdout);
-	else if (strcmp(what, "help") == 0)
-		fputs(help_usage, stdout);
-	else
-		return cli_usage_error(NULL, "no help for '%s': not a command", what);
-	return CLI_OK;
-}
-
-static int cli_help(int argc, char **argv)
-{
-	if (argc > 2)
-		return cli_usage_error("help", "one command at a time (got '%s' and '%s')",
-				       argv[1], argv[2]);
-	if (argc == 2 && is_help(argv[1]))
-		return help("help");
-	return help(argc == 2 ? argv[1] : NULL);
-}
-
-static const struct {
-	const char *name;
-	int (*fn)(int argc, char **argv);
-} commands[] = {
-	{ "run", cli_run },	      { "replay", cli_replay },
-	{ "show", cli_show },	      { "export", cli_export },
-	{ "multinode", cli_multinode }, { "barrier-server", cli_barrier_server },
-	{ "help", cli_help },
-};
-
-int main(int argc, char **argv)
-{
-	cli_self = argv[0] && strchr(argv[0], '/') ? argv[0] : "stepper";
-	signal(SIGPIPE, SIG_IGN);
-	if (argc < 2) {
-		fputs(main_usage, stderr);
-		return CLI_USAGE;
-	}
-	const char *cmd = argv[1];
-	if (is_help(cmd))
-		return help(NULL);
-	if (strcmp(cmd, "--version") == 0) {
-		printf("stepper %s (trace format version %d)\n", STP_VERSION,
-		       STP_TRACE_VERSION);
-		return CLI_OK;
-	}
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-		if (strcmp(cmd, commands[i].name) != 0)
-			continue;
-		/* `stepper CMD -h` is `stepper help CMD`, whatever CMD parses */
-		if (argc > 2 && is_help(argv[2]))
-			return help(cmd);
-		return commands[i].fn(argc - 1, argv + 1);
-	}
-	return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

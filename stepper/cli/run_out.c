@@ -1,5 +1,5 @@
 /*
- * cli_run_out.c - what `stepper run` leaves behind and prints: the run
+ * run_out.c - what `stepper run` leaves behind and prints: the run
  * folder (created at the first failure), kept traces and logs, run.txt,
  * the JUnit file, the header and the summary.
  *
@@ -8,9 +8,9 @@
  * run-YYYYMMDD-HHMMSS-PID (UTC start), so no two invocations share a
  * folder and nothing of an earlier one is touched.
  */
-#include "cli_run.h"
+#include "run.h"
 #include "base.h"
-#include "stepper.h"
+#include <stepper/stepper.h>
 #include <stepper/trace.h>
 
 #include <dirent.h>

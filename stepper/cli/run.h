@@ -1,6 +1,6 @@
 /*
- * cli_run.h - the two halves of `stepper run` (internal): cli_run.c starts,
- * times and ends the runs; cli_run_out.c keeps what failing runs leave and
+ * run.h - the two halves of `stepper run` (internal): run.c starts,
+ * times and ends the runs; run_out.c keeps what failing runs leave and
  * writes the header, run.txt, the JUnit file and the summary.
  *
  * Memory does not grow with the number of seeds: a runner holds its slots

@@ -1,5 +1,9 @@
 /*
  * cli.h - pieces shared by the `stepper` command's subcommands (internal).
+ *
+ * The CLI is a client of the library: it includes only the public headers
+ * (<stepper/...h>) and the base, never the core's internals (the Makefile
+ * gives it no other include path).
  */
 #ifndef STEPPER_CLI_H
 #define STEPPER_CLI_H
@@ -9,13 +13,33 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <stepper/trace.h>
+
 /* Exit statuses of the command. */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2 };
+
+/* multinode and barrier-server serve at most this many nodes. */
+#define CLI_MAX_NODES 256
 
 /* Print "stepper: <msg>" and a pointer to help for the subcommand; returns
  * CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* Is arg -h or --help? */
+int cli_is_help(const char *arg);
+
+/* SEC for option opt of command cmd: above 0, at most a day. 0, or -1
+ * after a usage error (said). */
+int cli_parse_seconds(const char *cmd, const char *opt, const char *v, double *out);
+/* N for -n: 1 to CLI_MAX_NODES (v NULL: missing). 0, or -1 after a usage
+ * error (said). */
+int cli_parse_nodes(const char *cmd, const char *v, unsigned *out);
+
+/* Load a trace, or print the loader's message and return NULL. A trace
+ * that cannot be read is a bad argument: every command that reads one
+ * exits CLI_USAGE for it. The caller frees with stp_trace_free. */
+stp_trace *cli_load_trace(const char *path);
 
 /* An environment: the current one without the STEPPER_* variables that
  * `stepper` sets itself, plus up to 4 of its own. */
@@ -58,14 +82,20 @@ double cli_now(void);
  * commands a person can paste. */
 extern const char *cli_self;
 
-void cli_run_help(FILE *out);
+/* The commands, one file each (the table is in main.c). cli_X runs
+ * `stepper X` (argv[0] is "X") and returns the exit status; cli_X_help
+ * prints its help. */
 int cli_run(int argc, char **argv);
+void cli_run_help(FILE *out);
 int cli_replay(int argc, char **argv);
-int cli_multinode(int argc, char **argv);
-int cli_barrier_server(int argc, char **argv);
-void cli_multinode_help(FILE *out);
-void cli_barrier_server_help(FILE *out);
+void cli_replay_help(FILE *out);
 int cli_show(int argc, char **argv);
+void cli_show_help(FILE *out);
 int cli_export(int argc, char **argv);
+void cli_export_help(FILE *out);
+int cli_multinode(int argc, char **argv);
+void cli_multinode_help(FILE *out);
+int cli_barrier_server(int argc, char **argv);
+void cli_barrier_server_help(FILE *out);
 
 #endif

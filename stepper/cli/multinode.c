@@ -1,5 +1,5 @@
 /*
- * cli_multinode.c - `stepper multinode` and `stepper barrier-server`.
+ * multinode.c - `stepper multinode`.
  *
  * multinode starts a barrier controller and N copies of a command, each in
  * its own process group with its output prefixed by its name; when a node
@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "base.h"
-#include "stepper.h"
+#include <stepper/stepper.h>
 
 #include <stepper/barrier.h>
 
@@ -22,8 +22,6 @@
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define MAX_NODES 256
 
 static const char multinode_usage[] =
 	"usage: stepper multinode -n N [--timeout SEC] [--barrier-timeout SEC]\n"
@@ -43,122 +41,10 @@ static const char multinode_usage[] =
 	"Exit status: 0 when every node exited 0, 1 otherwise, 2 on a usage error,\n"
 	"128+SIG when interrupted by signal SIG.\n";
 
-static const char server_usage[] =
-	"usage: stepper barrier-server -n N [--token TOKEN] [--timeout SEC]\n"
-	"                              [--hello-timeout SEC]\n"
-	"\n"
-	"Serve barriers on 127.0.0.1 (a port the kernel picks) for N nodes until\n"
-	"SIGINT, SIGTERM or SIGHUP (then exit 0). Prints STEPPER_BARRIER_ADDR=...\n"
-	"and STEPPER_BARRIER_TOKEN=... lines for the nodes' environment, then one\n"
-	"line per event on stderr. The protocol is in barrier/PROTOCOL.md.\n"
-	"\n"
-	"  -n N                  nodes, 1 to 256\n"
-	"  --token TOKEN         the token nodes must send (default: a random one)\n"
-	"  --timeout SEC         for each barrier, from its first arrival (default 30)\n"
-	"  --hello-timeout SEC   a connection that has not said HELLO by then is\n"
-	"                        closed (default 10)\n";
-
 void cli_multinode_help(FILE *out)
 {
 	fputs(multinode_usage, out);
 }
-
-void cli_barrier_server_help(FILE *out)
-{
-	fputs(server_usage, out);
-}
-
-static int parse_seconds(const char *cmd, const char *opt, const char *v, double *out)
-{
-	char *end;
-	errno = 0;
-	double t = strtod(v, &end);
-	if (end == v || *end || errno || !isfinite(t) || t <= 0 || t > 86400) {
-		cli_usage_error(cmd, "%s: expected seconds above 0 and at most 86400, got '%s'",
-				opt, v);
-		return -1;
-	}
-	*out = t;
-	return 0;
-}
-
-static int parse_nodes(const char *cmd, const char *v, unsigned *out)
-{
-	uint64_t n;
-	if (!v || stp__parse_u64(v, &n) < 0 || n < 1 || n > MAX_NODES) {
-		cli_usage_error(cmd, "-n: expected 1 to %d nodes, got '%s'", MAX_NODES,
-				v ? v : "");
-		return -1;
-	}
-	*out = (unsigned)n;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* barrier-server                                                      */
-/* ------------------------------------------------------------------ */
-
-int cli_barrier_server(int argc, char **argv)
-{
-	unsigned nodes = 0;
-	const char *token = NULL;
-	double timeout = 30, hello = STP_BSERVER_HELLO_TIMEOUT_MS / 1000.0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			return fputs(server_usage, stdout), CLI_OK;
-		if (strcmp(a, "-n") == 0) {
-			if (parse_nodes("barrier-server", v, &nodes) < 0)
-				return CLI_USAGE;
-			i++;
-		} else if (strcmp(a, "--token") == 0) {
-			if (!v || !stp_barrier_valid_name(v))
-				return cli_usage_error("barrier-server",
-						       "--token: expected 1-64 characters "
-						       "[A-Za-z0-9._-]");
-			token = v;
-			i++;
-		} else if (strcmp(a, "--timeout") == 0) {
-			if (!v || parse_seconds("barrier-server", "--timeout", v, &timeout) < 0)
-				return CLI_USAGE;
-			i++;
-		} else if (strcmp(a, "--hello-timeout") == 0) {
-			if (!v || parse_seconds("barrier-server", "--hello-timeout", v, &hello) < 0)
-				return CLI_USAGE;
-			i++;
-		} else {
-			return cli_usage_error("barrier-server", "unknown option '%s'", a);
-		}
-	}
-	if (!nodes)
-		return cli_usage_error("barrier-server", "say how many nodes: -n N");
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	char err[256];
-	stp_bserver *s = stp_bserver_new(nodes, token, (uint64_t)(timeout * 1000), err,
-					 sizeof err);
-	if (!s) {
-		fprintf(stderr, "stepper: %s\n", err);
-		return CLI_FAILED;
-	}
-	stp_bserver_set_log(s, stderr);
-	stp_bserver_set_hello_timeout(s, (uint64_t)(hello * 1000));
-	printf("STEPPER_BARRIER_ADDR=%s\nSTEPPER_BARRIER_TOKEN=%s\nSTEPPER_NODE_COUNT=%u\n",
-	       stp_bserver_addr(s), stp_bserver_token(s), nodes);
-	fflush(stdout);
-	int sig;
-	sigwait(&set, &sig);
-	stp_bserver_free(s);
-	return CLI_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* multinode                                                           */
-/* ------------------------------------------------------------------ */
 
 typedef struct node {
 	pid_t pid;    /* -1 until started */
@@ -175,7 +61,7 @@ typedef struct mnode {
 	unsigned n;
 	double timeout, btimeout;
 	char **cmd;
-	node nodes[MAX_NODES];
+	node nodes[CLI_MAX_NODES];
 	stp_bserver *srv;
 	int sfd;           /* signalfd: SIGCHLD, SIGINT, SIGTERM, SIGHUP */
 	int running;       /* started and not yet reaped */
@@ -230,15 +116,15 @@ static int parse_multinode(int argc, char **argv, mnode *m)
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 			return fputs(multinode_usage, stdout), CLI_OK;
 		if (strcmp(a, "-n") == 0) {
-			if (parse_nodes("multinode", v, &m->n) < 0)
+			if (cli_parse_nodes("multinode", v, &m->n) < 0)
 				return CLI_USAGE;
 			i++;
 		} else if (strcmp(a, "--timeout") == 0) {
-			if (!v || parse_seconds("multinode", "--timeout", v, &m->timeout) < 0)
+			if (!v || cli_parse_seconds("multinode", "--timeout", v, &m->timeout) < 0)
 				return CLI_USAGE;
 			i++;
 		} else if (strcmp(a, "--barrier-timeout") == 0) {
-			if (!v || parse_seconds("multinode", "--barrier-timeout", v,
+			if (!v || cli_parse_seconds("multinode", "--barrier-timeout", v,
 						&m->btimeout) < 0)
 				return CLI_USAGE;
 			i++;
@@ -351,8 +237,8 @@ static void take_signals(mnode *m)
 static void wait_nodes(mnode *m)
 {
 	for (;;) {
-		struct pollfd fds[MAX_NODES + 1];
-		int who[MAX_NODES + 1], nfds = 0;
+		struct pollfd fds[CLI_MAX_NODES + 1];
+		int who[CLI_MAX_NODES + 1], nfds = 0;
 		fds[nfds++] = (struct pollfd){ .fd = m->sfd, .events = POLLIN };
 		for (unsigned k = 0; k < m->n; k++)
 			if (m->nodes[k].out >= 0) {
@@ -468,7 +354,7 @@ int cli_multinode(int argc, char **argv)
 	}
 	*m = (mnode){ .timeout = 120, .btimeout = 30, .sfd = -1, .failed = -1,
 		      .unstarted = -1 };
-	for (unsigned k = 0; k < MAX_NODES; k++)
+	for (unsigned k = 0; k < CLI_MAX_NODES; k++)
 		m->nodes[k] = (node){ .pid = -1, .out = -1 };
 	int rc = parse_multinode(argc, argv, m);
 	if (rc >= 0)
