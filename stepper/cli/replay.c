@@ -13,6 +13,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -43,6 +45,7 @@ typedef struct replay_run {
 	char mismatch[512];  /* the stepper's "replay: ..." error, from its output */
 	char line[512];      /* the output line being read (its head) */
 	size_t linelen;
+	int signal;          /* the first SIGINT, SIGTERM or SIGHUP we got, or 0 */
 } replay_run;
 
 /* Same outcome and the same errors? */
@@ -75,52 +78,73 @@ static void scan_line(replay_run *r)
 	r->linelen = 0;
 }
 
-/* Copy the command's output to ours as it comes, looking at each line. */
-static void relay_output(int fd, replay_run *r)
+/* Copy what the command wrote to ours, looking at each line; 0 at its end
+ * (EOF or an error), else 1. */
+static int relay_some(int fd, replay_run *r)
 {
 	char buf[4096];
-	for (;;) {
-		ssize_t got = read(fd, buf, sizeof buf);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		fwrite(buf, 1, (size_t)got, stdout);
-		fflush(stdout);
-		for (ssize_t i = 0; i < got; i++) {
-			if (buf[i] == '\n')
-				scan_line(r);
-			else if (r->linelen + 1 < sizeof r->line)
-				r->line[r->linelen++] = buf[i];
-		}
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof buf)) < 0 && errno == EINTR)
+		;
+	if (got <= 0)
+		return 0;
+	fwrite(buf, 1, (size_t)got, stdout);
+	fflush(stdout);
+	for (ssize_t i = 0; i < got; i++) {
+		if (buf[i] == '\n')
+			scan_line(r);
+		else if (r->linelen + 1 < sizeof r->line)
+			r->line[r->linelen++] = buf[i];
 	}
+	return 1;
+}
+
+/* A signal to stepper while the command runs. The command has a process
+ * group of its own (the terminal's ^C does not reach it), so pass the
+ * signal on to that group; a second one sends SIGKILL. The first is kept:
+ * the replay then ends with 128+signal. */
+static void take_signal(int sfd, pid_t pid, replay_run *r)
+{
+	struct signalfd_siginfo si;
+	if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si || si.ssi_signo == SIGCHLD)
+		return;
+	kill(-pid, r->signal ? SIGKILL : (int)si.ssi_signo);
+	if (!r->signal)
+		r->signal = (int)si.ssi_signo;
+}
+
+/* Relay the command's output and take signals until it has ended; then
+ * relay what output is left, without waiting for a process that escaped
+ * its group and still holds the pipe. sfd: a signalfd of SIGCHLD, SIGINT,
+ * SIGTERM and SIGHUP, which are blocked. */
+static void supervise(pid_t pid, int out, int sfd, replay_run *r)
+{
+	int ended = 0;
+	while (!ended) {
+		struct pollfd p[2] = { { sfd, POLLIN, 0 }, { out, POLLIN, 0 } };
+		if (poll(p, out >= 0 ? 2 : 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents & POLLIN)
+			take_signal(sfd, pid, r);
+		if (out >= 0 && p[1].revents && !relay_some(out, r)) {
+			close(out);
+			out = -1;
+		}
+		ended = waitpid(pid, &r->status, WNOHANG) == pid;
+	}
+	if (!ended)
+		while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
+			;
+	struct pollfd p = { out, POLLIN, 0 };
+	while (out >= 0 && poll(&p, 1, 0) == 1 && relay_some(out, r))
+		;
+	if (out >= 0)
+		close(out);
 	if (r->linelen)
 		scan_line(r);
-}
-
-/* SIGINT, SIGTERM and SIGHUP during a replay: the command runs in its own
- * process group (the terminal's ^C does not reach it), so pass the signal
- * on to that group, and SIGKILL it if a second one comes. Then the replay
- * ends with 128+signal instead of leaving the command running. */
-static volatile sig_atomic_t replay_pgid, replay_signal;
-
-static void forward_signal(int sig)
-{
-	pid_t pg = replay_pgid;
-	if (pg > 0)
-		kill(-pg, replay_signal ? SIGKILL : sig);
-	replay_signal = sig;
-}
-
-static void forward_signals(int on)
-{
-	struct sigaction sa = { 0 };
-	sa.sa_handler = on ? forward_signal : SIG_DFL;
-	sa.sa_flags = SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* "NAME=value", malloc'd (NULL when out of memory). */
@@ -148,26 +172,24 @@ static int run_replay(char **cmd, const char *path, const char *fresh, replay_ru
 	const char *added[] = { env_replay, env_trace };
 	cli_env_set(&env, added, 2);
 	pid_t pid = -1;
-	forward_signals(1);
-	if (pipe2(p, O_CLOEXEC) == 0)
+	sigset_t set;
+	cli_block_child_signals(&set);
+	int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd >= 0 && pipe2(p, O_CLOEXEC) == 0)
 		pid = cli_spawn_out(cmd, env.vars, NULL, p[1], 1);
 	int e = errno;
-	if (pid > 0) {
-		replay_pgid = pid;
-		if (replay_signal) /* it came while the command was starting */
-			kill(-pid, replay_signal);
-	}
 	cli_env_free(&env);
 	if (p[1] >= 0)
 		close(p[1]);
 	if (pid < 0) {
 		fprintf(stderr, "stepper: cannot run '%s': %s\n", cmd[0], strerror(e));
+		if (sfd >= 0)
+			close(sfd);
 		goto out;
 	}
-	relay_output(p[0], r);
-	while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-		;
-	replay_pgid = 0;
+	supervise(pid, p[0], sfd, r);
+	p[0] = -1; /* closed by supervise */
+	close(sfd);
 	r->now = stp_trace_load(fresh, NULL);
 	rc = 0;
 out:
@@ -336,13 +358,12 @@ int cli_replay(int argc, char **argv)
 	free(quoted);
 	fflush(stdout);
 	int ran = run_replay(cmd, path, fresh, &r) == 0;
-	forward_signals(0);
-	if (ran && replay_signal) {
+	if (ran && r.signal) {
 		char how[128];
 		cli_describe_status(r.status, how, sizeof how);
 		printf("stepper replay: interrupted by %s; the command was stopped (%s)\n",
-		       cli_signal_name(replay_signal), how);
-		rc = 128 + replay_signal;
+		       cli_signal_name(r.signal), how);
+		rc = 128 + r.signal;
 	} else if (ran) {
 		if (is_plan(rec))
 			printf("recorded: no outcome: the recorded run died before its trace "
