@@ -677,10 +677,11 @@ static void test_the_controller_stops_while_a_node_floods(void **state)
 	flood_end(&f, t);
 }
 
-static void test_barrier_server_stops_on_sigterm_while_a_client_floods(void **state)
+/* Start `stepper barrier-server` with these options; *o receives its
+ * stdout (read up to the address), addr the address. */
+static pid_t start_barrier_server(char *const *opts, FILE **o, char addr[64])
 {
-	(void)state;
-	char prog[256], line[256], addr[64] = "";
+	char prog[256], line[256];
 	snprintf(prog, sizeof prog, "%s/bin/stepper", bdir());
 	int out[2];
 	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -688,15 +689,28 @@ static void test_barrier_server_stops_on_sigterm_while_a_client_floods(void **st
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = { prog, "barrier-server", "-n", "1", "--token", "tok", NULL };
+	char *argv[16] = { prog, "barrier-server" };
+	for (int k = 0; opts[k] && k < 13; k++)
+		argv[k + 2] = opts[k];
 	pid_t pid;
 	assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	close(out[1]);
-	FILE *o = fdopen(out[0], "r");
-	while (!addr[0] && fgets(line, sizeof line, o))
+	*o = fdopen(out[0], "r");
+	addr[0] = '\0';
+	while (!addr[0] && fgets(line, sizeof line, *o))
 		sscanf(line, "STEPPER_BARRIER_ADDR=%63s", addr);
 	assert_true(addr[0]);
+	return pid;
+}
+
+static void test_barrier_server_stops_on_sigterm_while_a_client_floods(void **state)
+{
+	(void)state;
+	char addr[64];
+	FILE *o;
+	char *opts[] = { "-n", "1", "--token", "tok", NULL };
+	pid_t pid = start_barrier_server(opts, &o, addr);
 	int fd = raw_connect_addr(addr, 4096);
 	assert_int_equal(send(fd, "HELLO f tok\n", 12, MSG_NOSIGNAL), 12);
 	struct flood f;
@@ -716,23 +730,10 @@ static void test_barrier_server_stops_on_sigterm_while_a_client_floods(void **st
 static void test_barrier_server_hello_timeout_option(void **state)
 {
 	(void)state;
-	char prog[256], line[256], addr[64] = "";
-	snprintf(prog, sizeof prog, "%s/bin/stepper", bdir());
-	int out[2];
-	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = { prog, "barrier-server", "-n", "1", "--hello-timeout", "0.2", NULL };
-	pid_t pid;
-	assert_int_equal(posix_spawn(&pid, prog, &fa, NULL, argv, environ), 0);
-	posix_spawn_file_actions_destroy(&fa);
-	close(out[1]);
-	FILE *o = fdopen(out[0], "r");
-	while (!addr[0] && fgets(line, sizeof line, o))
-		sscanf(line, "STEPPER_BARRIER_ADDR=%63s", addr);
-	assert_true(addr[0]);
+	char addr[64];
+	FILE *o;
+	char *opts[] = { "-n", "1", "--hello-timeout", "0.2", NULL };
+	pid_t pid = start_barrier_server(opts, &o, addr);
 	int fd = raw_connect_addr(addr, 4096);
 	char answer[512] = "";
 	assert_true(read_to_close(fd, answer, sizeof answer));
