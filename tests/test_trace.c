@@ -741,8 +741,8 @@ static void prop_register(struct prop_case *pc)
 			assert_int_equal(rc, STP_EINVAL);
 		if (rc < 0) {
 			free(name);
-			name = malloc(16);
-			snprintf(name, 16, "thread %d", i);
+			name = malloc(24);
+			snprintf(name, 24, "thread %d", i);
 			assert_int_equal(stp_thread(pc->s, name, t->order, prop_body, t), i);
 		}
 		pc->names[i] = name;
