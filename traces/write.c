@@ -245,7 +245,7 @@ static int write_json_atomic(json_t *doc, const char *path)
 
 int stp_trace_write(const stp_stepper *s, const char *path)
 {
-	if (!s || !path || !*path || !s->interleaved)
+	if (!s || !path || !*path || !s->interleaved || s->online)
 		return STP_EINVAL;
 	if (s->nsched > STP__TRACE_MAX_ENTRIES)
 		return STP_ELIMIT;
