@@ -275,7 +275,7 @@ static int record(stp_stepper *s, int pick)
 		s->log = l;
 		s->caplog = cap;
 	}
-	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0 };
+	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0 };
 	return 0;
 }
 
@@ -360,6 +360,7 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, size_t k,
 		e->mono_ns = stp__mono_ns() - s->start_ns;
 	if (s->hooks.clock)
 		e->virt_ns = s->hooks.clock->now(s->opt.clock);
+	e->passed = 1;
 	atomic_store_explicit(&t->last, at, memory_order_release);
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);

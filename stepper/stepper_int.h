@@ -73,6 +73,7 @@ typedef struct stp__entry {
 	const char *name;  /* interned in the thread's names */
 	uint64_t mono_ns;  /* since the run started (timed runs) */
 	uint64_t virt_ns;  /* the clock's time (clock runs) */
+	int passed;        /* 0: granted, but the run was aborted first */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending

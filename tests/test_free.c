@@ -490,6 +490,154 @@ static void test_stall_report_names_free_threads_and_their_steps(void **state)
 	stp_free(s);
 }
 
+/* ------------------------------------------------------------------ */
+/* Traces and replay                                                   */
+/* ------------------------------------------------------------------ */
+
+struct ran {
+	size_t n;
+	int thread[64];
+	char step[64][16];
+	int value;
+	size_t errors;
+};
+
+static void keep_run(stp_stepper *s, const struct counter *c, struct ran *r)
+{
+	const int *sched = stp_schedule(s, &r->n);
+	assert_true(r->n <= 64);
+	for (size_t k = 0; k < r->n; k++) {
+		r->thread[k] = sched[k];
+		snprintf(r->step[k], sizeof r->step[k], "%s", stp_entry_step(s, k));
+	}
+	r->value = atomic_load(&c->value);
+	r->errors = stp_error_count(s);
+}
+
+/* One run of the racy counter over 3 free threads, traced or replayed. */
+static void counter_run(uint64_t seed, const char *trace, const char *replay,
+			struct ran *r)
+{
+	struct counter c = { 0, 1 };
+	stp_options o;
+	stp_options_init(&o);
+	o.seed = seed;
+	o.trace = trace;
+	o.replay = replay;
+	stp_stepper *s = stp_new(&o);
+	for (int i = 0; i < 3; i++)
+		stp_thread(s, NULL, NULL, cas_increment, &c);
+	int rc = stp_run(s);
+	if (rc < 0 || (replay && rc != 0))
+		fail_msg("seed %llu: %d:\n%s", (unsigned long long)seed, rc, errors_of(s));
+	if (atomic_load(&c.value) != 3)
+		stp_add_error(s, "lost an update: %d of 3", atomic_load(&c.value));
+	keep_run(s, &c, r);
+	stp_free(s);
+}
+
+static void test_free_thread_runs_replay_100_of_100(void **state)
+{
+	(void)state;
+	uint64_t seed = 1;
+	struct ran rec, again;
+	do { /* a run that loses an update: a failure worth replaying */
+		counter_run(seed++, DIR "/rec.json", NULL, &rec);
+	} while (rec.value == 3 && seed < SEEDS);
+	printf("replaying seed %llu\n", (unsigned long long)(seed - 1));
+	assert_int_equal(rec.n, 6);
+	stp_trace_error err;
+	stp_trace *t = stp_trace_load(DIR "/rec.json", &err);
+	assert_non_null(t);
+	assert_int_equal(stp_trace_schedule_length(t), rec.n);
+	assert_string_equal(stp_trace_outcome(t), "fail");
+	stp_trace_free(t);
+	for (int i = 0; i < 100; i++) {
+		counter_run(seed + 1000, NULL, DIR "/rec.json", &again);
+		assert_int_equal(again.n, rec.n);
+		assert_memory_equal(again.thread, rec.thread, rec.n * sizeof(int));
+		for (size_t k = 0; k < rec.n; k++)
+			assert_string_equal(again.step[k], rec.step[k]);
+		assert_int_equal(again.value, rec.value);
+		assert_int_equal(again.errors, rec.errors);
+	}
+}
+
+static int variant; /* how steps() departs from the recorded program */
+
+static void steps(void *p)
+{
+	(void)p;
+	STEP("one");
+	if (variant == 1)
+		STEP("other");
+	else if (variant != 2)
+		STEP("two");
+	if (variant == 3)
+		STEP("three");
+}
+
+static stp_stepper *steps_run(const char *trace, const char *replay)
+{
+	stp_options o;
+	stp_options_init(&o);
+	o.seed = 5;
+	o.trace = trace;
+	o.replay = replay;
+	stp_stepper *s = stp_new(&o);
+	stp_thread(s, "alice", NULL, steps, NULL);
+	stp_thread(s, "bob", NULL, steps, NULL);
+	return s;
+}
+
+static void test_a_replay_that_no_longer_fits_names_the_decision(void **state)
+{
+	(void)state;
+	variant = 0;
+	stp_stepper *s = steps_run(DIR "/steps.json", NULL);
+	assert_int_equal(stp_run(s), 0);
+	size_t n;
+	const int *sched = stp_schedule(s, &n);
+	assert_int_equal(n, 4);
+	/* the first decision that reaches a 'two' recorded */
+	size_t k2 = 0;
+	while (strcmp(stp_entry_step(s, k2), "two") != 0)
+		k2++;
+	char want[256];
+	const char *who = stp_thread_name(s, sched[k2]);
+	snprintf(want, sizeof want, "replay: decision %zu: recorded [%s] 'two', but [%s] "
+		 "reached 'other'", k2 + 1, who, who);
+	stp_free(s);
+	const char *expect[] = { want, "had ended", "the recorded run ends after 4 decisions" };
+	for (variant = 1; variant <= 3; variant++) {
+		s = steps_run(NULL, DIR "/steps.json");
+		assert_true(stp_run(s) > 0);
+		if (!has_error(s, expect[variant - 1]))
+			fail_msg("variant %d: no \"%s\" in:\n%s", variant, expect[variant - 1],
+				 errors_of(s));
+		stp_free(s);
+	}
+	variant = 0;
+}
+
+static void test_a_version_1_trace_does_not_replay_over_free_threads(void **state)
+{
+	(void)state;
+	static const char *const order[] = { "one", "two", NULL };
+	stp_options o;
+	stp_options_init(&o);
+	o.trace = DIR "/v1.json";
+	stp_stepper *s = stp_new(&o);
+	stp_thread(s, "alice", order, steps, NULL);
+	stp_thread(s, "bob", order, steps, NULL);
+	assert_int_equal(stp_run(s), 0);
+	stp_free(s);
+	s = steps_run(NULL, DIR "/v1.json");
+	assert_int_equal(stp_run(s), STP_EMISMATCH);
+	assert_true(has_error(s, "replay: thread 'alice' is declared in build/test-free/v1.json, free in the test"));
+	stp_free(s);
+}
+
 int main(void)
 {
 	mkdir("build", 0777);
@@ -509,6 +657,9 @@ int main(void)
 		cmocka_unit_test(test_too_many_steps_is_an_error_not_unbounded_memory),
 		cmocka_unit_test(test_overlap_mode_refuses_free_threads),
 		cmocka_unit_test(test_stall_report_names_free_threads_and_their_steps),
+		cmocka_unit_test(test_free_thread_runs_replay_100_of_100),
+		cmocka_unit_test(test_a_replay_that_no_longer_fits_names_the_decision),
+		cmocka_unit_test(test_a_version_1_trace_does_not_replay_over_free_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
