@@ -314,9 +314,14 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self)
 		debug_decision(s, &c, pick);
 	s->enabled &= ~((uint64_t)1 << pick);
 	struct stp__thread *t = s->threads[pick];
+	/* The clock's key of this grant is the thread's previous grant + 1,
+	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
+	 * key of an older grant, so a late mark from one never wakes a later
+	 * wait. */
+	size_t key = atomic_load_explicit(&t->granted, memory_order_relaxed) + 1;
 	atomic_store_explicit(&t->granted, s->nlog, memory_order_release);
 	if (t != self)
-		stp__wake(s, t, STP__ANY_TURN);
+		stp__wake(s, t, key);
 	return t;
 }
 
@@ -342,8 +347,9 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
 	int blocked = 0;
 	while (!granted(&w)) {
 		if (t->member && !blocked) {
-			blocked = s->hooks.clock->block_unless(t->member, granted, &w, 0,
-								"its turn at step", name);
+			blocked = s->hooks.clock->block_unless(t->member, granted, &w,
+								seen + 1, "its turn at step",
+								name);
 			continue;
 		}
 		stp__sem_wait(&t->sem, STP__WARM);
