@@ -142,7 +142,8 @@ STP_API const char *stp_error(const stp_stepper *s, size_t i);
  * Returns the error count. */
 STP_API int stp_add_error(stp_stepper *s, const char *fmt, ...) STP_PRINTF(2, 3);
 
-/* Schedule entries never passed (0 after a complete run). */
+/* Schedule entries never passed (0 after a complete run; always 0 with a
+ * free thread, whose run has no plan). */
 STP_API size_t stp_steps_left(const stp_stepper *s);
 
 /* The schedule as thread indices: *n receives its length. NULL before
