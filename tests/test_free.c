@@ -620,6 +620,29 @@ static void test_a_replay_that_no_longer_fits_names_the_decision(void **state)
 	variant = 0;
 }
 
+static void test_show_and_export_read_a_version_2_trace(void **state)
+{
+	(void)state;
+	variant = 0;
+	stp_stepper *s = steps_run(DIR "/show.json", NULL);
+	assert_int_equal(stp_run(s), 0);
+	stp_free(s);
+	stp_trace *t = stp_trace_load(DIR "/show.json", NULL);
+	assert_non_null(t);
+	assert_int_equal(stp_trace_event_count(t), 4);
+	capture c;
+	stp_trace_print(t, capture_open(&c), 1);
+	const char *text = capture_text(&c);
+	if (!strstr(text, "[alice] one (step 1)") || !strstr(text, "[bob] two (step 2)") ||
+	    !strstr(text, "outcome:  pass"))
+		fail_msg("%s", text);
+	capture_free(&c);
+	assert_int_equal(stp_trace_export_chrome(t, capture_open(&c)), 0);
+	assert_non_null(strstr(capture_text(&c), "\"name\": \"two\""));
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
 static void test_a_version_1_trace_does_not_replay_over_free_threads(void **state)
 {
 	(void)state;
@@ -659,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_stall_report_names_free_threads_and_their_steps),
 		cmocka_unit_test(test_free_thread_runs_replay_100_of_100),
 		cmocka_unit_test(test_a_replay_that_no_longer_fits_names_the_decision),
+		cmocka_unit_test(test_show_and_export_read_a_version_2_trace),
 		cmocka_unit_test(test_a_version_1_trace_does_not_replay_over_free_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
