@@ -229,7 +229,7 @@ $(B)/examples/%: tests/examples/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 $(BENCH_BIN): tests/bench/bench.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -Istepper/base -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
 test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
 	$(Q)sh tests/check_exports.sh $(B)/lib/libstepper.so

@@ -103,6 +103,11 @@ static void wake(stp_stepper *s, struct stp__thread *t, size_t key)
 	stp__sem_post(&t->sem);
 }
 
+void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key)
+{
+	wake(s, t, key);
+}
+
 void stp__abort(stp_stepper *s)
 {
 	if (atomic_exchange(&s->aborted, 1))
@@ -133,6 +138,28 @@ static int raise_grant(struct stp__thread *t, size_t g)
 	return 0;
 }
 
+/* Serial mode: hand the turnstile to the next prefix while one has not
+ * run yet (1); the last prefix's hand-off opens the schedule (0). */
+static inline int prefix_turn(stp_stepper *s, const struct stp__thread *self)
+{
+	int p = atomic_load_explicit(&s->prefix_next, memory_order_relaxed);
+	if (p < s->nthreads) {
+		atomic_store_explicit(&s->prefix_next, p + 1, memory_order_release);
+		wake(s, s->threads[p], 0); /* its prefix turn */
+		if (p + 1 < s->nthreads)
+			prewake(s->threads[p + 1], self);
+		return 1;
+	}
+	if (p == s->nthreads)
+		atomic_store_explicit(&s->prefix_next, p + 1, memory_order_release);
+	return 0;
+}
+
+int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self)
+{
+	return prefix_turn(s, self);
+}
+
 /* Give the turnstile to whoever goes next. In serial mode that is the next
  * prefix, or else the head entry's thread; in overlap mode the head's.
  * Returns the entry granted, or SIZE_MAX when none was (a prefix, the end
@@ -141,20 +168,8 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 {
 	if (aborted(s))
 		return SIZE_MAX;
-	if (serial(s)) {
-		int p = atomic_load_explicit(&s->prefix_next, memory_order_relaxed);
-		if (p < s->nthreads) {
-			atomic_store_explicit(&s->prefix_next, p + 1,
-					      memory_order_release);
-			wake(s, s->threads[p], 0); /* its prefix turn */
-			if (p + 1 < s->nthreads)
-				prewake(s->threads[p + 1], self);
-			return SIZE_MAX;
-		}
-		if (p == s->nthreads)
-			atomic_store_explicit(&s->prefix_next, p + 1,
-					      memory_order_release);
-	}
+	if (serial(s) && prefix_turn(s, self))
+		return SIZE_MAX;
 	size_t j = head_for(s, serial(s) ? self : NULL);
 	if (j >= s->nsched)
 		return SIZE_MAX;
@@ -252,6 +267,12 @@ static inline int declared_here(stp_stepper *s, struct stp__thread *t, size_t k,
 	return 1;
 }
 
+int stp__declared_here(struct stp__thread *t, size_t k, const char *name,
+		       const char *file, int line)
+{
+	return declared_here(t->s, t, k, name, file, line);
+}
+
 /* Park until entry j is granted to t (or the run is aborted). On a clock,
  * the thread counts as blocked only once it will really wait. */
 static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j,
@@ -301,6 +322,10 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		return;
 	if (!name)
 		name = "(null)";
+	if (s->online) {
+		stp__online_step(t, name, file, line);
+		return;
+	}
 	if (!declared_here(s, t, k, name, file, line))
 		return;
 	size_t j = t->entry_of[k];
@@ -329,6 +354,9 @@ static void fail_v(struct stp__thread *t, const char *fmt, va_list ap)
 	if (k == 0)
 		stp__error(t->s, STP__OUT_FAIL, "[%s] failed before its first step: %s",
 			   t->name, msg ? msg : "(out of memory)");
+	else if (t->is_free)
+		stp__error(t->s, STP__OUT_FAIL, "[%s] failed after step '%s' (step %zu): %s",
+			   t->name, stp__last_step(t), k, msg ? msg : "(out of memory)");
 	else
 		stp__error(t->s, STP__OUT_FAIL,
 			   "[%s] failed after step '%s' (%zu/%zu): %s", t->name,
@@ -409,7 +437,8 @@ static void thread_main(void *p)
 				struct turn_wait tw = { s, t, 0 };
 				blocked = s->hooks.clock->block_unless(
 					t->member, prefix_ready, &tw, 0,
-					"its prefix turn before step", t->order[0]);
+					"its prefix turn before step",
+					t->is_free ? "(any)" : t->order[0]);
 				continue;
 			}
 			stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
@@ -432,7 +461,10 @@ static void thread_main(void *p)
 	 * neither would grant the entry after. Sequentially consistent stores
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
-	hand_off(s, t);
+	if (s->online)
+		stp__online_end(t);
+	else
+		hand_off(s, t);
 	if (t->member)
 		s->hooks.clock->leave(t->member); /* freed with the stepper */
 	stp_self_ = NULL;
@@ -445,45 +477,58 @@ static void thread_main(void *p)
 /* Stall reports                                                       */
 /* ------------------------------------------------------------------ */
 
+/* Where a free thread is, for the stall report. */
+static void free_thread_line(struct stp__thread *t, int state, size_t k, char *line,
+			     size_t size)
+{
+	const char *at = atomic_load_explicit(&t->at, memory_order_acquire);
+	if (state == STP__T_PREFIX)
+		snprintf(line, size, "\n  [%s] running before its first step", t->name);
+	else if (state == STP__T_PARKED)
+		snprintf(line, size, "\n  [%s] parked at step '%s' (step %zu, free)",
+			 t->name, at ? at : "?", k + 1);
+	else
+		snprintf(line, size,
+			 "\n  [%s] running after step '%s' (step %zu, free), has not "
+			 "reached another step or ended",
+			 t->name, stp__last_step(t), k);
+}
+
+/* Where a thread is: one line of the stall report. */
+static void thread_line(struct stp__thread *t, char *line, size_t size)
+{
+	size_t k = atomic_load(&t->passed);
+	int state = atomic_load(&t->state);
+	if (state == STP__T_IDLE)
+		snprintf(line, size, "\n  [%s] not started", t->name);
+	else if (state == STP__T_ENDED)
+		snprintf(line, size, "\n  [%s] ended", t->name);
+	else if (t->is_free)
+		free_thread_line(t, state, k, line, size);
+	else if (state == STP__T_PREFIX)
+		snprintf(line, size, "\n  [%s] running before its first step '%s'",
+			 t->name, t->order[0]);
+	else if (state == STP__T_PARKED)
+		snprintf(line, size, "\n  [%s] parked at step '%s' (%zu/%zu)", t->name,
+			 stp__step_name(t, k), k + 1, t->nsteps);
+	else if (k < t->nsteps)
+		snprintf(line, size,
+			 "\n  [%s] running after step '%s' (%zu/%zu), has not reached '%s'",
+			 t->name, t->order[k - 1], k, t->nsteps, t->order[k]);
+	else
+		snprintf(line, size,
+			 "\n  [%s] running after its last step '%s' (%zu/%zu), has not "
+			 "ended",
+			 t->name, t->order[k - 1], k, t->nsteps);
+}
+
 /* Append one line per thread describing where it is. */
 static void describe_threads(stp_stepper *s, char **buf, size_t *len,
 			     size_t *cap)
 {
 	for (int i = 0; i < s->nthreads; i++) {
-		struct stp__thread *t = s->threads[i];
-		size_t k = atomic_load(&t->passed);
 		char line[3 * STP_MAX_NAME + 128];
-		switch (atomic_load(&t->state)) {
-		case STP__T_IDLE:
-			snprintf(line, sizeof line, "\n  [%s] not started", t->name);
-			break;
-		case STP__T_PREFIX:
-			snprintf(line, sizeof line,
-				 "\n  [%s] running before its first step '%s'",
-				 t->name, t->order[0]);
-			break;
-		case STP__T_PARKED:
-			snprintf(line, sizeof line,
-				 "\n  [%s] parked at step '%s' (%zu/%zu)", t->name,
-				 stp__step_name(t, k), k + 1, t->nsteps);
-			break;
-		case STP__T_RUNNING:
-			if (k < t->nsteps)
-				snprintf(line, sizeof line,
-					 "\n  [%s] running after step '%s' (%zu/%zu), "
-					 "has not reached '%s'",
-					 t->name, t->order[k - 1], k, t->nsteps,
-					 t->order[k]);
-			else
-				snprintf(line, sizeof line,
-					 "\n  [%s] running after its last step '%s' "
-					 "(%zu/%zu), has not ended",
-					 t->name, t->order[k - 1], k, t->nsteps);
-			break;
-		default:
-			snprintf(line, sizeof line, "\n  [%s] ended", t->name);
-			break;
-		}
+		thread_line(s->threads[i], line, sizeof line);
 		size_t n = strlen(line);
 		if (*len + n + 1 > *cap) {
 			size_t c = (*len + n + 1) * 2;
@@ -500,7 +545,7 @@ static void describe_threads(stp_stepper *s, char **buf, size_t *len,
 
 static void report_stall(stp_stepper *s, uint64_t idle_ns)
 {
-	size_t j = head(s);
+	size_t j = s->online ? SIZE_MAX : head(s);
 	char *hd = NULL;
 	if (j < s->nsched)
 		hd = stp__strdupf("; next entry %zu/%zu is [%s] '%s'", j + 1,
@@ -541,8 +586,8 @@ static void report_stuck(stp_stepper *s)
 			stp__error(s, STP__OUT_STALL,
 				   "stuck: [%s] did not end within %u ms after the "
 				   "schedule was aborted (last step '%s', %zu/%zu)",
-				   t->name, s->opt.stall_ms, t->order[k - 1], k,
-				   t->nsteps);
+				   t->name, s->opt.stall_ms, stp__last_step(t), k,
+				   t->is_free ? k : t->nsteps);
 		else
 			stp__error(s, STP__OUT_STALL,
 				   "stuck: [%s] did not end within %u ms after the "
@@ -607,8 +652,14 @@ int stp__interleave(stp_stepper *s)
 		return STP_ESTATE;
 	if (s->nthreads == 0)
 		return STP_EINVAL;
-	int rc = s->hooks.interleave ? s->hooks.interleave(s)
-				     : stp__interleave_random(s);
+	s->online = 0;
+	int rc;
+	if (s->hooks.interleave)
+		rc = s->hooks.interleave(s);
+	else if (stp__any_free(s))
+		rc = stp__online_prepare(s);
+	else
+		rc = stp__interleave_random(s);
 	s->interleaved = rc == 0;
 	return rc;
 }
@@ -653,6 +704,8 @@ int stp__run(stp_stepper *s)
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
+	if (s->online)
+		stp__online_finish(s);
 	if (s->hooks.clock)
 		s->hooks.clock->attach(s->opt.clock, NULL);
 	s->phase = STP__DONE;

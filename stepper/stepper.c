@@ -18,6 +18,18 @@ const char *stp__step_name(const struct stp__thread *t, size_t k)
 	return k < t->nsteps ? t->order[k] : "?";
 }
 
+const char *stp__last_step(const struct stp__thread *t)
+{
+	struct stp__thread *m = (struct stp__thread *)t;
+	size_t k = atomic_load_explicit(&m->passed, memory_order_acquire);
+	if (k == 0)
+		return "?";
+	if (!t->is_free)
+		return t->order[k - 1];
+	const char *l = atomic_load_explicit(&m->last, memory_order_acquire);
+	return l ? l : "?";
+}
+
 /* ------------------------------------------------------------------ */
 /* Making and freeing                                                  */
 /* ------------------------------------------------------------------ */
@@ -84,6 +96,9 @@ static void free_thread(struct stp__thread *t)
 	for (size_t k = 0; k < t->nsteps; k++)
 		free(t->order[k]);
 	free(t->order);
+	for (size_t k = 0; k < t->nnames; k++)
+		free(t->names[k]);
+	free(t->names);
 	free(t->entry_of);
 	free(t->times);
 	free(t->vtimes);
@@ -102,6 +117,11 @@ static void destroy(stp_stepper *s)
 	free(s->errors);
 	free(s->sched);
 	free(s->sched_step);
+	for (size_t k = 0; s->rec_name && k < s->nrec; k++)
+		free(s->rec_name[k]);
+	free(s->rec_name);
+	free(s->rec_thread);
+	free(s->log);
 	free(s->opt_strings);
 	if (s->replay && s->replay_free)
 		s->replay_free(s->replay);
@@ -137,20 +157,20 @@ static int valid_name(const char *n)
 int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 	       void (*fn)(void *), void *arg)
 {
-	if (!s || !order || !fn || (name && !valid_name(name)))
+	if (!s || !fn || (name && !valid_name(name)))
 		return STP_EINVAL;
 	if (s->phase != STP__NEW)
 		return STP_ESTATE;
 	if (s->nthreads >= STP_MAX_THREADS)
 		return STP_ELIMIT;
 	size_t n = 0;
-	while (order[n]) {
+	while (order && order[n]) {
 		if (!valid_name(order[n]))
 			return STP_EINVAL;
 		if (++n > STP_MAX_STEPS)
 			return STP_ELIMIT;
 	}
-	if (n == 0)
+	if (order && n == 0)
 		return STP_EINVAL;
 
 	char defname[32];
@@ -167,8 +187,9 @@ int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 		return STP_ENOMEM;
 	memset(t, 0, sizeof *t);
 	t->name = stp__strdup(name);
-	t->order = calloc(n, sizeof *t->order);
-	if (!t->name || !t->order)
+	t->is_free = !order;
+	t->order = order ? calloc(n, sizeof *t->order) : NULL;
+	if (!t->name || (order && !t->order))
 		goto nomem;
 	for (size_t k = 0; k < n; k++) {
 		t->order[k] = stp__strdup(order[k]);
@@ -270,7 +291,7 @@ const char *stp_error(const stp_stepper *s, size_t i)
 
 size_t stp_steps_left(const stp_stepper *s)
 {
-	if (!s || !s->interleaved)
+	if (!s || !s->interleaved || s->online)
 		return 0;
 	return s->nsched - stp__passed_total(s);
 }
@@ -300,6 +321,8 @@ const char *stp_entry_step(const stp_stepper *s, size_t k)
 {
 	if (!s || !s->interleaved || k >= s->nsched)
 		return NULL;
+	if (s->online)
+		return s->log[k].name;
 	return s->threads[s->sched[k]]->order[s->sched_step[k]];
 }
 

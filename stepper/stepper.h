@@ -34,7 +34,8 @@ extern "C" {
 #define STP_MAX_THREADS 64
 /* The longest thread name and step name, in bytes. */
 #define STP_MAX_NAME 128
-/* The most declared steps one thread may have. */
+/* The most declared steps one thread may have; and the most steps a run
+ * with free threads records (all threads together). */
 #define STP_MAX_STEPS 100000
 
 /* ------------------------------------------------------------------ */
@@ -80,18 +81,27 @@ typedef struct stp_stepper stp_stepper;
 STP_API stp_stepper *stp_new(const stp_options *o);
 
 /* Register a controlled thread. order is a NULL-terminated array of step
- * names, copied; it must have at least one name and at most STP_MAX_STEPS.
+ * names, copied; it must have at least one name and at most STP_MAX_STEPS:
+ * a declared thread, whose steps must come in exactly that order (else the
+ * run fails with a divergence or an early end). order NULL registers a
+ * free thread: its steps are whatever STEP names it reaches, any number
+ * of times (a run records at most STP_MAX_STEPS steps in all); a run with
+ * a free thread decides who goes next at every step (serial mode only).
  * name may be NULL ("t0", "t1", ... by registration order); names are
  * unique. fn(arg) runs on a pooled OS thread during stp_run.
  * Names (thread and step) are 1..STP_MAX_NAME bytes of UTF-8, as a trace
- * holds them. Returns the thread's index (>= 0) or STP_EINVAL (NULL s, fn
- * or order, an empty order, an empty, overlong or non-UTF-8 name), STP_EDUP, STP_ELIMIT (more than
+ * holds them (a free thread reaching another name fails the run). Returns
+ * the thread's index (>= 0) or STP_EINVAL (NULL s or fn, an empty order,
+ * an empty, overlong or non-UTF-8 name), STP_EDUP, STP_ELIMIT (more than
  * STP_MAX_THREADS), STP_ESTATE (after stp_run), STP_ENOMEM. */
 STP_API int stp_thread(stp_stepper *s, const char *name,
 		       const char *const *order, void (*fn)(void *), void *arg);
 
 /* Choose the schedule: from the replay trace when one is set, else the
- * random strategy from the seed. May be called again to re-pick (before
+ * random strategy from the seed. When every thread is declared, this
+ * computes the whole schedule now; with a free thread, it picks the source
+ * of the decisions taken during the run (STP_EINVAL in overlap mode, with
+ * an error saying so). May be called again to re-pick (before
  * stp_run). Returns 0, STP_EINVAL (no threads), STP_ESTATE (after stp_run),
  * STP_EMISMATCH (the replay trace's threads or orders differ; stp_error
  * says where), STP_EPARSE/STP_EIO (the trace could not be loaded). */
@@ -100,13 +110,18 @@ STP_API int stp_interleave(stp_stepper *s);
 /* Use an explicit schedule instead of a strategy, e.g. to pin a known-bad
  * order in a regression test: threads[k] is the index (from stp_thread) of
  * the thread that passes entry k; each thread appears exactly as often as
- * it has declared steps. The array is copied. Returns 0, STP_EINVAL (NULL
+ * it has declared steps. With a free thread, threads[k] is the thread of
+ * decision k instead (any length, indices in range); a run that departs
+ * from it (a thread that ended, a list too short or too long) fails with
+ * an error naming the decision. The array is copied. Returns 0, STP_EINVAL (NULL
  * s or threads, no threads), STP_ESTATE (after stp_run), STP_EMISMATCH
  * (an index out of range, or a thread appearing too often or too rarely). */
 STP_API int stp_set_schedule(stp_stepper *s, const int *threads, size_t n);
 
 /* Print the schedule: a "====" line, one "[thread] step" line per entry,
- * a "====" line. Prints nothing but the two rules before stp_interleave. */
+ * a "====" line. Prints nothing but the two rules before stp_interleave,
+ * and, with a free thread, before stp_run: then there is no plan, and after
+ * the run it prints the order that happened. */
 STP_API void stp_print_order(const stp_stepper *s, FILE *out);
 
 /* Start the threads, enforce the schedule, wait for every thread to end
@@ -127,11 +142,13 @@ STP_API const char *stp_error(const stp_stepper *s, size_t i);
  * Returns the error count. */
 STP_API int stp_add_error(stp_stepper *s, const char *fmt, ...) STP_PRINTF(2, 3);
 
-/* Schedule entries never passed (0 after a complete run). */
+/* Schedule entries never passed (0 after a complete run; always 0 with a
+ * free thread, whose run has no plan). */
 STP_API size_t stp_steps_left(const stp_stepper *s);
 
 /* The schedule as thread indices: *n receives its length. NULL before
- * stp_interleave. The array lives as long as s. */
+ * stp_interleave. With a free thread: empty until the run, then the
+ * order that happened. The array lives as long as s. */
 STP_API const int *stp_schedule(const stp_stepper *s, size_t *n);
 /* Thread i's name, and the name of schedule entry k; NULL if out of range. */
 STP_API const char *stp_thread_name(const stp_stepper *s, int i);

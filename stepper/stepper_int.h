@@ -36,8 +36,10 @@ struct stp__thread {
 	stp_stepper *s;
 	int index;
 	char *name;
-	char **order;       /* nsteps step names, owned */
-	size_t nsteps;
+	char **order;       /* nsteps step names, owned; NULL for a free thread */
+	size_t nsteps;      /* 0 for a free thread */
+	int is_free;        /* registered without an order: its steps are
+			     * whatever STEP names it reaches */
 	size_t *entry_of;   /* schedule index of each step, after interleave */
 	uint64_t *times;    /* when each step passed (timed runs) */
 	void (*fn)(void *);
@@ -56,7 +58,49 @@ struct stp__thread {
 	/* Written by the thread itself. */
 	_Alignas(64) atomic_size_t passed; /* steps passed */
 	atomic_int state;                  /* enum stp__tstate */
+	/* Online runs: the step it is parked at or last passed, an interned
+	 * name (names below); stored release, so readers see the string. */
+	_Atomic(const char *) at;
+	_Atomic(const char *) last; /* the step it passed last */
+	char **names;           /* distinct step names reached, owned */
+	size_t nnames, capnames;
 };
+
+/* Online runs: one entry of what happened, appended by the thread that
+ * decides (serial: the one running), in the order the steps passed. */
+typedef struct stp__entry {
+	int thread;
+	const char *name;  /* interned in the thread's names */
+	uint64_t mono_ns;  /* since the run started (timed runs) */
+	uint64_t virt_ns;  /* the clock's time (clock runs) */
+	int passed;        /* 0: granted, but the run was aborted first */
+} stp__entry;
+
+/* What a source is asked at a decision: the enabled threads (ascending
+ * indices, each parked at a step whose name is threads[i]->at), the
+ * thread that decides (-1: none), and the decision's number (0-based; the
+ * entry it will fill). */
+typedef struct stp__choice {
+	const int *enabled;
+	int n;
+	int current;
+	size_t decision;
+} stp__choice;
+
+/* A source of decisions (random, an explicit schedule, a replay; PCT,
+ * POS and DFS later). pick returns the chosen thread (one of c->enabled)
+ * or a negative code after recording an error (the run is then aborted).
+ * It is asked only when two or more threads are enabled; check (may be
+ * NULL) sees every decision, forced ones included, and may refuse it the
+ * same way; finish (may be NULL) is told the run ended after n entries.
+ * A source whose threads are all declared offers its whole plan ahead
+ * instead: stp_interleave builds sched[] and the turnstile follows it. */
+typedef struct stp__source {
+	const char *name;
+	int (*pick)(stp_stepper *s, const stp__choice *c);
+	int (*check)(stp_stepper *s, const stp__choice *c, int chosen);
+	void (*finish)(stp_stepper *s, size_t n);
+} stp__source;
 
 /* Outcome of a run, as traces name it. */
 enum stp__outcome {
@@ -118,7 +162,20 @@ struct stp_stepper {
 	size_t *sched_step;
 	size_t nsched;
 	int interleaved;
-	const char *strategy; /* "random" or "replay" */
+	const char *strategy; /* "random", "explicit" or "replay" */
+
+	/* Online runs (some thread is free, or a version 2 replay): every
+	 * hand-off is a decision of src; log records what happened. */
+	int online;
+	stp__source src;
+	stp__rng rng;         /* the random source's stream */
+	int *rec_thread;      /* explicit or recorded decisions, owned */
+	char **rec_name;      /* recorded step names (NULL: not checked) */
+	size_t nrec;
+	const char *rec_label; /* "replay" or "schedule", for errors */
+	stp__entry *log;      /* written by the running thread only */
+	size_t nlog, caplog;
+	uint64_t enabled;     /* bitset of parked threads (running thread) */
 	void *replay;         /* loaded trace when replaying (traces/) */
 	void (*replay_free)(void *);
 
@@ -181,5 +238,38 @@ int stp__run(stp_stepper *s);
 
 /* Helpers for the position text used by reports: "'name' (k/n)". */
 const char *stp__step_name(const struct stp__thread *t, size_t k);
+/* The name of the step t passed last ("?" before its first). */
+const char *stp__last_step(const struct stp__thread *t);
+
+/* ------------------------------------------------------------------ */
+/* Online runs (online.c)                                              */
+/* ------------------------------------------------------------------ */
+
+/* At interleave: is the run online (a free thread, or decisions taken
+ * from a version 2 replay)? If so, pick the source and clear the log.
+ * STP_EINVAL in overlap mode (recorded as an error). */
+int stp__online_prepare(stp_stepper *s);
+/* Take decisions from a list (threads[k] decides entry k; names[k], when
+ * names is not NULL, is the step it must be at). Copied. label names the
+ * source in errors ("replay" or "schedule"). */
+int stp__set_recorded(stp_stepper *s, const int *threads,
+		      const char *const *names, size_t n, const char *label);
+/* A controlled thread of an online run reaches a step, or ends. */
+void stp__online_step(struct stp__thread *t, const char *name, const char *file,
+		      int line);
+void stp__online_end(struct stp__thread *t);
+/* Has any thread no declared order? */
+int stp__any_free(const stp_stepper *s);
+/* Is name the declared thread t's k-th step? If not, report the
+ * divergence, abort and return 0 (run.c). */
+int stp__declared_here(struct stp__thread *t, size_t k, const char *name,
+		       const char *file, int line);
+/* The run is over: sched[] becomes what happened; the source is told. */
+void stp__online_finish(stp_stepper *s);
+/* Grant a thread its turn (run.c); key as the clock's mark_running. */
+void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key);
+/* Serial mode: hand the turnstile to the next prefix, if one has not run
+ * yet; 1 when it did. */
+int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self);
 
 #endif

@@ -105,7 +105,9 @@ int stp_set_schedule(stp_stepper *s, const int *threads, size_t n)
 		return STP_EINVAL;
 	if (s->phase != STP__NEW)
 		return STP_ESTATE;
-	int rc = stp__set_schedule(s, threads, n);
+	int rc = stp__any_free(s)
+			 ? stp__set_recorded(s, threads, NULL, n, "schedule")
+			 : stp__set_schedule(s, threads, n);
 	if (rc == 0)
 		s->strategy = "explicit";
 	s->interleaved = rc == 0;

@@ -258,7 +258,7 @@ static void test_bad_trace_files_get_the_loader_message(void **state)
 		 "build/test-cli/v99.json");
 	int rc = sh(&out, "%s/bin/stepper show build/test-cli/v99.json", b);
 	assert_int_equal(rc, 2);
-	CONTAINS(out, "version: this stepper reads version 1, the trace is version 99");
+	CONTAINS(out, "version: this stepper reads versions 1 and 2, the trace is version 99");
 	free(out);
 	rc = sh(&out, "%s/bin/stepper replay build/test-cli/v99.json -- true", b);
 	assert_int_equal(rc, 2);
@@ -272,7 +272,7 @@ static void test_help_and_version(void **state)
 	char *out;
 	const char *b = bdir();
 	assert_int_equal(sh(&out, "%s/bin/stepper --version", b), 0);
-	CONTAINS(out, "stepper 0.1.0 (trace format version 1)");
+	CONTAINS(out, "stepper 0.1.0 (trace format version 2)");
 	free(out);
 	assert_int_equal(sh(&out, "%s/bin/stepper help run", b), 0);
 	CONTAINS(out, "usage: stepper run [-n N | --seeds A..B]");

@@ -397,6 +397,39 @@ static void test_auto_mode_is_exact_over_500_runs(void **state)
 	}
 }
 
+/* The same over free threads: a thread parked at a step for a decision
+ * is blocked to the clock, so virtual time and the turnstile agree. */
+static void test_auto_mode_is_exact_over_free_threads(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 500; i++) {
+		stp_clock *c = stp_clock_new(0);
+		stp_clock_set_auto(c, 1);
+		stp_options opt;
+		stp_options_init(&opt);
+		opt.clock = c;
+		opt.seed = (uint64_t)i;
+		opt.stall_ms = 5000;
+		opt.trace = i == 0 ? "build/test-traces/clock-free.json" : NULL;
+		stp_stepper *s = stp_new(&opt);
+		stp_thread(s, "a", NULL, sleepy, NULL);
+		stp_thread(s, "b", NULL, sleepy, NULL);
+		if (stp_run(s) != 0)
+			fail_msg("seed %d: %s", i, stp_error(s, 0));
+		assert_int_equal(stp_clock_now(c), STP_SECONDS(4 * 3600));
+		stp_free(s);
+		stp_clock_free(c);
+	}
+	capture cap;
+	stp_trace *t = stp_trace_load("build/test-traces/clock-free.json", NULL);
+	assert_non_null(t);
+	assert_int_equal(stp_trace_event_count(t), 6);
+	stp_trace_print(t, capture_open(&cap), 1);
+	assert_non_null(strstr(capture_text(&cap), "virtual 14400.000000000 s"));
+	capture_free(&cap);
+	stp_trace_free(t);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reports instead of hangs                                            */
 /* ------------------------------------------------------------------ */
@@ -520,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_cond_timedwait_signalled_before_the_deadline),
 		cmocka_unit_test(test_auto_mode_runs_hours_of_sleeps_at_once),
 		cmocka_unit_test(test_auto_mode_is_exact_over_500_runs),
+		cmocka_unit_test(test_auto_mode_is_exact_over_free_threads),
 		cmocka_unit_test(test_deadlock_is_reported_not_a_hang),
 		cmocka_unit_test(test_a_thread_the_clock_cannot_see_is_named),
 		cmocka_unit_test(test_non_members_use_real_time),

@@ -411,7 +411,7 @@ static void test_bad_documents_each_get_a_clear_message(void **state)
 		{ "{\"format\": \"other-trace\", \"version\": 1}", 1,
 		  "format: expected \"stepper-trace\", found \"other-trace\"" },
 		{ "{\"format\": \"stepper-trace\", \"version\": 99}", 1,
-		  "version: this stepper reads version 1, the trace is version 99" },
+		  "version: this stepper reads versions 1 and 2, the trace is version 99" },
 		{ "{\"format\": \"stepper-trace\"}", 1, "bad.json: version: missing" },
 		{ "{\"format\": \"stepper-trace\", \"version\": \"1\"}", 1,
 		  "version: expected an integer, found a string" },
@@ -714,6 +714,7 @@ struct prop_case {
 	struct prop_thread th[3];
 	int nth;
 	char *names[3];
+	int any_free; /* some threads free: a version 2 trace */
 };
 
 static void prop_register(struct prop_case *pc)
@@ -736,14 +737,16 @@ static void prop_register(struct prop_case *pc)
 		t->fail_with = rnd_below(6) == 0;
 		t->text = t->fail_with ? rnd_text(rnd_len(64)) : NULL;
 		char *name = rnd_text(rnd_len(128));
-		int rc = stp_thread(pc->s, name, t->order, prop_body, t);
+		const char *const *order = pc->any_free && (i == 0 || rnd_below(2))
+						   ? NULL : t->order; /* NULL: free */
+		int rc = stp_thread(pc->s, name, order, prop_body, t);
 		if (!name_ok(name))
 			assert_int_equal(rc, STP_EINVAL);
 		if (rc < 0) {
 			free(name);
 			name = malloc(24);
 			snprintf(name, 24, "thread %d", i);
-			assert_int_equal(stp_thread(pc->s, name, t->order, prop_body, t), i);
+			assert_int_equal(stp_thread(pc->s, name, order, prop_body, t), i);
 		}
 		pc->names[i] = name;
 	}
@@ -779,11 +782,12 @@ static void prop_one(uint64_t seed, int c, const char *path)
 	stp_options_init(&o);
 	o.trace = path;
 	o.seed = rnd_below(4) ? rnd() : (rnd_below(2) ? 0 : UINT64_MAX);
-	o.mode = rnd_below(2) ? STP_OVERLAP : STP_SERIAL;
-	o.stall_ms = rnd_below(2) ? stalls[1 + rnd_below(3)] : 2000 + (unsigned)rnd_below(1u << 30);
-	o.log = stdout;
 	struct prop_case pc;
 	memset(&pc, 0, sizeof pc);
+	pc.any_free = rnd_below(3) == 0; /* free threads run in serial mode */
+	o.mode = !pc.any_free && rnd_below(2) ? STP_OVERLAP : STP_SERIAL;
+	o.stall_ms = rnd_below(2) ? stalls[1 + rnd_below(3)] : 2000 + (unsigned)rnd_below(1u << 30);
+	o.log = stdout;
 	pc.s = stp_new(&o);
 	prop_register(&pc);
 	if (rnd_below(2))
@@ -806,8 +810,18 @@ static void prop_one(uint64_t seed, int c, const char *path)
 	assert_int_equal(stp_trace_thread_count(t), (size_t)pc.nth);
 	for (int i = 0; i < pc.nth; i++)
 		assert_string_equal(stp_trace_thread_name(t, (size_t)i), pc.names[i]);
+	size_t n;
+	stp_schedule(pc.s, &n);
+	assert_int_equal(stp_trace_schedule_length(t), n);
 	for (size_t k = 0; k < stp_trace_schedule_length(t); k++)
 		assert_string_equal(stp_trace_entry_step(t, k), stp_entry_step(pc.s, k));
+	assert_int_equal(stp_trace_save(t, DIR "/property-again.json"), 0);
+	char *a = slurp(path), *b = slurp(DIR "/property-again.json");
+	if (strcmp(a, b) != 0)
+		fail_msg("property seed %llu case %d: saved back, the trace differs:\n%s\n%s",
+			 (unsigned long long)seed, c, a, b);
+	free(a);
+	free(b);
 	if (stp_error_count(pc.s) == 0)
 		assert_string_equal(stp_trace_outcome(t), "pass");
 	else

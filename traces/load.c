@@ -255,14 +255,17 @@ static void check_format(checker *c, json_t *d)
 			shown(json_string_value(v), buf, sizeof buf));
 }
 
-static void check_version(checker *c, json_t *d)
+static void check_version(checker *c, json_t *d, stp_trace *t)
 {
 	json_t *v = get(c, d, AT("version"), 1);
-	if (is_kind(c, v, AT("version"), JSON_INTEGER, "an integer") &&
-	    json_integer_value(v) != STP_TRACE_VERSION)
+	if (!is_kind(c, v, AT("version"), JSON_INTEGER, "an integer"))
+		return;
+	json_int_t n = json_integer_value(v);
+	if (n != 1 && n != 2)
 		fail_at(c, AT("version"),
-			"this stepper reads version %d, the trace is version %lld",
-			STP_TRACE_VERSION, (long long)json_integer_value(v));
+			"this stepper reads versions 1 and 2, the trace is version %lld",
+			(long long)n);
+	t->version = (int)n;
 }
 
 static void check_header(checker *c, json_t *d, stp_trace *t)
@@ -270,7 +273,7 @@ static void check_header(checker *c, json_t *d, stp_trace *t)
 	static const char *const strategies[] = { "random", "replay", "explicit", NULL };
 	static const char *const modes[] = { "serial", "overlap", NULL };
 	check_format(c, d);
-	check_version(c, d);
+	check_version(c, d, t);
 	t->library = str_field(c, get(c, d, AT("stepper"), 1), AT("stepper"), 1, 64);
 	u64_field(c, get(c, d, AT("seed"), 1), AT("seed"), &t->seed);
 	int i = choice(c, get(c, d, AT("strategy"), 1), AT("strategy"), strategies,
@@ -295,6 +298,10 @@ static void check_header(checker *c, json_t *d, stp_trace *t)
 
 static void check_order(checker *c, json_t *th, stp_trace *t, size_t i)
 {
+	if (t->version == 2 && !json_object_get(th, "order")) {
+		t->is_free[i] = 1; /* a free thread: no declared order */
+		return;
+	}
 	json_t *order = get(c, th, AT_IK("threads", i, "order"), 1);
 	if (!is_kind(c, order, AT_IK("threads", i, "order"), JSON_ARRAY, "an array"))
 		return;
@@ -343,7 +350,8 @@ static void check_threads(checker *c, json_t *d, stp_trace *t)
 	t->names = calloc(n, sizeof *t->names);
 	t->orders = calloc(n, sizeof *t->orders);
 	t->nsteps = calloc(n, sizeof *t->nsteps);
-	if (!t->names || !t->orders || !t->nsteps) {
+	t->is_free = calloc(n, sizeof *t->is_free);
+	if (!t->names || !t->orders || !t->nsteps || !t->is_free) {
 		fail_at(c, AT("threads"), "out of memory");
 		return;
 	}
@@ -420,6 +428,55 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 	free(next);
 }
 
+/* Version 2: entry k of what happened. A declared thread's entries
+ * follow its order (a prefix of it: the run may have stopped early); a
+ * free thread's are any names. */
+static void check_entry_v2(checker *c, stp_trace *t, json_t *e, size_t k,
+			   size_t *next)
+{
+	json_int_t i;
+	where wt = AT_IK("schedule", k, "thread"), w = AT_IK("schedule", k, "step");
+	if (!is_kind(c, e, AT_I("schedule", k), JSON_OBJECT, "an object") ||
+	    int_field(c, get(c, e, wt, 1), wt, 0, (json_int_t)t->nthreads - 1, &i) < 0)
+		return;
+	if (!t->is_free[i]) {
+		check_step(c, t, e, "schedule", k, next, &t->sched[k], &t->sched_step[k]);
+		if (!c->failed &&
+		    !(t->sched_names[k] = stp__strdup(t->orders[i][t->sched_step[k]])))
+			fail_at(c, w, "out of memory");
+		return;
+	}
+	t->sched_names[k] = str_field(c, get(c, e, w, 1), w, 1, STP_MAX_NAME);
+	t->sched[k] = (int)i;
+	t->sched_step[k] = next[i]++;
+}
+
+static void check_schedule_v2(checker *c, json_t *d, stp_trace *t)
+{
+	json_t *arr = get(c, d, AT("schedule"), 1);
+	if (!is_kind(c, arr, AT("schedule"), JSON_ARRAY, "an array"))
+		return;
+	size_t n = json_array_size(arr);
+	if (n > STP__TRACE_MAX_ENTRIES) {
+		fail_at(c, AT("schedule"), "expected at most %u entries, found %zu",
+			STP__TRACE_MAX_ENTRIES, n);
+		return;
+	}
+	size_t *next = calloc(t->nthreads, sizeof *next);
+	t->sched = calloc(n ? n : 1, sizeof *t->sched);
+	t->sched_step = calloc(n ? n : 1, sizeof *t->sched_step);
+	t->sched_names = calloc(n ? n : 1, sizeof *t->sched_names);
+	if (!next || !t->sched || !t->sched_step || !t->sched_names) {
+		free(next);
+		fail_at(c, AT("schedule"), "out of memory");
+		return;
+	}
+	t->nsched = n;
+	for (size_t k = 0; k < n && !c->failed; k++)
+		check_entry_v2(c, t, json_array_get(arr, k), k, next);
+	free(next);
+}
+
 /* An optional time of event k: present (1) or not (0). */
 static int opt_time(checker *c, json_t *e, size_t k, const char *key, uint64_t *out)
 {
@@ -450,10 +507,67 @@ static void check_event_list(checker *c, json_t *arr, stp_trace *t)
 		json_t *e = json_array_get(arr, k);
 		stp__tevent *ev = &t->events[k];
 		check_step(c, t, e, "events", k, next, &ev->thread, &ev->step);
+		if (!c->failed)
+			ev->name = t->orders[ev->thread][ev->step];
 		ev->has_mono = !c->failed && opt_time(c, e, k, "mono_ns", &ev->mono_ns);
 		ev->has_virt = !c->failed && opt_time(c, e, k, "virt_ns", &ev->virt_ns);
 	}
 	free(next);
+}
+
+/* Version 2: event k is the next schedule entry at or after *j with its
+ * thread and step (events are the entries that passed, in order). */
+static void check_event_v2(checker *c, stp_trace *t, json_t *e, size_t k, size_t *j,
+			   size_t *count)
+{
+	json_int_t i;
+	where wt = AT_IK("events", k, "thread"), w = AT_IK("events", k, "step");
+	if (!is_kind(c, e, AT_I("events", k), JSON_OBJECT, "an object") ||
+	    int_field(c, get(c, e, wt, 1), wt, 0, (json_int_t)t->nthreads - 1, &i) < 0)
+		return;
+	json_t *v = get(c, e, w, 1);
+	if (!is_kind(c, v, w, JSON_STRING, "a string"))
+		return;
+	const char *name = json_string_value(v);
+	while (*j < t->nsched &&
+	       (t->sched[*j] != i || strcmp(t->sched_names[*j], name) != 0))
+		(*j)++;
+	if (*j == t->nsched) {
+		fail_at(c, w, "[%s] '%.*s' is not a schedule entry after the previous "
+			      "event's (events are the entries that passed, in order)",
+			t->names[i], STP_MAX_NAME, name);
+		return;
+	}
+	stp__tevent *ev = &t->events[k];
+	ev->thread = (int)i;
+	ev->name = t->sched_names[(*j)++];
+	ev->step = count[i]++;
+	ev->has_mono = opt_time(c, e, k, "mono_ns", &ev->mono_ns);
+	ev->has_virt = !c->failed && opt_time(c, e, k, "virt_ns", &ev->virt_ns);
+}
+
+static void check_events_v2(checker *c, json_t *arr, stp_trace *t)
+{
+	if (!is_kind(c, arr, AT("events"), JSON_ARRAY, "an array"))
+		return;
+	size_t n = json_array_size(arr), j = 0;
+	if (n > t->nsched) {
+		fail_at(c, AT("events"),
+			"expected at most %zu events (the schedule's length), found %zu",
+			t->nsched, n);
+		return;
+	}
+	size_t *count = calloc(t->nthreads, sizeof *count);
+	t->events = calloc(n ? n : 1, sizeof *t->events);
+	if (!count || !t->events) {
+		free(count);
+		fail_at(c, AT("events"), "out of memory");
+		return;
+	}
+	t->nevents = n;
+	for (size_t k = 0; k < n && !c->failed; k++)
+		check_event_v2(c, t, json_array_get(arr, k), k, &j, count);
+	free(count);
 }
 
 static void check_outcome(checker *c, json_t *v, stp_trace *t)
@@ -504,7 +618,10 @@ static void check_end(checker *c, json_t *d, stp_trace *t)
 		fail_at(c, AT("events"), "missing (the document has an outcome)");
 	else if (!outcome)
 		fail_at(c, AT("outcome"), "missing (the document has events)");
-	check_event_list(c, arr, t);
+	if (t->version == 2)
+		check_events_v2(c, arr, t);
+	else
+		check_event_list(c, arr, t);
 	check_outcome(c, outcome, t);
 	check_errors(c, json_object_get(d, "errors"), t);
 }
@@ -532,6 +649,10 @@ void stp_trace_free(stp_trace *t)
 	free(t->nsteps);
 	free(t->sched);
 	free(t->sched_step);
+	for (size_t k = 0; t->sched_names && k < t->nsched; k++)
+		free(t->sched_names[k]);
+	free(t->sched_names);
+	free(t->is_free);
 	free(t->events);
 	free(t->outcome);
 	free(t->strategy);
@@ -638,7 +759,9 @@ stp_trace *stp_trace_load(const char *path, stp_trace_error *err)
 	check_header(&c, d, t);
 	if (!c.failed)
 		check_threads(&c, d, t);
-	if (!c.failed)
+	if (!c.failed && t->version == 2)
+		check_schedule_v2(&c, d, t);
+	else if (!c.failed)
 		check_schedule(&c, d, t);
 	if (!c.failed)
 		check_end(&c, d, t);
@@ -698,7 +821,11 @@ int stp_trace_entry_thread(const stp_trace *t, size_t k)
 
 const char *stp_trace_entry_step(const stp_trace *t, size_t k)
 {
-	return t && k < t->nsched ? t->orders[t->sched[k]][t->sched_step[k]] : NULL;
+	if (!t || k >= t->nsched)
+		return NULL;
+	if (t->sched_names)
+		return t->sched_names[k];
+	return t->orders[t->sched[k]][t->sched_step[k]];
 }
 
 size_t stp_trace_event_count(const stp_trace *t)

@@ -36,6 +36,13 @@ static int compare_declarations(stp_stepper *s, const stp_trace *t)
 				   i, t->names[i], src, th->name);
 			return STP_EMISMATCH;
 		}
+		if (th->is_free != t->is_free[i]) {
+			stp__error(s, STP__OUT_FAIL,
+				   "replay: thread '%s' is %s in %s, %s in the test",
+				   th->name, t->is_free[i] ? "free" : "declared", src,
+				   th->is_free ? "free" : "declared");
+			return STP_EMISMATCH;
+		}
 		size_t n = th->nsteps < t->nsteps[i] ? th->nsteps : t->nsteps[i];
 		for (size_t k = 0; k < n; k++)
 			if (strcmp(th->order[k], t->orders[i][k]) != 0) {
@@ -68,8 +75,13 @@ int stp__replay_interleave(stp_stepper *s)
 		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
 	}
 	int rc = compare_declarations(s, t);
-	if (rc == 0)
+	if (rc == 0 && t->version == 2) { /* decisions, checked as they come */
+		s->opt.mode = t->mode;
+		rc = stp__set_recorded(s, t->sched, (const char *const *)t->sched_names,
+				       t->nsched, "replay");
+	} else if (rc == 0) {
 		rc = stp__set_schedule(s, t->sched, t->nsched);
+	}
 	if (rc < 0) {
 		stp_trace_free(t);
 		return rc;
@@ -215,7 +227,7 @@ void stp__trace_run_start(stp_stepper *s)
 
 void stp__trace_run_end(stp_stepper *s)
 {
-	if (s->replay)
+	if (s->replay && !s->online) /* online: checked at each decision */
 		compare_events(s, s->replay);
 	s->trace_stale = 0;
 	if (s->opt.trace)

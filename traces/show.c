@@ -46,9 +46,13 @@ void stp_trace_print(const stp_trace *t, FILE *out, int events)
 		fprintf(out, "  (none)\n");
 	for (size_t k = 0; k < t->nevents; k++) {
 		const stp__tevent *e = &t->events[k];
-		fprintf(out, "  %4zu  [%s] %s (%zu/%zu)", k + 1, t->names[e->thread],
-			t->orders[e->thread][e->step], e->step + 1,
-			t->nsteps[e->thread]);
+		if (t->is_free[e->thread])
+			fprintf(out, "  %4zu  [%s] %s (step %zu)", k + 1,
+				t->names[e->thread], e->name, e->step + 1);
+		else
+			fprintf(out, "  %4zu  [%s] %s (%zu/%zu)", k + 1,
+				t->names[e->thread], e->name, e->step + 1,
+				t->nsteps[e->thread]);
 		if (e->has_mono) /* exact decimals from integer nanoseconds */
 			fprintf(out, "  at %llu.%03llu us",
 				(unsigned long long)(e->mono_ns / 1000u),
@@ -131,7 +135,7 @@ static void put_segments(const stp_trace *t, FILE *out, uint64_t end)
 				break;
 			}
 		fputs(",\n{\"name\": ", out);
-		put_str(out, t->orders[e->thread][e->step], SIZE_MAX);
+		put_str(out, e->name, SIZE_MAX);
 		fprintf(out, ", \"cat\": \"segment\", \"ph\": \"X\", \"pid\": 1, \"tid\": %d",
 			e->thread + 1);
 		put_us(out, "ts", from);

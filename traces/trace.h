@@ -15,7 +15,10 @@ extern "C" {
 #endif
 
 #define STP_TRACE_FORMAT "stepper-trace"
-#define STP_TRACE_VERSION 1
+/* The newest version this stepper reads and writes. A run whose threads
+ * are all declared is written as version 1 (as before free threads); a
+ * run with a free thread as version 2 (FORMAT.md). Both load. */
+#define STP_TRACE_VERSION 2
 
 typedef struct stp_trace stp_trace;
 

@@ -9,7 +9,9 @@
 
 typedef struct stp__tevent {
 	int thread;
-	size_t step;      /* index in the thread's order */
+	size_t step;      /* index in the thread's order (version 2: the
+			   * thread's how-many-th event) */
+	const char *name; /* the step's name, owned by the trace */
 	int has_mono, has_virt;
 	uint64_t mono_ns, virt_ns;
 } stp__tevent;
@@ -21,13 +23,16 @@ struct stp_trace {
 	stp_mode mode;
 	char *strategy;
 	unsigned stall_ms;
+	int version;      /* 1: every thread declared, the plan; 2: what happened */
 	size_t nthreads;
 	char **names;
-	char ***orders;
-	size_t *nsteps;
+	char ***orders;   /* NULL for a free thread (version 2) */
+	size_t *nsteps;   /* 0 for a free thread */
+	int *is_free;
 	size_t nsched;
 	int *sched;
 	size_t *sched_step;
+	char **sched_names; /* version 2: each entry's step name, owned */
 	int has_outcome;
 	char *outcome;
 	size_t nevents;

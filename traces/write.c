@@ -59,7 +59,14 @@ static json_t *name_json(const char *s)
 
 static json_t *thread_json(const struct stp__thread *t)
 {
-	json_t *order = json_array(), *o = json_object();
+	json_t *o = json_object();
+	if (o && t->is_free) { /* version 2: no declared order */
+		if (!add(o, "name", name_json(t->name)))
+			return o;
+		json_decref(o);
+		return NULL;
+	}
+	json_t *order = json_array();
 	int bad = !order || !o;
 	for (size_t k = 0; !bad && k < t->nsteps; k++)
 		bad = json_array_append_new(order, name_json(t->order[k]));
@@ -114,11 +121,35 @@ static json_t *event_json(const stp_stepper *s, const struct stp__thread *t,
 	return e;
 }
 
+/* Online runs: the entries that passed, with their times. */
+static json_t *online_events_json(const stp_stepper *s)
+{
+	json_t *arr = json_array();
+	for (size_t k = 0; arr && k < s->nsched; k++) {
+		const stp__entry *l = &s->log[k];
+		if (!l->passed)
+			continue;
+		json_t *e = json_object();
+		if (!e || add(e, "thread", json_integer(l->thread)) ||
+		    add(e, "step", name_json(l->name)) ||
+		    (s->timed && add(e, "mono_ns", u64_json(l->mono_ns))) ||
+		    (s->opt.clock && add(e, "virt_ns", u64_json(l->virt_ns))) ||
+		    json_array_append_new(arr, e)) {
+			json_decref(e);
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}
+
 /* The events, rebuilt from each thread's passed count: steps pass in
  * schedule order, so entry k happened iff its step index is below its
  * thread's passed count. */
 static json_t *events_json(const stp_stepper *s)
 {
+	if (s->online)
+		return online_events_json(s);
 	json_t *arr = json_array();
 	for (size_t k = 0; arr && k < s->nsched; k++) {
 		const struct stp__thread *t = s->threads[s->sched[k]];
@@ -174,7 +205,7 @@ static json_t *document(const stp_stepper *s)
 	if (!d)
 		return NULL;
 	int bad = add(d, "format", json_string(STP_TRACE_FORMAT)) ||
-		  add(d, "version", json_integer(STP_TRACE_VERSION)) ||
+		  add(d, "version", json_integer(s->online ? 2 : 1)) ||
 		  add(d, "stepper", json_string(STP_VERSION)) ||
 		  add(d, "seed", u64_json(s->opt.seed)) ||
 		  add(d, "strategy", json_string(s->strategy)) ||
@@ -270,6 +301,14 @@ static json_t *loaded_threads(const stp_trace *t)
 {
 	json_t *threads = json_array();
 	for (size_t i = 0; threads && i < t->nthreads; i++) {
+		if (t->is_free[i]) {
+			if (json_array_append_new(threads,
+						  json_pack("{s:s}", "name", t->names[i]))) {
+				json_decref(threads);
+				return NULL;
+			}
+			continue;
+		}
 		json_t *order = json_array();
 		int bad = !order;
 		for (size_t k = 0; !bad && k < t->nsteps[i]; k++)
@@ -302,7 +341,7 @@ static json_t *loaded_events(const stp_trace *t)
 	json_t *evs = json_array();
 	for (size_t k = 0; evs && k < t->nevents; k++) {
 		const stp__tevent *e = &t->events[k];
-		json_t *o = step_ref(e->thread, t->orders[e->thread][e->step]);
+		json_t *o = step_ref(e->thread, e->name);
 		if (!o || (e->has_mono && add(o, "mono_ns", u64_json(e->mono_ns))) ||
 		    (e->has_virt && add(o, "virt_ns", u64_json(e->virt_ns))) ||
 		    json_array_append_new(evs, o)) {
@@ -329,7 +368,7 @@ static json_t *loaded_document(const stp_trace *t)
 {
 	json_t *d = json_object();
 	int bad = !d || add(d, "format", json_string(STP_TRACE_FORMAT)) ||
-		  add(d, "version", json_integer(STP_TRACE_VERSION)) ||
+		  add(d, "version", json_integer(t->version)) ||
 		  add(d, "stepper", json_string(t->library)) ||
 		  add(d, "seed", u64_json(t->seed)) ||
 		  add(d, "strategy", json_string(t->strategy)) ||

@@ -15,8 +15,8 @@ static void describe_thread(void *arg, char *buf, size_t size)
 	const struct stp__thread *t = arg;
 	size_t k = atomic_load(&((struct stp__thread *)t)->passed);
 	if (k > 0)
-		snprintf(buf, size, " (last step '%s', %zu/%zu)", t->order[k - 1], k,
-			 t->nsteps);
+		snprintf(buf, size, " (last step '%s', %zu/%zu)", stp__last_step(t), k,
+			 t->is_free ? k : t->nsteps);
 	else
 		snprintf(buf, size, " (before its first step)");
 }

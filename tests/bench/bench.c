@@ -150,9 +150,23 @@ static int lost_update_body(stp_stepper *s, void *arg)
 	return 0; /* count, do not stop: we measure the loop's speed */
 }
 
+/* The same shape with free threads: a decision at every hand-off. */
+static int lost_update_free_body(stp_stepper *s, void *arg)
+{
+	struct account a = { 100 };
+	int *lost = arg;
+	stp_thread(s, "alice", NULL, deposit, &a);
+	stp_thread(s, "bob", NULL, deposit, &a);
+	if (stp_run(s) != 0)
+		return -1;
+	if (a.balance != 120)
+		(*lost)++;
+	return 0;
+}
+
 #define SCHEDULES 20000
 
-static double schedules_per_second(int *lost)
+static double schedules_per_second_of(stp_body_fn body, int *lost)
 {
 	stp_loop_options lo;
 	stp_loop_options_init(&lo);
@@ -162,12 +176,17 @@ static double schedules_per_second(int *lost)
 	*lost = 0;
 	uint64_t t0 = now_ns();
 	stp_loop_result r;
-	int rc = stp_loop(&lo, lost_update_body, lost, &r);
+	int rc = stp_loop(&lo, body, lost, &r);
 	uint64_t t1 = now_ns();
 	if (rc != 0)
 		fprintf(stderr, "bench: loop failed at seed %llu\n",
 			(unsigned long long)r.failed_seed);
 	return (double)r.tried / ((double)(t1 - t0) / 1e9);
+}
+
+static double schedules_per_second(int *lost)
+{
+	return schedules_per_second_of(lost_update_body, lost);
 }
 
 /* Baseline for (b): create and join two threads running the same body. */
@@ -334,18 +353,19 @@ static double advance_cost(void)
 
 int main(void)
 {
-	double raw[REPS], step[REPS], sps[REPS], cj[REPS];
-	int lost = 0;
+	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS];
+	int lost = 0, flost = 0;
 	for (int i = 0; i < REPS; i++) {
 		raw[i] = raw_handoff();
 		step[i] = stepper_handoff();
 		sps[i] = schedules_per_second(&lost);
+		fsps[i] = schedules_per_second_of(lost_update_free_body, &flost);
 		cj[i] = create_join_per_second();
 		fprintf(stderr, "\rbench: round %d/%d", i + 1, REPS);
 	}
 	fputc('\n', stderr);
 	double r = median(raw, REPS), st = median(step, REPS);
-	double s = median(sps, REPS), c = median(cj, REPS);
+	double s = median(sps, REPS), c = median(cj, REPS), fs = median(fsps, REPS);
 	double stmax = step[REPS - 1], rmax = raw[REPS - 1]; /* sorted */
 	printf("stepper bench (median of %d runs, same process)\n", REPS);
 	printf("(a) hand-off\n");
@@ -360,6 +380,10 @@ int main(void)
 	printf("  baseline: create+join 2 threads  %8.0f per second\n", c);
 	printf("  ratio schedules/create+join      %8.2f\n", s / c);
 	printf("  lost updates found               %8d of %d schedules\n", lost, SCHEDULES);
+	printf("(b') the same with free threads (a decision at every hand-off)\n");
+	printf("  stepper schedules per second     %8.0f\n", fs);
+	printf("  ratio free/declared (b)          %8.2f\n", fs / s);
+	printf("  lost updates found               %8d of %d schedules\n", flost, SCHEDULES);
 	const char *b = getenv("B") ? getenv("B") : "build";
 	double ours, xargs;
 	cli_versus_xargs(b, &ours, &xargs);

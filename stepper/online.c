@@ -1,0 +1,423 @@
+/*
+ * online.c - runs with free threads: a decision at every hand-off.
+ *
+ * Serial mode only. The prefixes run one at a time in registration order,
+ * as on the declared path. After that the thread that holds the turnstile
+ * (the one that reached a step, or ended) decides who goes next among the
+ * enabled threads (every live thread parked at a step: in serial mode all
+ * but the decider are), records the entry, and wakes the chosen thread;
+ * when it chose itself it goes on without a hand-off. Everything online
+ * (enabled, log, the sources' state) is written by the one thread that
+ * holds the turnstile; the grant (a release store of `granted` and the
+ * semaphore post) carries it to the next holder. After an abort nothing
+ * here is touched: every thread checks `aborted` first.
+ */
+#include "stepper_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The most distinct step names one free thread may reach in a run. */
+#define MAX_NAMES 4096
+
+static int aborted(stp_stepper *s)
+{
+	return atomic_load_explicit(&s->aborted, memory_order_acquire);
+}
+
+int stp__any_free(const stp_stepper *s)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		if (s->threads[i]->is_free)
+			return 1;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sources                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Uniform over the enabled threads, from the seed's stream. */
+static int random_pick(stp_stepper *s, const stp__choice *c)
+{
+	return c->enabled[stp__rng_below(&s->rng, (uint64_t)c->n)];
+}
+
+static const stp__source random_source = { "random", random_pick, NULL, NULL };
+
+static int is_enabled(const stp__choice *c, int i)
+{
+	for (int k = 0; k < c->n; k++)
+		if (c->enabled[k] == i)
+			return 1;
+	return 0;
+}
+
+/* "[a] 'load', [b] 'cas'": the enabled threads and their steps. */
+static char *enabled_text(stp_stepper *s, const stp__choice *c)
+{
+	size_t cap = (size_t)c->n * (2 * STP_MAX_NAME + 8) + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	buf[0] = '\0';
+	for (int k = 0; k < c->n; k++) {
+		const struct stp__thread *t = s->threads[c->enabled[k]];
+		len += (size_t)snprintf(buf + len, cap - len, "%s[%s] '%s'", k ? ", " : "",
+					t->name, atomic_load(&((struct stp__thread *)t)->at));
+	}
+	return buf;
+}
+
+/* Why the recorded thread r cannot take decision k. */
+static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
+{
+	const struct stp__thread *t = s->threads[r];
+	char *en = enabled_text(s, c);
+	const char *name = s->rec_name ? s->rec_name[c->decision] : "(any step)";
+	stp__error(s, STP__OUT_DIVERGENCE,
+		   "%s: decision %zu: recorded [%s] '%s', but [%s] %s; at steps: %s",
+		   s->rec_label, c->decision + 1, t->name, name, t->name,
+		   atomic_load(&((struct stp__thread *)t)->ended) ? "had ended"
+								   : "is not at a step",
+		   en ? en : "(out of memory)");
+	free(en);
+}
+
+/* The recorded thread of the decision, checked: it is enabled and, when
+ * names were recorded, at the recorded step. */
+static int recorded_pick(stp_stepper *s, const stp__choice *c)
+{
+	size_t k = c->decision;
+	if (k >= s->nrec) {
+		char *en = enabled_text(s, c);
+		stp__error(s, STP__OUT_DIVERGENCE,
+			   "%s: decision %zu: the %s ends after %zu decisions, but the "
+			   "run goes on; at steps: %s",
+			   s->rec_label, k + 1,
+			   s->rec_name ? "recorded run" : "schedule", s->nrec,
+			   en ? en : "(out of memory)");
+		free(en);
+		return -1;
+	}
+	int r = s->rec_thread[k];
+	if (!is_enabled(c, r)) {
+		recorded_missing(s, c, r);
+		return -1;
+	}
+	const struct stp__thread *t = s->threads[r];
+	const char *at = atomic_load(&((struct stp__thread *)t)->at);
+	if (s->rec_name && strcmp(at, s->rec_name[k]) != 0) {
+		stp__error(s, STP__OUT_DIVERGENCE,
+			   "%s: decision %zu: recorded [%s] '%s', but [%s] reached '%s'",
+			   s->rec_label, k + 1, t->name, s->rec_name[k], t->name, at);
+		return -1;
+	}
+	return r;
+}
+
+static int recorded_check(stp_stepper *s, const stp__choice *c, int chosen)
+{
+	return recorded_pick(s, c) == chosen ? 0 : -1;
+}
+
+/* The run ended (every thread did) before the recording did. */
+static void recorded_finish(stp_stepper *s, size_t n)
+{
+	if (n >= s->nrec)
+		return;
+	int r = s->rec_thread[n];
+	stp__error(s, STP__OUT_DIVERGENCE,
+		   "%s: decision %zu: recorded [%s] '%s', but every thread had ended "
+		   "(this run made %zu decisions, the %s %zu)",
+		   s->rec_label, n + 1, s->threads[r]->name,
+		   s->rec_name ? s->rec_name[n] : "(any step)", n,
+		   s->rec_name ? "recording" : "schedule", s->nrec);
+}
+
+static const stp__source recorded_source = { "recorded", recorded_pick,
+					     recorded_check, recorded_finish };
+
+/* ------------------------------------------------------------------ */
+/* Preparing a run                                                     */
+/* ------------------------------------------------------------------ */
+
+static int go_online(stp_stepper *s, const stp__source *src)
+{
+	if (s->opt.mode != STP_SERIAL) {
+		int i = 0;
+		while (i < s->nthreads - 1 && !s->threads[i]->is_free)
+			i++;
+		stp__error(s, STP__OUT_FAIL,
+			   "overlap mode does not support free threads ([%s] has no "
+			   "declared order): use serial mode (STEPPER_MODE=serial) or "
+			   "declare every thread's order",
+			   s->threads[i]->name);
+		return STP_EINVAL;
+	}
+	s->online = 1;
+	s->src = *src;
+	free(s->sched);
+	free(s->sched_step);
+	s->sched = NULL;
+	s->sched_step = NULL;
+	s->nsched = 0;
+	s->nlog = 0;
+	s->enabled = 0;
+	stp__rng_seed(&s->rng, s->opt.seed);
+	return 0;
+}
+
+int stp__online_prepare(stp_stepper *s)
+{
+	int rc = go_online(s, &random_source);
+	if (rc == 0)
+		s->strategy = "random";
+	return rc;
+}
+
+static void drop_recorded(stp_stepper *s)
+{
+	for (size_t k = 0; s->rec_name && k < s->nrec; k++)
+		free(s->rec_name[k]);
+	free(s->rec_name);
+	free(s->rec_thread);
+	s->rec_name = NULL;
+	s->rec_thread = NULL;
+	s->nrec = 0;
+}
+
+int stp__set_recorded(stp_stepper *s, const int *threads, const char *const *names,
+		      size_t n, const char *label)
+{
+	if (n > STP_MAX_STEPS)
+		return STP_EMISMATCH;
+	for (size_t k = 0; k < n; k++)
+		if (threads[k] < 0 || threads[k] >= s->nthreads)
+			return STP_EMISMATCH;
+	drop_recorded(s);
+	s->rec_thread = malloc((n ? n : 1) * sizeof *s->rec_thread);
+	s->rec_name = names ? calloc(n ? n : 1, sizeof *s->rec_name) : NULL;
+	if (!s->rec_thread || (names && !s->rec_name)) {
+		drop_recorded(s);
+		return STP_ENOMEM;
+	}
+	s->nrec = n;
+	memcpy(s->rec_thread, threads, n * sizeof *threads);
+	for (size_t k = 0; names && k < n; k++)
+		if (!(s->rec_name[k] = stp__strdup(names[k]))) {
+			drop_recorded(s);
+			return STP_ENOMEM;
+		}
+	s->rec_label = label;
+	return go_online(s, &recorded_source);
+}
+
+/* ------------------------------------------------------------------ */
+/* Steps                                                               */
+/* ------------------------------------------------------------------ */
+
+/* The thread's copy of a step name it reached, or NULL after reporting a
+ * name a trace could not hold (or too many names, or no memory). */
+static const char *intern(stp_stepper *s, struct stp__thread *t, const char *name,
+			  const char *file, int line)
+{
+	for (size_t i = 0; i < t->nnames; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return t->names[i];
+	size_t len = strnlen(name, STP_MAX_NAME + 1);
+	const char *why = len == 0		  ? "empty"
+			  : len > STP_MAX_NAME	  ? "longer than the limit"
+			  : !stp__utf8_valid(name) ? "not UTF-8"
+			  : t->nnames >= MAX_NAMES ? "one name too many"
+						   : NULL;
+	if (why) {
+		stp__error(s, STP__OUT_DIVERGENCE,
+			   "bad step: [%s] reached a step at %s:%d whose name is %s "
+			   "(names are 1..%d bytes of UTF-8; a free thread reaches at "
+			   "most %d distinct names); it begins '%.40s'",
+			   t->name, file, line, why, STP_MAX_NAME, MAX_NAMES, name);
+		return NULL;
+	}
+	if (t->nnames == t->capnames) {
+		size_t cap = t->capnames ? 2 * t->capnames : 8;
+		char **p = realloc(t->names, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		t->names = p;
+		t->capnames = cap;
+	}
+	char *c = stp__strdup(name);
+	if (c)
+		t->names[t->nnames++] = c;
+	return c;
+}
+
+/* Append the entry of a decision; 0, or -1 after reporting the limit. */
+static int record(stp_stepper *s, int pick)
+{
+	struct stp__thread *t = s->threads[pick];
+	if (s->nlog >= STP_MAX_STEPS) {
+		stp__error(s, STP__OUT_FAIL,
+			   "limit: a run with free threads records at most %d steps "
+			   "(STP_MAX_STEPS); [%s] reached '%s' as step %d + 1",
+			   STP_MAX_STEPS, t->name, atomic_load(&t->at), STP_MAX_STEPS);
+		return -1;
+	}
+	if (s->nlog == s->caplog) {
+		size_t cap = s->caplog ? 2 * s->caplog : 64;
+		stp__entry *l = realloc(s->log, cap * sizeof *l);
+		if (!l) {
+			stp__error(s, STP__OUT_FAIL, "out of memory recording step %zu",
+				   s->nlog + 1);
+			return -1;
+		}
+		s->log = l;
+		s->caplog = cap;
+	}
+	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0 };
+	return 0;
+}
+
+static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
+{
+	char *en = enabled_text(s, c);
+	fprintf(s->opt.log, "decision %zu: enabled %s -> [%s]%s\n", c->decision + 1,
+		en ? en : "(out of memory)", s->threads[pick]->name,
+		c->n == 1 ? " (the only one)" : "");
+	free(en);
+}
+
+/* The holder of the turnstile (self: parked at a step, or ended) decides
+ * who goes next and grants it. Returns the chosen thread, or NULL when
+ * none was (a prefix's turn, every thread ended, an aborted run). */
+static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self)
+{
+	if (aborted(s) || stp__prefix_turn(s, self))
+		return NULL;
+	int en[STP_MAX_THREADS], n = 0;
+	for (uint64_t m = s->enabled; m; m &= m - 1)
+		en[n++] = __builtin_ctzll(m);
+	if (n == 0)
+		return NULL;
+	stp__choice c = { en, n, self ? self->index : -1, s->nlog };
+	int pick = en[0];
+	if (n > 1)
+		pick = s->src.pick(s, &c);
+	else if (s->src.check && s->src.check(s, &c, pick) < 0)
+		pick = -1;
+	if (pick < 0 || record(s, pick) < 0) {
+		stp__abort(s);
+		return NULL;
+	}
+	if (s->opt.debug)
+		debug_decision(s, &c, pick);
+	s->enabled &= ~((uint64_t)1 << pick);
+	struct stp__thread *t = s->threads[pick];
+	/* The clock's key of this grant is the thread's previous grant + 1,
+	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
+	 * key of an older grant, so a late mark from one never wakes a later
+	 * wait. */
+	size_t key = atomic_load_explicit(&t->granted, memory_order_relaxed) + 1;
+	atomic_store_explicit(&t->granted, s->nlog, memory_order_release);
+	if (t != self)
+		stp__wake(s, t, key);
+	return t;
+}
+
+struct grant_wait {
+	stp_stepper *s;
+	struct stp__thread *t;
+	size_t seen; /* the grant before it parked */
+};
+
+static int granted(void *p)
+{
+	struct grant_wait *w = p;
+	return atomic_load_explicit(&w->t->granted, memory_order_acquire) != w->seen ||
+	       aborted(w->s);
+}
+
+/* Park until another thread grants t a turn (or the run is aborted). On a
+ * clock, the parked thread is blocked to the clock. */
+static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
+		       const char *name)
+{
+	struct grant_wait w = { s, t, seen };
+	int blocked = 0;
+	while (!granted(&w)) {
+		if (t->member && !blocked) {
+			blocked = s->hooks.clock->block_unless(t->member, granted, &w,
+								seen + 1, "its turn at step",
+								name);
+			continue;
+		}
+		stp__sem_wait(&t->sem, STP__WARM);
+	}
+	if (blocked)
+		s->hooks.clock->unblock(t->member);
+}
+
+static void pass_online(stp_stepper *s, struct stp__thread *t, size_t k,
+			const char *at)
+{
+	stp__entry *e = &s->log[atomic_load_explicit(&t->granted, memory_order_relaxed) - 1];
+	if (s->timed)
+		e->mono_ns = stp__mono_ns() - s->start_ns;
+	if (s->hooks.clock)
+		e->virt_ns = s->hooks.clock->now(s->opt.clock);
+	e->passed = 1;
+	atomic_store_explicit(&t->last, at, memory_order_release);
+	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	if (s->opt.debug)
+		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
+}
+
+void stp__online_step(struct stp__thread *t, const char *name, const char *file,
+		      int line)
+{
+	stp_stepper *s = t->s;
+	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+	const char *at = NULL;
+	if (t->is_free)
+		at = intern(s, t, name, file, line);
+	else if (stp__declared_here(t, k, name, file, line))
+		at = t->order[k];
+	if (!at) {
+		stp__abort(s);
+		return;
+	}
+	atomic_store_explicit(&t->at, at, memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+	s->enabled |= (uint64_t)1 << t->index;
+	if (s->opt.debug)
+		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
+	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
+	if (decide(s, t) != t)
+		wait_grant(s, t, seen, at);
+	if (aborted(s)) {
+		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
+		return;
+	}
+	pass_online(s, t, k, at);
+}
+
+void stp__online_end(struct stp__thread *t)
+{
+	decide(t->s, t);
+}
+
+void stp__online_finish(stp_stepper *s)
+{
+	int *sched = malloc((s->nlog ? s->nlog : 1) * sizeof *sched);
+	if (sched) {
+		for (size_t k = 0; k < s->nlog; k++)
+			sched[k] = s->log[k].thread;
+		free(s->sched);
+		s->sched = sched;
+		s->nsched = s->nlog;
+	}
+	if (!aborted(s) && s->src.finish)
+		s->src.finish(s, s->nlog);
+}
