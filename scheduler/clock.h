@@ -117,6 +117,25 @@ STP_API int stp_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu);
 STP_API void stp_cond_signal(pthread_cond_t *cv);
 STP_API void stp_cond_broadcast(pthread_cond_t *cv);
 
+/* The same four with the caller's file and line, which the stepper's
+ * reports name; the macros below pass them. On a controlled thread of a
+ * serial stepper run these waits are scheduling points the stepper
+ * understands (see stepper.h, "Locks and waits"): a wait blocks the thread
+ * until a signal the strategy lets it take, a timed wait times out only
+ * when no other thread can go on, and the mutex must be held through
+ * stp_mutex_lock. */
+STP_API int stp_cond_timedwait_ns_at_(pthread_cond_t *cv, pthread_mutex_t *mu,
+				      uint64_t ns, const char *file, int line);
+STP_API int stp_cond_wait_at_(pthread_cond_t *cv, pthread_mutex_t *mu,
+			      const char *file, int line);
+STP_API void stp_cond_signal_at_(pthread_cond_t *cv, const char *file, int line);
+STP_API void stp_cond_broadcast_at_(pthread_cond_t *cv, const char *file, int line);
+#define stp_cond_timedwait_ns(cv, mu, ns)                                   \
+	stp_cond_timedwait_ns_at_((cv), (mu), (ns), __FILE__, __LINE__)
+#define stp_cond_wait(cv, mu) stp_cond_wait_at_((cv), (mu), __FILE__, __LINE__)
+#define stp_cond_signal(cv) stp_cond_signal_at_((cv), __FILE__, __LINE__)
+#define stp_cond_broadcast(cv) stp_cond_broadcast_at_((cv), __FILE__, __LINE__)
+
 #ifdef __cplusplus
 }
 #endif

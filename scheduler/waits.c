@@ -4,6 +4,7 @@
  * timer's callback), real everywhere else.
  */
 #include "clock_int.h"
+#include "condhook.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -78,10 +79,15 @@ int stp_sleep_ns(uint64_t ns)
 }
 
 static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns,
-			    int timed)
+			    int timed, const char *file, int line)
 {
 	if (!cv || !mu)
 		return STP_EINVAL;
+	if (stp__cond_self) {
+		int rc = stp__cond_self->wait(cv, mu, ns, timed, file, line);
+		if (rc != STP__COND_PASS)
+			return rc;
+	}
 	stp__member *m = stp__member_self;
 	if (!m) {
 		if (!timed)
@@ -137,27 +143,61 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 	return rc;
 }
 
+#undef stp_cond_timedwait_ns
+#undef stp_cond_wait
+#undef stp_cond_signal
+#undef stp_cond_broadcast
+
+int stp_cond_timedwait_ns_at_(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns,
+			      const char *file, int line)
+{
+	return cond_wait_common(cv, mu, ns, 1, file, line);
+}
+
+int stp_cond_wait_at_(pthread_cond_t *cv, pthread_mutex_t *mu, const char *file,
+		      int line)
+{
+	return cond_wait_common(cv, mu, 0, 0, file, line);
+}
+
 int stp_cond_timedwait_ns(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns)
 {
-	return cond_wait_common(cv, mu, ns, 1);
+	return cond_wait_common(cv, mu, ns, 1, "?", 0);
 }
 
 int stp_cond_wait(pthread_cond_t *cv, pthread_mutex_t *mu)
 {
-	return cond_wait_common(cv, mu, 0, 0);
+	return cond_wait_common(cv, mu, 0, 0, "?", 0);
+}
+
+static void wake_common(pthread_cond_t *cv, int all, const char *file, int line)
+{
+	if (!cv)
+		return;
+	if (stp__cond_self && stp__cond_self->wake(cv, all, file, line) != STP__COND_PASS)
+		return;
+	stp__clock_waking(cv);
+	pthread_cond_broadcast(cv);
+}
+
+void stp_cond_signal_at_(pthread_cond_t *cv, const char *file, int line)
+{
+	wake_common(cv, 0, file, line);
+}
+
+void stp_cond_broadcast_at_(pthread_cond_t *cv, const char *file, int line)
+{
+	wake_common(cv, 1, file, line);
 }
 
 void stp_cond_signal(pthread_cond_t *cv)
 {
-	stp_cond_broadcast(cv);
+	wake_common(cv, 0, "?", 0);
 }
 
 void stp_cond_broadcast(pthread_cond_t *cv)
 {
-	if (!cv)
-		return;
-	stp__clock_waking(cv);
-	pthread_cond_broadcast(cv);
+	wake_common(cv, 1, "?", 0);
 }
 
 /* ------------------------------------------------------------------ */

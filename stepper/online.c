@@ -45,6 +45,28 @@ static int random_pick(stp_stepper *s, const stp__choice *c)
 
 static const stp__source random_source = { "random", random_pick, NULL, NULL };
 
+/* Where a declared thread stands in the plan: the entry of its next step,
+ * or, with none left, of its last (so it runs on to its end at once). */
+static size_t rank(const struct stp__thread *t)
+{
+	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+	return t->entry_of[k < t->nsteps ? k : t->nsteps - 1];
+}
+
+/* Follow the plan: the enabled thread whose next step comes first in it.
+ * When no thread blocks, that is the plan's next entry, so the run is the
+ * plan; a thread that blocks only lets the plan's later entries go first. */
+static int plan_pick(stp_stepper *s, const stp__choice *c)
+{
+	int best = c->enabled[0];
+	for (int k = 1; k < c->n; k++)
+		if (rank(s->threads[c->enabled[k]]) < rank(s->threads[best]))
+			best = c->enabled[k];
+	return best;
+}
+
+static const stp__source plan_source = { "plan", plan_pick, NULL, NULL };
+
 static int is_enabled(const stp__choice *c, int i)
 {
 	for (int k = 0; k < c->n; k++)
@@ -156,6 +178,8 @@ static int go_online(stp_stepper *s, const stp__source *src)
 		return STP_EINVAL;
 	}
 	s->online = 1;
+	s->deciding = 1;
+	s->planned = 0;
 	s->src = *src;
 	free(s->sched);
 	free(s->sched_step);
@@ -163,9 +187,18 @@ static int go_online(stp_stepper *s, const stp__source *src)
 	s->sched_step = NULL;
 	s->nsched = 0;
 	s->nlog = 0;
-	s->enabled = 0;
+	s->parked = 0;
 	stp__rng_seed(&s->rng, s->opt.seed);
 	return 0;
+}
+
+void stp__online_plan(stp_stepper *s)
+{
+	s->deciding = 1;
+	s->planned = 1;
+	s->src = plan_source;
+	s->nlog = 0;
+	s->parked = 0;
 }
 
 int stp__online_prepare(stp_stepper *s)
@@ -253,6 +286,11 @@ static const char *intern(stp_stepper *s, struct stp__thread *t, const char *nam
 	return c;
 }
 
+const char *stp__point_name(struct stp__thread *t, const char *name)
+{
+	return intern(t->s, t, name, "(the stepper)", 0);
+}
+
 /* Append the entry of a decision; 0, or -1 after reporting the limit. */
 static int record(stp_stepper *s, int pick)
 {
@@ -275,7 +313,9 @@ static int record(stp_stepper *s, int pick)
 		s->log = l;
 		s->caplog = cap;
 	}
-	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0 };
+	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
+					   t->op == STP__OP_STEP };
+	atomic_store_explicit(&s->npoints, s->nlog, memory_order_relaxed);
 	return 0;
 }
 
@@ -288,16 +328,66 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 	free(en);
 }
 
-/* The holder of the turnstile (self: parked at a step, or ended) decides
+/* Nothing can go on: every timed wait may now time out. 1 when one may. */
+static int let_timeouts_happen(stp_stepper *s)
+{
+	int any = 0;
+	for (uint64_t m = s->parked; m; m &= m - 1) {
+		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+		if (t->op == STP__OP_WOKEN && t->timed && !t->may_time_out)
+			any = t->may_time_out = 1;
+	}
+	return any;
+}
+
+/* The parked threads that can go on, ascending. When none can, timed
+ * waits may time out; when still none can and some are parked, that is a
+ * deadlock: reported, and the run aborted. */
+static int enabled_now(stp_stepper *s, int *en)
+{
+	int n = 0;
+	for (int pass = 0; pass < 2 && n == 0; pass++) {
+		for (uint64_t m = s->parked; m; m &= m - 1) {
+			int i = __builtin_ctzll(m);
+			if (stp__op_enabled(s, s->threads[i]))
+				en[n++] = i;
+		}
+		if (n > 0 || !let_timeouts_happen(s))
+			break;
+	}
+	if (n == 0 && s->parked) {
+		stp__report_deadlock(s, s->parked);
+		stp__abort(s);
+	}
+	return n;
+}
+
+/* How eagerly t, parked and not chosen, should wait: in a planned run the
+ * thread whose next step the plan has next spins; any other sleeps. */
+static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int pick)
+{
+	if (!s->planned)
+		return STP__WARM;
+	size_t r = rank(t);
+	for (uint64_t m = s->parked & ~((uint64_t)1 << pick); m; m &= m - 1) {
+		const struct stp__thread *o = s->threads[__builtin_ctzll(m)];
+		if (o != t && rank(o) < r)
+			return STP__COLD;
+	}
+	return STP__HOT;
+}
+
+/* The holder of the turnstile (self: parked at a point, or ended) decides
  * who goes next and grants it. Returns the chosen thread, or NULL when
- * none was (a prefix's turn, every thread ended, an aborted run). */
-static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self)
+ * none was (a prefix's turn, every thread ended, a deadlock, an aborted
+ * run). *heat: how self should wait when it was not chosen. */
+static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
+				  enum stp__heat *heat)
 {
 	if (aborted(s) || stp__prefix_turn(s, self))
 		return NULL;
-	int en[STP_MAX_THREADS], n = 0;
-	for (uint64_t m = s->enabled; m; m &= m - 1)
-		en[n++] = __builtin_ctzll(m);
+	int en[STP_MAX_THREADS];
+	int n = enabled_now(s, en);
 	if (n == 0)
 		return NULL;
 	stp__choice c = { en, n, self ? self->index : -1, s->nlog };
@@ -312,8 +402,10 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self)
 	}
 	if (s->opt.debug)
 		debug_decision(s, &c, pick);
-	s->enabled &= ~((uint64_t)1 << pick);
+	s->parked &= ~((uint64_t)1 << pick);
 	struct stp__thread *t = s->threads[pick];
+	if (self && self != t && heat)
+		*heat = heat_of(s, self, pick);
 	/* The clock's key of this grant is the thread's previous grant + 1,
 	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
 	 * key of an older grant, so a late mark from one never wakes a later
@@ -341,7 +433,7 @@ static int granted(void *p)
 /* Park until another thread grants t a turn (or the run is aborted). On a
  * clock, the parked thread is blocked to the clock. */
 static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
-		       const char *name)
+		       const char *name, enum stp__heat heat)
 {
 	struct grant_wait w = { s, t, seen };
 	int blocked = 0;
@@ -352,14 +444,15 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
 								name);
 			continue;
 		}
-		stp__sem_wait(&t->sem, STP__WARM);
+		stp__sem_wait(&t->sem, heat);
 	}
 	if (blocked)
 		s->hooks.clock->unblock(t->member);
 }
 
-static void pass_online(stp_stepper *s, struct stp__thread *t, size_t k,
-			const char *at)
+/* t passed the point it was granted: its entry's times, and for a step
+ * its count. */
+static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 {
 	stp__entry *e = &s->log[atomic_load_explicit(&t->granted, memory_order_relaxed) - 1];
 	if (s->timed)
@@ -367,11 +460,38 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, size_t k,
 	if (s->hooks.clock)
 		e->virt_ns = s->hooks.clock->now(s->opt.clock);
 	e->passed = 1;
-	atomic_store_explicit(&t->last, at, memory_order_release);
-	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
+	if (t->op == STP__OP_STEP) {
+		size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+		if (t->times && k < t->nsteps) {
+			t->times[k] = e->mono_ns;
+			t->vtimes[k] = e->virt_ns;
+		}
+		atomic_store_explicit(&t->last, at, memory_order_release);
+		atomic_store_explicit(&t->passed, k + 1, memory_order_release);
+	}
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
+}
+
+int stp__online_point(struct stp__thread *t, const char *at)
+{
+	stp_stepper *s = t->s;
+	atomic_store_explicit(&t->at, at, memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+	s->parked |= (uint64_t)1 << t->index;
+	if (s->opt.debug)
+		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
+	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
+	enum stp__heat heat = STP__WARM;
+	if (decide(s, t, &heat) != t)
+		wait_grant(s, t, seen, at, heat);
+	if (aborted(s)) {
+		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
+		return -1;
+	}
+	pass_online(s, t, at);
+	return 0;
 }
 
 void stp__online_step(struct stp__thread *t, const char *name, const char *file,
@@ -388,28 +508,34 @@ void stp__online_step(struct stp__thread *t, const char *name, const char *file,
 		stp__abort(s);
 		return;
 	}
-	atomic_store_explicit(&t->at, at, memory_order_release);
-	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
-	s->enabled |= (uint64_t)1 << t->index;
-	if (s->opt.debug)
-		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
-	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
-	if (decide(s, t) != t)
-		wait_grant(s, t, seen, at);
-	if (aborted(s)) {
-		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
-		return;
-	}
-	pass_online(s, t, k, at);
+	t->op = STP__OP_STEP;
+	t->op_file = file;
+	t->op_line = line;
+	stp__online_point(t, at);
 }
 
 void stp__online_end(struct stp__thread *t)
 {
-	decide(t->s, t);
+	decide(t->s, t, NULL);
+}
+
+/* Did the run pass steps only (no lock or wait point)? */
+static int steps_only(const stp_stepper *s)
+{
+	for (size_t k = 0; k < s->nlog; k++)
+		if (!s->log[k].is_step)
+			return 0;
+	return 1;
 }
 
 void stp__online_finish(stp_stepper *s)
 {
+	if (s->planned && steps_only(s))
+		return; /* the plan, as planned: a plain run */
+	s->online = 1;
+	s->planned = 0;
+	free(s->sched_step);
+	s->sched_step = NULL;
 	int *sched = malloc((s->nlog ? s->nlog : 1) * sizeof *sched);
 	if (sched) {
 		for (size_t k = 0; k < s->nlog; k++)

@@ -11,6 +11,7 @@
  * has not ended: entries of a thread that ended early leave the schedule.
  */
 #include "stepper_int.h"
+#include "condhook.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -322,7 +323,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		return;
 	if (!name)
 		name = "(null)";
-	if (s->online) {
+	if (s->deciding) {
 		stp__online_step(t, name, file, line);
 		return;
 	}
@@ -423,6 +424,8 @@ static void thread_main(void *p)
 	struct stp__thread *t = p;
 	stp_stepper *s = t->s;
 	stp_self_ = t;
+	if (s->deciding)
+		stp__cond_self = &stp__core_cond_hook;
 	note_cpu(t);
 	if (t->member)
 		s->hooks.clock->adopt(t->member);
@@ -461,13 +464,14 @@ static void thread_main(void *p)
 	 * neither would grant the entry after. Sequentially consistent stores
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
-	if (s->online)
+	if (s->deciding)
 		stp__online_end(t);
 	else
 		hand_off(s, t);
 	if (t->member)
 		s->hooks.clock->leave(t->member); /* freed with the stepper */
 	stp_self_ = NULL;
+	stp__cond_self = NULL;
 	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
 		stp__sem_post(&s->done);
 	stp__unref(s);
@@ -598,7 +602,8 @@ static void report_stuck(stp_stepper *s)
 
 static size_t progress(stp_stepper *s)
 {
-	return stp__passed_total(s) + (size_t)atomic_load(&s->nended);
+	return stp__passed_total(s) + (size_t)atomic_load(&s->nended) +
+	       atomic_load_explicit(&s->npoints, memory_order_relaxed);
 }
 
 /* Wait for every thread to end. Progress is a step passed or a thread
@@ -653,6 +658,8 @@ int stp__interleave(stp_stepper *s)
 	if (s->nthreads == 0)
 		return STP_EINVAL;
 	s->online = 0;
+	s->deciding = 0;
+	s->planned = 0;
 	int rc;
 	if (s->hooks.interleave)
 		rc = s->hooks.interleave(s);
@@ -685,6 +692,9 @@ int stp__run(stp_stepper *s)
 			return STP_ETHREAD;
 		}
 	}
+	if (serial(s) && !s->deciding)
+		stp__online_plan(s);
+	stp__objs_clear(s);
 	s->phase = STP__RUNNING;
 	atomic_store(&s->next, 0);
 	atomic_store(&s->aborted, 0);
@@ -704,7 +714,7 @@ int stp__run(stp_stepper *s)
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
-	if (s->online)
+	if (s->deciding)
 		stp__online_finish(s);
 	if (s->hooks.clock)
 		s->hooks.clock->attach(s->opt.clock, NULL);

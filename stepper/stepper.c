@@ -83,6 +83,12 @@ stp_stepper *stp_new(const stp_options *o)
 		free(s);
 		return NULL;
 	}
+	if (pthread_mutex_init(&s->objmu, NULL)) {
+		pthread_mutex_destroy(&s->mu);
+		free(s->opt_strings);
+		free(s);
+		return NULL;
+	}
 	stp__sem_init(&s->done);
 	s->timed = s->opt.trace != NULL;
 	s->strategy = "random";
@@ -125,6 +131,8 @@ static void destroy(stp_stepper *s)
 	free(s->opt_strings);
 	if (s->replay && s->replay_free)
 		s->replay_free(s->replay);
+	stp__objs_clear(s);
+	pthread_mutex_destroy(&s->objmu);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -18,6 +18,7 @@
 #ifndef STEPPER_STEPPER_H
 #define STEPPER_STEPPER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -199,6 +200,41 @@ STP_API void stp_check_failed_(const char *cond, const char *file, int line);
 			stp_check_failed_(#cond, __FILE__, __LINE__);       \
 	} while (0)
 #endif
+
+/* ------------------------------------------------------------------ */
+/* Locks and waits                                                     */
+/* ------------------------------------------------------------------ */
+
+/* pthread_mutex_lock, _trylock and _unlock on a plain pthread_mutex_t that
+ * the stepper sees. On a controlled thread of a serial run each is a
+ * scheduling point: the strategy decides who goes on there, among the
+ * threads that can (a thread whose lock would wait for a mutex another
+ * controlled thread holds is blocked and never chosen; an unlock lets
+ * every waiter compete, and which one gets the mutex is a decision, kept
+ * in the trace). When no thread can go on, the run ends at once with the
+ * outcome "deadlock" and a report of the cycle (each thread, the mutex it
+ * waits for and where, who holds it and where it was taken), or of the
+ * condition wait nothing is left to signal (a lost wake-up). Locking a
+ * mutex the thread already holds is a self-deadlock; unlocking one it
+ * does not hold fails the run naming both threads. After a run is
+ * aborted (a deadlock, a failure), a lock that would wait returns
+ * STP_EDEADLOCK at once, without the mutex, so that every thread can run
+ * to its end. On any other thread, and in overlap mode, these are the
+ * plain pthread calls. Use one mutex either with these or with plain
+ * pthread_mutex_* calls, not both: a plain unlock of a mutex locked here
+ * goes unseen (the report then names it as held), a plain lock of one
+ * held here waits outside the stepper (a stall).
+ * Returns 0, STP_EBUSY (trylock: held), STP_EPERM (unlock: not held by
+ * the caller), STP_EDEADLOCK, STP_EINVAL (NULL; on a controlled thread the
+ * run fails saying where). The conditions of scheduler/clock.h
+ * (stp_cond_wait, stp_cond_timedwait_ns, stp_cond_signal,
+ * stp_cond_broadcast) are scheduling points in the same way. */
+STP_API int stp_mutex_lock_(pthread_mutex_t *m, const char *file, int line);
+STP_API int stp_mutex_trylock_(pthread_mutex_t *m, const char *file, int line);
+STP_API int stp_mutex_unlock_(pthread_mutex_t *m, const char *file, int line);
+#define stp_mutex_lock(m) stp_mutex_lock_((m), __FILE__, __LINE__)
+#define stp_mutex_trylock(m) stp_mutex_trylock_((m), __FILE__, __LINE__)
+#define stp_mutex_unlock(m) stp_mutex_unlock_((m), __FILE__, __LINE__)
 
 /* ------------------------------------------------------------------ */
 /* Seed loops                                                          */

@@ -28,6 +28,36 @@ enum stp__tstate {
 	STP__T_ENDED
 };
 
+/* What a thread parked at a scheduling point is about to do (online runs). */
+enum stp__op {
+	STP__OP_STEP,
+	STP__OP_LOCK,
+	STP__OP_TRYLOCK,
+	STP__OP_UNLOCK,
+	STP__OP_WAIT,   /* a condition wait starts: the mutex goes */
+	STP__OP_WOKEN,  /* blocked in a condition wait until signalled */
+	STP__OP_SIGNAL,
+	STP__OP_BROADCAST
+};
+
+/* A mutex or a condition variable the stepper has seen in a run (locks.c),
+ * named by the order it was first used: m#1, cv#1. */
+struct stp__obj {
+	const void *addr;
+	int is_cond;
+	int id;
+	/* a mutex: */
+	int owner;         /* the holding thread's index, or -1 */
+	const char *file;  /* where the owner took it */
+	int line;
+	/* a condition: */
+	uint64_t waiting;  /* threads blocked in a wait on it */
+	uint64_t bcast;    /* waiters a broadcast woke */
+	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
+	size_t nsig, capsig;
+	char label[16];    /* "m#1" */
+};
+
 /* A controlled thread: its declaration and, during a run, its position.
  * The fields are grouped by who writes them, one cache line per group, so
  * that a hand-off moves one line (the semaphore) and not three. */
@@ -64,6 +94,17 @@ struct stp__thread {
 	_Atomic(const char *) last; /* the step it passed last */
 	char **names;           /* distinct step names reached, owned */
 	size_t nnames, capnames;
+	/* Online runs: the operation it is parked at, written by the thread
+	 * before it parks and read by the decider (the hand-off orders
+	 * them). */
+	enum stp__op op;
+	struct stp__obj *obj;   /* lock, unlock, signal: its object; a wait: the condition */
+	struct stp__obj *mutex; /* a wait: the mutex */
+	const char *op_file;
+	int op_line;
+	int timed;              /* a timed wait */
+	int may_time_out;       /* ...that nothing else could let go on */
+	int held;               /* mutexes it holds */
 };
 
 /* Online runs: one entry of what happened, appended by the thread that
@@ -74,6 +115,7 @@ typedef struct stp__entry {
 	uint64_t mono_ns;  /* since the run started (timed runs) */
 	uint64_t virt_ns;  /* the clock's time (clock runs) */
 	int passed;        /* 0: granted, but the run was aborted first */
+	int is_step;       /* 0: a lock, unlock, wait or signal point */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending
@@ -108,7 +150,8 @@ enum stp__outcome {
 	STP__OUT_PASS,
 	STP__OUT_FAIL,
 	STP__OUT_DIVERGENCE,
-	STP__OUT_STALL
+	STP__OUT_STALL,
+	STP__OUT_DEADLOCK
 };
 
 enum stp__phase { STP__NEW, STP__RUNNING, STP__DONE };
@@ -175,7 +218,21 @@ struct stp_stepper {
 	const char *rec_label; /* "replay" or "schedule", for errors */
 	stp__entry *log;      /* written by the running thread only */
 	size_t nlog, caplog;
-	uint64_t enabled;     /* bitset of parked threads (running thread) */
+	uint64_t parked;      /* bitset of parked threads (running thread) */
+	/* Serial runs decide at every hand-off (deciding). With every
+	 * thread declared, the source follows the plan in sched[] (planned),
+	 * and a run that only passed steps ends as a plain planned run
+	 * (online stays 0); one with a lock or wait point ends online. */
+	int deciding;
+	int planned;
+	atomic_size_t npoints; /* decisions so far: progress, for the watchdog */
+	/* Mutexes and conditions seen in the run (locks.c): an open-addressed
+	 * table by address; objmu guards it after an abort, when threads run
+	 * at once. */
+	struct stp__obj **objs;
+	size_t capobjs, nobjs;
+	int nmutex, ncond;
+	pthread_mutex_t objmu;
 	void *replay;         /* loaded trace when replaying (traces/) */
 	void (*replay_free)(void *);
 
@@ -257,6 +314,30 @@ int stp__set_recorded(stp_stepper *s, const int *threads,
 /* A controlled thread of an online run reaches a step, or ends. */
 void stp__online_step(struct stp__thread *t, const char *name, const char *file,
 		      int line);
+/* Park t at the point of its pending operation (t->op and friends set)
+ * named at, until a decision grants it; 0, or -1 when the run was
+ * aborted first. */
+int stp__online_point(struct stp__thread *t, const char *at);
+/* t's interned copy of a name for a point ("lock(m#1)"); NULL after
+ * reporting a limit. */
+const char *stp__point_name(struct stp__thread *t, const char *name);
+/* Serial runs: decide at every hand-off, following the plan in sched[]
+ * (every thread declared). */
+void stp__online_plan(stp_stepper *s);
+
+/* ------------------------------------------------------------------ */
+/* Locks and waits (locks.c)                                           */
+/* ------------------------------------------------------------------ */
+
+/* Can t, parked at its pending operation, go on? */
+int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
+/* No thread can go on and these (bitset) are blocked: report the
+ * deadlock, the cycle or the lost wake-up (the run is then aborted). */
+void stp__report_deadlock(stp_stepper *s, uint64_t blocked);
+/* The run's object table: cleared before a run, freed with s. */
+void stp__objs_clear(stp_stepper *s);
+/* The hook the core installs on its threads (condhook.h). */
+extern const struct stp__cond_hook stp__core_cond_hook;
 void stp__online_end(struct stp__thread *t);
 /* Has any thread no declared order? */
 int stp__any_free(const stp_stepper *s);

@@ -573,9 +573,10 @@ static void check_events_v2(checker *c, json_t *arr, stp_trace *t)
 static void check_outcome(checker *c, json_t *v, stp_trace *t)
 {
 	static const char *const outcomes[] = { "pass", "fail", "divergence", "stall",
-						NULL };
+						"deadlock", NULL };
 	int i = choice(c, v, AT("outcome"), outcomes,
-		       "\"pass\", \"fail\", \"divergence\" or \"stall\"");
+		       "\"pass\", \"fail\", \"divergence\", \"stall\" or "
+		       "\"deadlock\"");
 	if (i < 0)
 		return;
 	t->outcome = stp__strdup(outcomes[i]);

@@ -22,6 +22,8 @@ const char *stp__outcome_name(enum stp__outcome o)
 		return "divergence";
 	case STP__OUT_STALL:
 		return "stall";
+	case STP__OUT_DEADLOCK:
+		return "deadlock";
 	default:
 		return "none";
 	}

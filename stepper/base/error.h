@@ -42,7 +42,9 @@ extern "C" {
 	X(ENOENT, -16, "no such entry")                                         \
 	X(EDEADLOCK, -17, "every thread is blocked with nothing to wake it")    \
 	X(ECLOSED, -18, "closed")                                               \
-	X(EAGAIN, -19, "try again")
+	X(EAGAIN, -19, "try again")                                             \
+	X(EBUSY, -20, "held by another thread")                                 \
+	X(EPERM, -21, "not held by the calling thread")
 
 enum {
 #define STP__ENUM(name, code, text) STP_##name = (code),

@@ -2,6 +2,7 @@
  * handoff.c - spin-then-futex binary semaphore (Linux).
  */
 #include "handoff.h"
+#include "condhook.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -193,3 +194,5 @@ int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
 {
 	return wait_common(s, deadline_ns ? deadline_ns : 1, heat, NULL);
 }
+
+_Thread_local const stp__cond_hook *stp__cond_self;

@@ -1,0 +1,146 @@
+/*
+ * deadlock.c - the report when no controlled thread can go on.
+ *
+ * Every live thread is parked at a point whose operation cannot complete:
+ * a lock of a mutex another thread holds, or a condition wait. A mutex
+ * waiter waits for one thread (the owner), so the wait-for graph has out-
+ * degree at most one and following it from each blocked thread finds the
+ * cycle, if there is one. A condition waiter nothing has signalled waits
+ * for no thread in particular: with no cycle, that is a lost wake-up.
+ */
+#include "stepper_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The thread t waits for (the owner of the mutex it needs), or -1. */
+static int waits_for(const struct stp__thread *t)
+{
+	if (t->op == STP__OP_LOCK)
+		return t->obj->owner;
+	if (t->op == STP__OP_WOKEN && t->mutex->owner >= 0 &&
+	    !(t->obj->waiting & ((uint64_t)1 << t->index)))
+		return t->mutex->owner; /* woken, the mutex is taken */
+	return -1;
+}
+
+/* One line: what t waits for, where, and who holds it. */
+static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line,
+			 size_t size)
+{
+	int o = waits_for(t);
+	const struct stp__obj *m = t->op == STP__OP_LOCK ? t->obj : t->mutex;
+	if (o >= 0)
+		snprintf(line, size, "\n  [%s] waits for %s at %s:%d; [%s] holds it (taken at %s:%d)%s",
+			 t->name, m->label, t->op_file, t->op_line, s->threads[o]->name,
+			 m->file, m->line,
+			 atomic_load(&s->threads[o]->ended) ? " and has ended without unlocking it"
+							   : "");
+	else
+		snprintf(line, size, "\n  [%s] waits on %s at %s:%d (with %s); no signal is pending",
+			 t->name, t->obj->label, t->op_file, t->op_line, t->mutex->label);
+}
+
+/* The first thread on a cycle of the wait-for graph among blocked, or -1. */
+static int find_cycle(stp_stepper *s, uint64_t blocked)
+{
+	for (uint64_t b = blocked; b; b &= b - 1) {
+		int slow = __builtin_ctzll(b), fast = slow;
+		/* Floyd: the graph has out-degree at most one */
+		for (;;) {
+			int f1 = waits_for(s->threads[fast]);
+			if (f1 < 0 || !(blocked >> f1 & 1))
+				break;
+			int f2 = waits_for(s->threads[f1]);
+			if (f2 < 0 || !(blocked >> f2 & 1))
+				break;
+			fast = f2;
+			slow = waits_for(s->threads[slow]);
+			if (slow == fast)
+				return slow;
+		}
+	}
+	return -1;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *text)
+{
+	size_t n = strlen(text);
+	if (*len + n + 1 > *cap) {
+		size_t c = (*len + n + 1) * 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, text, n + 1);
+	*len += n;
+}
+
+/* The cycle from thread c, one line per thread, and the arrow summary. */
+static void cycle_text(stp_stepper *s, int c, char **buf, size_t *len, size_t *cap)
+{
+	char line[4 * STP_MAX_NAME + 128];
+	int i = c;
+	do {
+		blocked_line(s, s->threads[i], line, sizeof line);
+		append(buf, len, cap, line);
+		i = waits_for(s->threads[i]);
+	} while (i != c);
+	append(buf, len, cap, "\n  the cycle: ");
+	i = c;
+	do {
+		const struct stp__thread *t = s->threads[i];
+		snprintf(line, sizeof line, "[%s] -> %s -> ", t->name,
+			 (t->op == STP__OP_LOCK ? t->obj : t->mutex)->label);
+		append(buf, len, cap, line);
+		i = waits_for(t);
+	} while (i != c);
+	snprintf(line, sizeof line, "[%s]", s->threads[c]->name);
+	append(buf, len, cap, line);
+}
+
+/* The first condition waiter nothing has signalled, or -1. */
+static int lost_waiter(stp_stepper *s, uint64_t blocked)
+{
+	for (uint64_t b = blocked; b; b &= b - 1) {
+		const struct stp__thread *t = s->threads[__builtin_ctzll(b)];
+		if (t->op == STP__OP_WOKEN && waits_for(t) < 0)
+			return t->index;
+	}
+	return -1;
+}
+
+void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
+{
+	size_t cap = 1024, len = 0;
+	char *buf = calloc(1, cap), line[4 * STP_MAX_NAME + 128];
+	int c = find_cycle(s, blocked), w = c < 0 ? lost_waiter(s, blocked) : -1;
+	if (c >= 0) {
+		append(&buf, &len, &cap, "deadlock: a cycle of threads, each waiting for a "
+					 "mutex the next one holds:");
+		cycle_text(s, c, &buf, &len, &cap);
+	} else if (w >= 0) {
+		const struct stp__thread *t = s->threads[w];
+		snprintf(line, sizeof line,
+			 "deadlock: lost wake-up: [%s] waits on %s at %s:%d and no thread "
+			 "that could signal it can go on",
+			 t->name, t->obj->label, t->op_file, t->op_line);
+		append(&buf, &len, &cap, line);
+	} else {
+		append(&buf, &len, &cap, "deadlock: no thread can go on");
+	}
+	append(&buf, &len, &cap, "\n  every thread:");
+	for (int i = 0; i < s->nthreads; i++) {
+		const struct stp__thread *t = s->threads[i];
+		if (blocked >> i & 1)
+			blocked_line(s, t, line, sizeof line);
+		else
+			snprintf(line, sizeof line, "\n  [%s] %s", t->name,
+				 atomic_load(&t->ended) ? "ended" : "running");
+		append(&buf, &len, &cap, line);
+	}
+	stp__error(s, STP__OUT_DEADLOCK, "%s", buf ? buf : "deadlock");
+	free(buf);
+}

@@ -1,0 +1,467 @@
+/*
+ * locks.c - mutexes and condition variables the stepper sees.
+ *
+ * On a controlled thread of a serial run, stp_mutex_* and stp_cond_* are
+ * scheduling points: the thread parks at the point (its pending operation
+ * says what it will do) and the source decides who goes on among the
+ * threads whose operation can complete. A lock of a mutex another thread
+ * holds, or a condition wait nothing has signalled, cannot: the thread is
+ * blocked, and no schedule that cannot happen is ever tried.
+ *
+ * The model (who holds each mutex, who waits on each condition, the
+ * pending signals) is changed only by the thread that holds the turnstile,
+ * right after its grant, so it needs no lock of its own until the run is
+ * aborted; from then on threads run at once and objmu guards it. The real
+ * pthread mutex is locked and unlocked underneath by the model's owner, so
+ * a thread the stepper does not control still excludes.
+ *
+ * Signals follow Shuttle's model: a signal may wake any thread waiting
+ * when it was sent; the first of them the source lets return takes it.
+ * Which waiter a signal wakes is therefore a decision like any other.
+ */
+#include "stepper_int.h"
+#include "condhook.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int aborted(stp_stepper *s)
+{
+	return atomic_load_explicit(&s->aborted, memory_order_acquire);
+}
+
+static uint64_t bit(const struct stp__thread *t)
+{
+	return (uint64_t)1 << t->index;
+}
+
+/* ------------------------------------------------------------------ */
+/* The object table                                                    */
+/* ------------------------------------------------------------------ */
+
+static size_t slot_of(const void *addr, size_t cap)
+{
+	uint64_t h = (uint64_t)(uintptr_t)addr * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 32) & (cap - 1);
+}
+
+static int grow(stp_stepper *s)
+{
+	size_t cap = s->capobjs ? 2 * s->capobjs : 16;
+	struct stp__obj **t = calloc(cap, sizeof *t);
+	if (!t)
+		return -1;
+	for (size_t i = 0; i < s->capobjs; i++) {
+		struct stp__obj *o = s->objs[i];
+		if (!o)
+			continue;
+		size_t j = slot_of(o->addr, cap);
+		while (t[j])
+			j = (j + 1) & (cap - 1);
+		t[j] = o;
+	}
+	free(s->objs);
+	s->objs = t;
+	s->capobjs = cap;
+	return 0;
+}
+
+/* The record of addr, made at its first use in the run; NULL when out of
+ * memory. Called with objmu held. */
+static struct stp__obj *find_locked(stp_stepper *s, const void *addr, int is_cond)
+{
+	if (2 * (s->nobjs + 1) > s->capobjs && grow(s) < 0)
+		return NULL;
+	size_t j = slot_of(addr, s->capobjs);
+	for (; s->objs[j]; j = (j + 1) & (s->capobjs - 1))
+		if (s->objs[j]->addr == addr)
+			return s->objs[j];
+	struct stp__obj *o = calloc(1, sizeof *o);
+	if (!o)
+		return NULL;
+	o->addr = addr;
+	o->is_cond = is_cond;
+	o->owner = -1;
+	o->id = is_cond ? ++s->ncond : ++s->nmutex;
+	snprintf(o->label, sizeof o->label, "%s#%d", is_cond ? "cv" : "m", o->id);
+	s->objs[j] = o;
+	s->nobjs++;
+	return o;
+}
+
+static struct stp__obj *find(stp_stepper *s, const void *addr, int is_cond)
+{
+	stp__lock(&s->objmu);
+	struct stp__obj *o = find_locked(s, addr, is_cond);
+	stp__unlock(&s->objmu);
+	if (!o) {
+		stp__error(s, STP__OUT_FAIL, "out of memory recording a %s",
+			   is_cond ? "condition variable" : "mutex");
+		stp__abort(s);
+	}
+	return o;
+}
+
+void stp__objs_clear(stp_stepper *s)
+{
+	for (size_t i = 0; i < s->capobjs; i++) {
+		if (s->objs[i])
+			free(s->objs[i]->signals);
+		free(s->objs[i]);
+	}
+	free(s->objs);
+	s->objs = NULL;
+	s->capobjs = s->nobjs = 0;
+	s->nmutex = s->ncond = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Who can go on                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Has a signal or a broadcast woken t (waiting on cv)? */
+static int woken(const struct stp__obj *cv, const struct stp__thread *t)
+{
+	if (cv->bcast & bit(t))
+		return 1;
+	for (size_t i = 0; i < cv->nsig; i++)
+		if (cv->signals[i] & bit(t))
+			return 1;
+	return 0;
+}
+
+int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
+{
+	(void)s;
+	switch (t->op) {
+	case STP__OP_LOCK:
+		return t->obj->owner < 0;
+	case STP__OP_WOKEN:
+		return (woken(t->obj, t) || (t->timed && t->may_time_out)) &&
+		       t->mutex->owner < 0;
+	default:
+		return 1;
+	}
+}
+
+/* t returns from its wait on cv: it takes a broadcast, or the oldest
+ * signal that may wake it (no other waiter can take that one now); 1 when
+ * it was woken, 0 when it timed out. No signal names t any more. */
+static int consume(struct stp__obj *cv, const struct stp__thread *t)
+{
+	int got = (cv->bcast & bit(t)) != 0;
+	cv->bcast &= ~bit(t);
+	cv->waiting &= ~bit(t);
+	size_t n = 0;
+	for (size_t i = 0; i < cv->nsig; i++) {
+		uint64_t m = cv->signals[i];
+		if (!got && (m & bit(t))) {
+			got = 1;
+			continue; /* taken */
+		}
+		if ((m &= ~bit(t)) != 0)
+			cv->signals[n++] = m;
+	}
+	cv->nsig = n;
+	return got;
+}
+
+static int add_signal(stp_stepper *s, struct stp__obj *cv)
+{
+	if (cv->nsig == cv->capsig) {
+		size_t cap = cv->capsig ? 2 * cv->capsig : 4;
+		uint64_t *p = realloc(cv->signals, cap * sizeof *p);
+		if (!p) {
+			stp__error(s, STP__OUT_FAIL, "out of memory recording a signal");
+			return -1;
+		}
+		cv->signals = p;
+		cv->capsig = cap;
+	}
+	cv->signals[cv->nsig++] = cv->waiting;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Taking and releasing                                                */
+/* ------------------------------------------------------------------ */
+
+static int from_errno(int e)
+{
+	switch (e) {
+	case 0:
+		return 0;
+	case EBUSY:
+		return STP_EBUSY;
+	case EDEADLK:
+		return STP_EDEADLOCK;
+	case EPERM:
+		return STP_EPERM;
+	default:
+		return STP_EINVAL;
+	}
+}
+
+/* The model says m is free and t may take it: take it underneath too. */
+static void take(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
+		 pthread_mutex_t *real, const char *file, int line)
+{
+	int e = pthread_mutex_lock(real);
+	if (e)
+		stp__panic("pthread_mutex_lock on a mutex of the code under test", e);
+	stp__lock(&s->objmu);
+	m->owner = t->index;
+	m->file = file;
+	m->line = line;
+	t->held++;
+	stp__unlock(&s->objmu);
+}
+
+static void release(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
+		    pthread_mutex_t *real)
+{
+	stp__lock(&s->objmu);
+	m->owner = -1;
+	t->held--;
+	stp__unlock(&s->objmu);
+	pthread_mutex_unlock(real);
+}
+
+/* Is t a thread of a run that decides at every hand-off? */
+static int controlled(const struct stp__thread *t)
+{
+	return t && t->s->deciding;
+}
+
+static const char *name_of(const stp_stepper *s, int i)
+{
+	return i >= 0 && i < s->nthreads ? s->threads[i]->name : "?";
+}
+
+/* Park t at a point "what(label)": 0 when granted, -1 when aborted. */
+static int point(struct stp__thread *t, enum stp__op op, const char *what,
+		 struct stp__obj *o, const char *file, int line)
+{
+	char buf[48];
+	snprintf(buf, sizeof buf, "%s(%s)", what, o->label);
+	const char *at = stp__point_name(t, buf);
+	if (!at) {
+		stp__abort(t->s);
+		return -1;
+	}
+	t->op = op;
+	t->obj = o;
+	t->op_file = file;
+	t->op_line = line;
+	return stp__online_point(t, at);
+}
+
+static int null_arg(struct stp__thread *t, const char *fn, const char *file, int line)
+{
+	if (t) {
+		stp__error(t->s, STP__OUT_FAIL, "[%s] called %s with NULL at %s:%d", t->name,
+			   fn, file, line);
+		stp__abort(t->s);
+	}
+	return STP_EINVAL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Mutexes                                                             */
+/* ------------------------------------------------------------------ */
+
+static int self_deadlock(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
+			 const char *file, int line)
+{
+	stp__error(s, STP__OUT_DEADLOCK,
+		   "deadlock: [%s] locks %s at %s:%d, which it already holds (taken at "
+		   "%s:%d): a self-deadlock",
+		   t->name, m->label, file, line, m->file, m->line);
+	stp__abort(s);
+	return STP_EDEADLOCK;
+}
+
+/* A lock after the run was aborted: threads run at once now. It never
+ * waits for a mutex another controlled thread holds (that one may be
+ * stuck in the deadlock that ended the run). */
+static int lock_after_abort(stp_stepper *s, struct stp__thread *t,
+			    pthread_mutex_t *real, const char *file, int line)
+{
+	stp__lock(&s->objmu);
+	struct stp__obj *m = find_locked(s, real, 0);
+	int free_now = m && m->owner < 0;
+	stp__unlock(&s->objmu);
+	if (!free_now)
+		return STP_EDEADLOCK;
+	take(s, t, m, real, file, line);
+	return 0;
+}
+
+int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
+{
+	struct stp__thread *t = stp_self_;
+	if (!real)
+		return null_arg(t, "stp_mutex_lock", file, line);
+	if (!controlled(t))
+		return from_errno(pthread_mutex_lock(real));
+	stp_stepper *s = t->s;
+	if (aborted(s))
+		return lock_after_abort(s, t, real, file, line);
+	struct stp__obj *m = find(s, real, 0);
+	if (!m)
+		return STP_ENOMEM;
+	if (m->owner == t->index)
+		return self_deadlock(s, t, m, file, line);
+	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
+		return lock_after_abort(s, t, real, file, line);
+	take(s, t, m, real, file, line);
+	return 0;
+}
+
+int stp_mutex_trylock_(pthread_mutex_t *real, const char *file, int line)
+{
+	struct stp__thread *t = stp_self_;
+	if (!real)
+		return null_arg(t, "stp_mutex_trylock", file, line);
+	if (!controlled(t))
+		return from_errno(pthread_mutex_trylock(real));
+	stp_stepper *s = t->s;
+	struct stp__obj *m = aborted(s) ? NULL : find(s, real, 0);
+	if (!m || point(t, STP__OP_TRYLOCK, "trylock", m, file, line) < 0)
+		return lock_after_abort(s, t, real, file, line) == 0 ? 0 : STP_EBUSY;
+	if (m->owner >= 0)
+		return STP_EBUSY;
+	int e = pthread_mutex_trylock(real);
+	if (e) /* held outside the stepper */
+		return from_errno(e);
+	stp__lock(&s->objmu);
+	m->owner = t->index;
+	m->file = file;
+	m->line = line;
+	t->held++;
+	stp__unlock(&s->objmu);
+	return 0;
+}
+
+static int not_owner(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
+		     const char *file, int line)
+{
+	if (m->owner >= 0)
+		stp__error(s, STP__OUT_FAIL,
+			   "[%s] unlocked %s at %s:%d, but [%s] holds it (taken at %s:%d)",
+			   t->name, m->label, file, line, name_of(s, m->owner), m->file,
+			   m->line);
+	else
+		stp__error(s, STP__OUT_FAIL,
+			   "[%s] unlocked %s at %s:%d, which no thread holds through "
+			   "stp_mutex_lock (a plain pthread_mutex_lock on it, or an "
+			   "unlock too many?)",
+			   t->name, m->label, file, line);
+	stp__abort(s);
+	return STP_EPERM;
+}
+
+int stp_mutex_unlock_(pthread_mutex_t *real, const char *file, int line)
+{
+	struct stp__thread *t = stp_self_;
+	if (!real)
+		return null_arg(t, "stp_mutex_unlock", file, line);
+	if (!controlled(t))
+		return from_errno(pthread_mutex_unlock(real));
+	stp_stepper *s = t->s;
+	struct stp__obj *m = find(s, real, 0);
+	if (!m)
+		return STP_ENOMEM;
+	stp__lock(&s->objmu);
+	int mine = m->owner == t->index;
+	stp__unlock(&s->objmu);
+	if (!mine)
+		return aborted(s) ? STP_EPERM : not_owner(s, t, m, file, line);
+	if (!aborted(s))
+		point(t, STP__OP_UNLOCK, "unlock", m, file, line);
+	release(s, t, m, real);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conditions                                                          */
+/* ------------------------------------------------------------------ */
+
+/* A wait ended by the abort: take the mutex back if that can be done
+ * without waiting, as the caller expects to hold it. */
+static int wait_aborted(stp_stepper *s, struct stp__thread *t, pthread_mutex_t *mu,
+			struct stp__obj *m, const char *file, int line)
+{
+	stp__lock(&s->objmu);
+	int mine = m && m->owner == t->index;
+	stp__unlock(&s->objmu);
+	if (!mine)
+		lock_after_abort(s, t, mu, file, line);
+	return STP_EDEADLOCK;
+}
+
+static int wait_unheld(stp_stepper *s, struct stp__thread *t, struct stp__obj *cv,
+		       struct stp__obj *m, const char *file, int line)
+{
+	stp__error(s, STP__OUT_FAIL,
+		   "[%s] waits on %s at %s:%d with %s, which it does not hold (lock it "
+		   "with stp_mutex_lock first)",
+		   t->name, cv->label, file, line, m->label);
+	stp__abort(s);
+	return STP_EPERM;
+}
+
+static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int timed,
+		     const char *file, int line)
+{
+	(void)ns; /* a timeout is a decision, not a time */
+	struct stp__thread *t = stp_self_;
+	if (!controlled(t))
+		return STP__COND_PASS;
+	stp_stepper *s = t->s;
+	if (aborted(s))
+		return STP_EDEADLOCK;
+	struct stp__obj *cv = find(s, cvp, 1), *m = cv ? find(s, mu, 0) : NULL;
+	if (!m)
+		return STP_ENOMEM;
+	if (m->owner != t->index)
+		return wait_unheld(s, t, cv, m, file, line);
+	t->mutex = m;
+	if (point(t, STP__OP_WAIT, timed ? "timedwait" : "wait", cv, file, line) < 0)
+		return STP_EDEADLOCK;
+	release(s, t, m, mu);
+	cv->waiting |= bit(t);
+	t->timed = timed;
+	t->may_time_out = 0;
+	t->mutex = m;
+	if (point(t, STP__OP_WOKEN, "wake", cv, file, line) < 0) {
+		consume(cv, t);
+		return wait_aborted(s, t, mu, m, file, line);
+	}
+	int got = consume(cv, t);
+	take(s, t, m, mu, file, line);
+	return got ? 0 : STP_ETIMEDOUT;
+}
+
+static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
+{
+	struct stp__thread *t = stp_self_;
+	if (!controlled(t) || aborted(t->s))
+		return STP__COND_PASS;
+	stp_stepper *s = t->s;
+	struct stp__obj *cv = find(s, cvp, 1);
+	if (!cv || point(t, all ? STP__OP_BROADCAST : STP__OP_SIGNAL,
+			 all ? "broadcast" : "signal", cv, file, line) < 0)
+		return STP__COND_PASS;
+	if (all) {
+		cv->bcast |= cv->waiting;
+		cv->waiting = 0;
+		cv->nsig = 0;
+	} else if (cv->waiting && add_signal(s, cv) < 0) {
+		stp__abort(s);
+	}
+	return STP__COND_PASS; /* and wake any waiter outside the stepper */
+}
+
+const stp__cond_hook stp__core_cond_hook = { core_wait, core_wake };
