@@ -188,6 +188,7 @@ static int go_online(stp_stepper *s, const stp__source *src)
 	s->nsched = 0;
 	s->nlog = 0;
 	s->parked = 0;
+	s->lazy_log = 0;
 	stp__rng_seed(&s->rng, s->opt.seed);
 	return 0;
 }
@@ -199,6 +200,9 @@ void stp__online_plan(stp_stepper *s)
 	s->src = plan_source;
 	s->nlog = 0;
 	s->parked = 0;
+	s->plan_head = 0;
+	s->deviated = 0;
+	s->lazy_log = 1;
 }
 
 int stp__online_prepare(stp_stepper *s)
@@ -291,31 +295,67 @@ const char *stp__point_name(struct stp__thread *t, const char *name)
 	return intern(t->s, t, name, "(the stepper)", 0);
 }
 
+static int grow_log(stp_stepper *s, size_t need)
+{
+	if (need <= s->caplog)
+		return 0;
+	size_t cap = s->caplog ? s->caplog : 64;
+	while (cap < need)
+		cap *= 2;
+	stp__entry *l = realloc(s->log, cap * sizeof *l);
+	if (!l) {
+		stp__error(s, STP__OUT_FAIL, "out of memory recording step %zu", need);
+		return -1;
+	}
+	s->log = l;
+	s->caplog = cap;
+	return 0;
+}
+
+/* Leave the lazy log: write out the plan's entries granted so far (all
+ * of them passed: each holder passed its entry before it decided). */
+static int materialize(stp_stepper *s)
+{
+	if (!s->lazy_log)
+		return 0;
+	s->lazy_log = 0;
+	if (grow_log(s, s->nlog + 1) < 0)
+		return -1;
+	for (size_t k = 0; k < s->nlog; k++) {
+		const struct stp__thread *t = s->threads[s->sched[k]];
+		size_t step = s->sched_step[k];
+		s->log[k] = (stp__entry){ s->sched[k], t->order[step], t->times[step],
+					  t->vtimes[step], 1, 1 };
+	}
+	return 0;
+}
+
+/* The most entries a run records. */
+static size_t log_limit(const stp_stepper *s)
+{
+	return s->planned ? s->nsched + STP_MAX_STEPS : STP_MAX_STEPS;
+}
+
 /* Append the entry of a decision; 0, or -1 after reporting the limit. */
 static int record(stp_stepper *s, int pick)
 {
 	struct stp__thread *t = s->threads[pick];
-	if (s->nlog >= STP_MAX_STEPS) {
+	if (s->nlog >= log_limit(s)) {
 		stp__error(s, STP__OUT_FAIL,
-			   "limit: a run with free threads records at most %d steps "
-			   "(STP_MAX_STEPS); [%s] reached '%s' as step %d + 1",
-			   STP_MAX_STEPS, t->name, atomic_load(&t->at), STP_MAX_STEPS);
+			   "limit: a run records at most %zu decisions; [%s] reached '%s' "
+			   "as decision %zu + 1",
+			   log_limit(s), t->name, atomic_load(&t->at), log_limit(s));
 		return -1;
 	}
-	if (s->nlog == s->caplog) {
-		size_t cap = s->caplog ? 2 * s->caplog : 64;
-		stp__entry *l = realloc(s->log, cap * sizeof *l);
-		if (!l) {
-			stp__error(s, STP__OUT_FAIL, "out of memory recording step %zu",
-				   s->nlog + 1);
-			return -1;
-		}
-		s->log = l;
-		s->caplog = cap;
+	if (s->lazy_log && t->op == STP__OP_STEP && !s->deviated &&
+	    s->plan_head == s->nlog) {
+		s->nlog++; /* the plan's entry, as planned */
+		return 0;
 	}
+	if (materialize(s) < 0 || grow_log(s, s->nlog + 1) < 0)
+		return -1;
 	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
 					   t->op == STP__OP_STEP };
-	atomic_store_explicit(&s->npoints, s->nlog, memory_order_relaxed);
 	return 0;
 }
 
@@ -377,6 +417,87 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 	return STP__HOT;
 }
 
+/* The first plan entry at or after j whose thread has not ended. */
+static size_t plan_live_from(stp_stepper *s, size_t j)
+{
+	while (j < s->nsched && atomic_load(&s->threads[s->sched[j]]->ended))
+		j++;
+	return j;
+}
+
+/* A planned run that has kept to its plan: the thread of the plan's head
+ * when it can go on (the min-rank pick, found without a scan), else -1,
+ * and the run has deviated from then on. */
+static int plan_fast(stp_stepper *s)
+{
+	size_t j = plan_live_from(s, s->plan_head);
+	if (j != s->plan_head || j >= s->nsched) {
+		s->deviated = 1; /* an entry of an ended thread is skipped */
+		return -1;
+	}
+	int p = s->sched[j];
+	struct stp__thread *t = s->threads[p];
+	if ((s->parked >> p & 1) &&
+	    (t->op == STP__OP_STEP || stp__op_enabled(s, t)))
+		return p;
+	s->deviated = 1;
+	return -1;
+}
+
+/* The pick was made: a step of a planned run takes its plan entry. */
+static void plan_advance(stp_stepper *s, const struct stp__thread *t)
+{
+	if (s->planned && t->op == STP__OP_STEP) {
+		size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+		size_t e = t->entry_of[k] + 1;
+		if (e > s->plan_head)
+			s->plan_head = e;
+	}
+}
+
+/* How eagerly self, not chosen, should wait while the plan is kept: the
+ * thread of the entry after the chosen one spins, any other sleeps. */
+static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self)
+{
+	size_t j = s->plan_head + 1;
+	if (j < s->nsched && s->sched[j] == self->index)
+		return STP__HOT;
+	return STP__COLD;
+}
+
+/* The planned run's fast decision: the plan's head goes. NULL when the
+ * decision needs the general path. */
+static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
+				       enum stp__heat *heat)
+{
+	int pick = plan_fast(s);
+	if (pick < 0)
+		return NULL;
+	struct stp__thread *t = s->threads[pick];
+	if (self && self != t && heat)
+		*heat = plan_heat(s, self);
+	if (record(s, pick) < 0) {
+		stp__abort(s);
+		return NULL;
+	}
+	plan_advance(s, t);
+	s->parked &= ~((uint64_t)1 << pick);
+	return t;
+}
+
+/* Grant t the decision just recorded, and wake it. */
+static void grant(stp_stepper *s, struct stp__thread *t, const struct stp__thread *self)
+{
+	/* The clock's key of this grant is the thread's previous grant + 1,
+	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
+	 * key of an older grant, so a late mark from one never wakes a later
+	 * wait. */
+	size_t key = atomic_load_explicit(&t->granted, memory_order_relaxed) + 1;
+	atomic_store_explicit(&t->granted, s->nlog, memory_order_release);
+	if (t != self)
+		stp__wake(s, t, key);
+}
+
 /* The holder of the turnstile (self: parked at a point, or ended) decides
  * who goes next and grants it. Returns the chosen thread, or NULL when
  * none was (a prefix's turn, every thread ended, a deadlock, an aborted
@@ -386,6 +507,15 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 {
 	if (aborted(s) || stp__prefix_turn(s, self))
 		return NULL;
+	if (s->planned && !s->deviated && !s->opt.debug) {
+		struct stp__thread *t = decide_fast(s, self, heat);
+		if (t) {
+			grant(s, t, self);
+			return t;
+		}
+		if (aborted(s))
+			return NULL;
+	}
 	int en[STP_MAX_THREADS];
 	int n = enabled_now(s, en);
 	if (n == 0)
@@ -402,18 +532,12 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	}
 	if (s->opt.debug)
 		debug_decision(s, &c, pick);
-	s->parked &= ~((uint64_t)1 << pick);
 	struct stp__thread *t = s->threads[pick];
 	if (self && self != t && heat)
 		*heat = heat_of(s, self, pick);
-	/* The clock's key of this grant is the thread's previous grant + 1,
-	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
-	 * key of an older grant, so a late mark from one never wakes a later
-	 * wait. */
-	size_t key = atomic_load_explicit(&t->granted, memory_order_relaxed) + 1;
-	atomic_store_explicit(&t->granted, s->nlog, memory_order_release);
-	if (t != self)
-		stp__wake(s, t, key);
+	plan_advance(s, t);
+	s->parked &= ~((uint64_t)1 << pick);
+	grant(s, t, self);
 	return t;
 }
 
@@ -454,12 +578,17 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
  * its count. */
 static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 {
-	stp__entry *e = &s->log[atomic_load_explicit(&t->granted, memory_order_relaxed) - 1];
+	stp__entry lazy = { 0 }, *e = &lazy;
+	if (!s->lazy_log)
+		e = &s->log[atomic_load_explicit(&t->granted, memory_order_relaxed) - 1];
 	if (s->timed)
 		e->mono_ns = stp__mono_ns() - s->start_ns;
 	if (s->hooks.clock)
 		e->virt_ns = s->hooks.clock->now(s->opt.clock);
 	e->passed = 1;
+	atomic_store_explicit(&t->points,
+			      atomic_load_explicit(&t->points, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	if (t->op == STP__OP_STEP) {
 		size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
 		if (t->times && k < t->nsteps) {
@@ -530,7 +659,7 @@ static int steps_only(const stp_stepper *s)
 
 void stp__online_finish(stp_stepper *s)
 {
-	if (s->planned && steps_only(s))
+	if (s->planned && (s->lazy_log || steps_only(s)))
 		return; /* the plan, as planned: a plain run */
 	s->online = 1;
 	s->planned = 0;

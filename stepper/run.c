@@ -602,8 +602,10 @@ static void report_stuck(stp_stepper *s)
 
 static size_t progress(stp_stepper *s)
 {
-	return stp__passed_total(s) + (size_t)atomic_load(&s->nended) +
-	       atomic_load_explicit(&s->npoints, memory_order_relaxed);
+	size_t n = stp__passed_total(s) + (size_t)atomic_load(&s->nended);
+	for (int i = 0; i < s->nthreads; i++)
+		n += atomic_load_explicit(&s->threads[i]->points, memory_order_relaxed);
+	return n;
 }
 
 /* Wait for every thread to end. Progress is a step passed or a thread

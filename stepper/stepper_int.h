@@ -105,6 +105,7 @@ struct stp__thread {
 	int timed;              /* a timed wait */
 	int may_time_out;       /* ...that nothing else could let go on */
 	int held;               /* mutexes it holds */
+	atomic_size_t points;   /* points passed: progress, for the watchdog */
 };
 
 /* Online runs: one entry of what happened, appended by the thread that
@@ -216,16 +217,12 @@ struct stp_stepper {
 	char **rec_name;      /* recorded step names (NULL: not checked) */
 	size_t nrec;
 	const char *rec_label; /* "replay" or "schedule", for errors */
-	stp__entry *log;      /* written by the running thread only */
-	size_t nlog, caplog;
-	uint64_t parked;      /* bitset of parked threads (running thread) */
 	/* Serial runs decide at every hand-off (deciding). With every
 	 * thread declared, the source follows the plan in sched[] (planned),
 	 * and a run that only passed steps ends as a plain planned run
 	 * (online stays 0); one with a lock or wait point ends online. */
 	int deciding;
 	int planned;
-	atomic_size_t npoints; /* decisions so far: progress, for the watchdog */
 	/* Mutexes and conditions seen in the run (locks.c): an open-addressed
 	 * table by address; objmu guards it after an abort, when threads run
 	 * at once. */
@@ -245,6 +242,18 @@ struct stp_stepper {
 	 * pair on the next holder's semaphore, carries them on. next sits on
 	 * its own cache line: it moves with the turnstile, nothing else should
 	 * move with it. */
+	/* What the decider writes, one line that moves with the turnstile:
+	 * the log of decisions, the parked threads, the plan's head. While a
+	 * planned run follows its plan with steps only (lazy_log), the log
+	 * is the plan itself and no entry is written: nlog counts them, and
+	 * the first departure writes them out (online.c). */
+	_Alignas(64) stp__entry *log;
+	size_t nlog, caplog;
+	uint64_t parked;      /* bitset of parked threads */
+	size_t plan_head;     /* the first plan entry not yet granted */
+	int lazy_log;
+	int deviated;         /* a decision left the plan's order */
+
 	_Alignas(64) atomic_size_t next; /* next schedule entry to pass */
 	atomic_int prefix_next; /* serial: next thread whose prefix runs */
 	_Alignas(64) atomic_int aborted;

@@ -429,7 +429,7 @@ static void test_too_many_steps_is_an_error_not_unbounded_memory(void **state)
 	stp_stepper *s = stepper_for(1);
 	stp_thread(s, "busy", NULL, many_steps, NULL);
 	assert_true(stp_run(s) > 0);
-	assert_true(has_error(s, "limit: a run with free threads records at most 100000 steps"));
+	assert_true(has_error(s, "limit: a run records at most 100000 decisions"));
 	size_t n;
 	stp_schedule(s, &n);
 	assert_int_equal(n, STP_MAX_STEPS);
