@@ -101,6 +101,18 @@ static void cycle_text(stp_stepper *s, int c, char **buf, size_t *len, size_t *c
 	append(buf, len, cap, line);
 }
 
+/* The threads on the cycle through c. */
+static uint64_t on_cycle(stp_stepper *s, int c)
+{
+	uint64_t m = 0;
+	int i = c;
+	do {
+		m |= (uint64_t)1 << i;
+		i = waits_for(s->threads[i]);
+	} while (i != c);
+	return m;
+}
+
 /* The first condition waiter nothing has signalled, or -1. */
 static int lost_waiter(stp_stepper *s, uint64_t blocked)
 {
@@ -124,16 +136,21 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	} else if (w >= 0) {
 		const struct stp__thread *t = s->threads[w];
 		snprintf(line, sizeof line,
-			 "deadlock: lost wake-up: [%s] waits on %s at %s:%d and no thread "
-			 "that could signal it can go on",
-			 t->name, t->obj->label, t->op_file, t->op_line);
+			 "deadlock: lost wake-up: [%s] waits on %s at %s:%d (with %s) and "
+			 "no thread that could signal it can go on",
+			 t->name, t->obj->label, t->op_file, t->op_line, t->mutex->label);
 		append(&buf, &len, &cap, line);
 	} else {
 		append(&buf, &len, &cap, "deadlock: no thread can go on");
 	}
-	append(&buf, &len, &cap, "\n  every thread:");
+	uint64_t told = c >= 0 ? on_cycle(s, c) : w >= 0 ? (uint64_t)1 << w : 0;
+	uint64_t all = s->nthreads >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nthreads) - 1;
+	if (told != all)
+		append(&buf, &len, &cap, "\n  the other threads:");
 	for (int i = 0; i < s->nthreads; i++) {
 		const struct stp__thread *t = s->threads[i];
+		if (told >> i & 1)
+			continue;
 		if (blocked >> i & 1)
 			blocked_line(s, t, line, sizeof line);
 		else

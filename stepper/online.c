@@ -606,6 +606,7 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 int stp__online_point(struct stp__thread *t, const char *at)
 {
 	stp_stepper *s = t->s;
+	atomic_store_explicit(&t->at_step, t->op == STP__OP_STEP, memory_order_relaxed);
 	atomic_store_explicit(&t->at, at, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
 	s->parked |= (uint64_t)1 << t->index;

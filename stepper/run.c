@@ -481,6 +481,20 @@ static void thread_main(void *p)
 /* Stall reports                                                       */
 /* ------------------------------------------------------------------ */
 
+/* What the stall report says of a thread that runs and does not come to
+ * a point: the stepper cannot see where it waits. */
+#define OUTSIDE "(not at a step or a stepper wait: blocked outside the stepper?)"
+
+/* A thread parked at a lock or wait point, for the stall report. */
+static int point_line(struct stp__thread *t, int state, char *line, size_t size)
+{
+	if (state != STP__T_PARKED || atomic_load_explicit(&t->at_step, memory_order_acquire))
+		return 0;
+	snprintf(line, size, "\n  [%s] parked at %s", t->name,
+		 atomic_load_explicit(&t->at, memory_order_acquire));
+	return 1;
+}
+
 /* Where a free thread is, for the stall report. */
 static void free_thread_line(struct stp__thread *t, int state, size_t k, char *line,
 			     size_t size)
@@ -493,8 +507,8 @@ static void free_thread_line(struct stp__thread *t, int state, size_t k, char *l
 			 t->name, at ? at : "?", k + 1);
 	else
 		snprintf(line, size,
-			 "\n  [%s] running after step '%s' (step %zu, free), has not "
-			 "reached another step or ended",
+			 "\n  [%s] running since step '%s' (step %zu, free), has not "
+			 "reached another step or ended " OUTSIDE,
 			 t->name, stp__last_step(t), k);
 }
 
@@ -507,6 +521,8 @@ static void thread_line(struct stp__thread *t, char *line, size_t size)
 		snprintf(line, size, "\n  [%s] not started", t->name);
 	else if (state == STP__T_ENDED)
 		snprintf(line, size, "\n  [%s] ended", t->name);
+	else if (point_line(t, state, line, size))
+		return;
 	else if (t->is_free)
 		free_thread_line(t, state, k, line, size);
 	else if (state == STP__T_PREFIX)
@@ -517,12 +533,13 @@ static void thread_line(struct stp__thread *t, char *line, size_t size)
 			 stp__step_name(t, k), k + 1, t->nsteps);
 	else if (k < t->nsteps)
 		snprintf(line, size,
-			 "\n  [%s] running after step '%s' (%zu/%zu), has not reached '%s'",
+			 "\n  [%s] running since step '%s' (%zu/%zu), has not reached '%s' "
+			 OUTSIDE,
 			 t->name, t->order[k - 1], k, t->nsteps, t->order[k]);
 	else
 		snprintf(line, size,
-			 "\n  [%s] running after its last step '%s' (%zu/%zu), has not "
-			 "ended",
+			 "\n  [%s] running since its last step '%s' (%zu/%zu), has not "
+			 "ended " OUTSIDE,
 			 t->name, t->order[k - 1], k, t->nsteps);
 }
 

@@ -91,6 +91,7 @@ struct stp__thread {
 	/* Online runs: the step it is parked at or last passed, an interned
 	 * name (names below); stored release, so readers see the string. */
 	_Atomic(const char *) at;
+	atomic_int at_step;         /* 0: at is a lock or wait point */
 	_Atomic(const char *) last; /* the step it passed last */
 	char **names;           /* distinct step names reached, owned */
 	size_t nnames, capnames;

@@ -483,7 +483,7 @@ static void test_stall_report_names_free_threads_and_their_steps(void **state)
 	const int order[] = { 0, 1 };
 	assert_int_equal(stp_set_schedule(s, order, 2), 0);
 	assert_true(stp_run(s) > 0);
-	if (!has_error(s, "[A] running after step 's1' (step 1, free), has not reached "
+	if (!has_error(s, "[A] running since step 's1' (step 1, free), has not reached "
 			  "another step or ended") ||
 	    !has_error(s, "[B] parked at step 'b' (step 1, free)"))
 		fail_msg("%s", errors_of(s));
