@@ -24,6 +24,18 @@ static int waits_for(const struct stp__thread *t)
 	return -1;
 }
 
+/* A mutex the model says is held, but nothing holds: its owner let go of
+ * it with a plain pthread_mutex_unlock. (A trylock by the owner itself
+ * fails on a held normal mutex, so the test does not lie to it.) */
+static int unlocked_outside(const struct stp__obj *m)
+{
+	pthread_mutex_t *real = (pthread_mutex_t *)m->addr;
+	if (pthread_mutex_trylock(real) != 0)
+		return 0;
+	pthread_mutex_unlock(real);
+	return 1;
+}
+
 /* One line: what t waits for, where, and who holds it. */
 static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line,
 			 size_t size)
@@ -34,8 +46,11 @@ static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line
 		snprintf(line, size, "\n  [%s] waits for %s at %s:%d; [%s] holds it (taken at %s:%d)%s",
 			 t->name, m->label, t->op_file, t->op_line, s->threads[o]->name,
 			 m->file, m->line,
-			 atomic_load(&s->threads[o]->ended) ? " and has ended without unlocking it"
-							   : "");
+			 unlocked_outside(m)
+				 ? ", but it is not locked: a plain pthread_mutex_unlock let "
+				   "go of it (use stp_mutex_unlock)"
+			 : atomic_load(&s->threads[o]->ended) ? " and has ended without unlocking it"
+							     : "");
 	else
 		snprintf(line, size, "\n  [%s] waits on %s at %s:%d (with %s); no signal is pending",
 			 t->name, t->obj->label, t->op_file, t->op_line, t->mutex->label);
@@ -146,7 +161,7 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	uint64_t told = c >= 0 ? on_cycle(s, c) : w >= 0 ? (uint64_t)1 << w : 0;
 	uint64_t all = s->nthreads >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nthreads) - 1;
 	if (told != all)
-		append(&buf, &len, &cap, "\n  the other threads:");
+		append(&buf, &len, &cap, told ? "\n  the other threads:" : "\n  every thread:");
 	for (int i = 0; i < s->nthreads; i++) {
 		const struct stp__thread *t = s->threads[i];
 		if (told >> i & 1)

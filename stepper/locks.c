@@ -207,7 +207,14 @@ static int from_errno(int e)
 static void take(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 		 pthread_mutex_t *real, const char *file, int line)
 {
-	int e = pthread_mutex_lock(real);
+	int e = pthread_mutex_trylock(real);
+	if (e == EBUSY) {
+		/* held outside the stepper: wait for real, and say so if the
+		 * wait turns into a stall */
+		atomic_store_explicit(&t->outside, m->label, memory_order_release);
+		e = pthread_mutex_lock(real);
+		atomic_store_explicit(&t->outside, NULL, memory_order_release);
+	}
 	if (e)
 		stp__panic("pthread_mutex_lock on a mutex of the code under test", e);
 	stp__lock(&s->objmu);
@@ -436,7 +443,9 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 	t->may_time_out = 0;
 	t->mutex = m;
 	if (point(t, STP__OP_WOKEN, "wake", cv, file, line) < 0) {
+		stp__lock(&s->objmu); /* threads run at once now */
 		consume(cv, t);
+		stp__unlock(&s->objmu);
 		return wait_aborted(s, t, mu, m, file, line);
 	}
 	int got = consume(cv, t);

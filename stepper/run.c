@@ -485,9 +485,19 @@ static void thread_main(void *p)
  * a point: the stepper cannot see where it waits. */
 #define OUTSIDE "(not at a step or a stepper wait: blocked outside the stepper?)"
 
-/* A thread parked at a lock or wait point, for the stall report. */
+/* A thread parked at a lock or wait point, or waiting for a mutex held
+ * outside the stepper, for the stall report. */
 static int point_line(struct stp__thread *t, int state, char *line, size_t size)
 {
+	const char *out = atomic_load_explicit(&t->outside, memory_order_acquire);
+	if (out) {
+		snprintf(line, size,
+			 "\n  [%s] waits for %s, which is held outside the stepper (a "
+			 "plain pthread_mutex_lock on it, or a thread the stepper does "
+			 "not control)",
+			 t->name, out);
+		return 1;
+	}
 	if (state != STP__T_PARKED || atomic_load_explicit(&t->at_step, memory_order_acquire))
 		return 0;
 	snprintf(line, size, "\n  [%s] parked at %s", t->name,

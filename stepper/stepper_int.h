@@ -107,6 +107,9 @@ struct stp__thread {
 	int may_time_out;       /* ...that nothing else could let go on */
 	int held;               /* mutexes it holds */
 	atomic_size_t points;   /* points passed: progress, for the watchdog */
+	/* The label of a mutex it waits for that is held outside the
+	 * stepper (a plain pthread_mutex_lock), for the stall report. */
+	_Atomic(const char *) outside;
 };
 
 /* Online runs: one entry of what happened, appended by the thread that
