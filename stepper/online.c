@@ -402,6 +402,14 @@ static int enabled_now(stp_stepper *s, int *en)
 	return n;
 }
 
+/* How a thread that was not chosen should wait: how eagerly, and, when it
+ * spins, on whom (spinning on the CPU of the thread that will post it
+ * only keeps that thread from running). */
+struct wait_hint {
+	enum stp__heat heat;
+	const atomic_int *poster_cpu;
+};
+
 /* How eagerly t, parked and not chosen, should wait: in a planned run the
  * thread whose next step the plan has next spins; any other sleeps. */
 static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int pick)
@@ -468,14 +476,16 @@ static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self)
 /* The planned run's fast decision: the plan's head goes. NULL when the
  * decision needs the general path. */
 static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
-				       enum stp__heat *heat)
+				       struct wait_hint *hint)
 {
 	int pick = plan_fast(s);
 	if (pick < 0)
 		return NULL;
 	struct stp__thread *t = s->threads[pick];
-	if (self && self != t && heat)
-		*heat = plan_heat(s, self);
+	if (self && self != t && hint) {
+		hint->heat = plan_heat(s, self);
+		hint->poster_cpu = &t->cpu; /* the next to decide */
+	}
 	if (record(s, pick) < 0) {
 		stp__abort(s);
 		return NULL;
@@ -501,14 +511,14 @@ static void grant(stp_stepper *s, struct stp__thread *t, const struct stp__threa
 /* The holder of the turnstile (self: parked at a point, or ended) decides
  * who goes next and grants it. Returns the chosen thread, or NULL when
  * none was (a prefix's turn, every thread ended, a deadlock, an aborted
- * run). *heat: how self should wait when it was not chosen. */
+ * run). *hint: how self should wait when it was not chosen. */
 static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
-				  enum stp__heat *heat)
+				  struct wait_hint *hint)
 {
 	if (aborted(s) || stp__prefix_turn(s, self))
 		return NULL;
 	if (s->planned && !s->deviated && !s->opt.debug) {
-		struct stp__thread *t = decide_fast(s, self, heat);
+		struct stp__thread *t = decide_fast(s, self, hint);
 		if (t) {
 			grant(s, t, self);
 			return t;
@@ -533,8 +543,8 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	if (s->opt.debug)
 		debug_decision(s, &c, pick);
 	struct stp__thread *t = s->threads[pick];
-	if (self && self != t && heat)
-		*heat = heat_of(s, self, pick);
+	if (self && self != t && hint)
+		hint->heat = heat_of(s, self, pick);
 	plan_advance(s, t);
 	s->parked &= ~((uint64_t)1 << pick);
 	grant(s, t, self);
@@ -557,7 +567,7 @@ static int granted(void *p)
 /* Park until another thread grants t a turn (or the run is aborted). On a
  * clock, the parked thread is blocked to the clock. */
 static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
-		       const char *name, enum stp__heat heat)
+		       const char *name, struct wait_hint hint)
 {
 	struct grant_wait w = { s, t, seen };
 	int blocked = 0;
@@ -568,7 +578,8 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
 								name);
 			continue;
 		}
-		stp__sem_wait(&t->sem, heat);
+		stp__sem_wait_for(&t->sem, hint.heat, hint.poster_cpu);
+		hint = (struct wait_hint){ STP__WARM, NULL }; /* woken early */
 	}
 	if (blocked)
 		s->hooks.clock->unblock(t->member);
@@ -599,6 +610,7 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 		atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	}
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	stp__note_cpu(t);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
 }
@@ -613,9 +625,9 @@ int stp__online_point(struct stp__thread *t, const char *at)
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
-	enum stp__heat heat = STP__WARM;
-	if (decide(s, t, &heat) != t)
-		wait_grant(s, t, seen, at, heat);
+	struct wait_hint hint = { STP__WARM, NULL };
+	if (decide(s, t, &hint) != t)
+		wait_grant(s, t, seen, at, hint);
 	if (aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
 		return -1;

@@ -7,8 +7,11 @@
  * condition after waking, so an extra post (the abort posts everyone) is
  * harmless, and the condition never depends on being posted only once.
  *
- * The schedule's head is the first entry at or after `next` whose thread
- * has not ended: entries of a thread that ended early leave the schedule.
+ * A serial run decides at every hand-off (online.c): its threads park
+ * there, and this file only starts them, runs their prefixes one at a
+ * time and watches for stalls. An overlap run follows its plan here: the
+ * schedule's head is the first entry at or after `next` whose thread has
+ * not ended (entries of a thread that ended early leave the schedule).
  */
 #include "stepper_int.h"
 #include "condhook.h"
@@ -75,13 +78,6 @@ static size_t head(stp_stepper *s)
 	return head_for(s, NULL);
 }
 
-/* Serial mode: have the prefixes all run (their first hand-off is done)? */
-static int schedule_open(stp_stepper *s)
-{
-	return atomic_load_explicit(&s->prefix_next, memory_order_acquire) >
-	       s->nthreads;
-}
-
 /* How soon entry j comes up when entry h holds the turnstile. */
 static enum stp__heat heat_after(stp_stepper *s, size_t h, size_t j)
 {
@@ -92,7 +88,7 @@ static enum stp__heat heat_after(stp_stepper *s, size_t h, size_t j)
 
 static enum stp__heat heat_of_entry(stp_stepper *s, size_t j)
 {
-	return schedule_open(s) ? heat_after(s, head(s), j) : STP__WARM;
+	return heat_after(s, head(s), j);
 }
 
 /* Grant a thread its turn. With a clock, the thread is marked running
@@ -161,23 +157,18 @@ int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self)
 	return prefix_turn(s, self);
 }
 
-/* Give the turnstile to whoever goes next. In serial mode that is the next
- * prefix, or else the head entry's thread; in overlap mode the head's.
- * Returns the entry granted, or SIZE_MAX when none was (a prefix, the end
- * of the schedule, an aborted run). */
+/* Overlap mode: give the turnstile to the head entry's thread. Returns
+ * the entry granted, or SIZE_MAX when none was (the end of the schedule,
+ * an aborted run, a later grant already there). */
 static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 {
 	if (aborted(s))
 		return SIZE_MAX;
-	if (serial(s) && prefix_turn(s, self))
-		return SIZE_MAX;
-	size_t j = head_for(s, serial(s) ? self : NULL);
+	size_t j = head_for(s, NULL);
 	if (j >= s->nsched)
 		return SIZE_MAX;
 	struct stp__thread *t = s->threads[s->sched[j]];
-	if (serial(s)) /* one hand-off at a time: a plain store */
-		atomic_store_explicit(&t->granted, j + 1, memory_order_release);
-	else if (!raise_grant(t, j + 1))
+	if (!raise_grant(t, j + 1))
 		return SIZE_MAX; /* a later grant is there already */
 	if (t != self)
 		wake(s, t, j + 1); /* its turn at entry j */
@@ -187,7 +178,7 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	return j;
 }
 
-static void note_cpu(struct stp__thread *t)
+void stp__note_cpu(struct stp__thread *t)
 {
 	int c = sched_getcpu();
 	if (atomic_load_explicit(&t->cpu, memory_order_relaxed) != c)
@@ -202,9 +193,8 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 		t->vtimes[k] = s->hooks.clock->now(s->opt.clock);
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
-	note_cpu(t);
-	if (!serial(s))
-		atomic_store_explicit(&s->next, j + 1, memory_order_seq_cst);
+	stp__note_cpu(t);
+	atomic_store_explicit(&s->next, j + 1, memory_order_seq_cst);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, t->order[k]);
 }
@@ -280,16 +270,6 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 				 const char *name)
 {
 	enum stp__heat heat = STP__HOT;
-	const atomic_int *poster_cpu = NULL;
-	if (serial(s)) {
-		size_t h = hand_off(s, t);
-		heat = h == SIZE_MAX ? heat_of_entry(s, j) : heat_after(s, h, j);
-		/* the thread of entry h holds the turnstile and will post us */
-		if (h != SIZE_MAX && s->threads[s->sched[h]] != t)
-			poster_cpu = &s->threads[s->sched[h]]->cpu;
-	}
-	/* granted == j + 1 means hand_off saw entry j at the head; only the
-	 * thread of entry j moves next past it, so it is still there. */
 	int blocked = 0;
 	for (int woken = 0;; woken = 1) {
 		if (atomic_load_explicit(&t->granted, memory_order_acquire) == j + 1 ||
@@ -304,11 +284,9 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 								j + 1, "its turn at step", name);
 			continue;
 		}
-		if (woken) { /* woken early (a pre-wake): how near is it now? */
+		if (woken) /* woken early (a pre-wake): how near is it now? */
 			heat = heat_of_entry(s, j);
-			poster_cpu = NULL;
-		}
-		stp__sem_wait_for(&t->sem, heat, poster_cpu);
+		stp__sem_wait(&t->sem, heat);
 	}
 	if (blocked)
 		s->hooks.clock->unblock(t->member);
@@ -340,8 +318,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 		return;
 	}
 	pass(s, t, k, j);
-	if (!serial(s))
-		hand_off(s, t);
+	hand_off(s, t);
 }
 
 /* ------------------------------------------------------------------ */
@@ -426,7 +403,7 @@ static void thread_main(void *p)
 	stp_self_ = t;
 	if (s->deciding)
 		stp__cond_self = &stp__core_cond_hook;
-	note_cpu(t);
+	stp__note_cpu(t);
 	if (t->member)
 		s->hooks.clock->adopt(t->member);
 	if (serial(s)) {

@@ -360,6 +360,8 @@ int stp__declared_here(struct stp__thread *t, size_t k, const char *name,
 		       const char *file, int line);
 /* The run is over: sched[] becomes what happened; the source is told. */
 void stp__online_finish(stp_stepper *s);
+/* Note where t runs (its cpu), when that changed (run.c). */
+void stp__note_cpu(struct stp__thread *t);
 /* Grant a thread its turn (run.c); key as the clock's mark_running. */
 void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key);
 /* Serial mode: hand the turnstile to the next prefix, if one has not run
