@@ -316,7 +316,7 @@ static int replay_setup(void **state)
 	printf("racy seeds: %d fails, %d passes\n", fail_seed, pass_seed);
 	if (record_bank("racy", fail_seed, DIR_ "/fail.json") != 1 ||
 	    record_bank("racy", pass_seed, DIR_ "/pass.json") != 0 ||
-	    record_bank("fixed", 1, DIR_ "/fixed.json") != 0)
+	    record_bank("split", 1, DIR_ "/split.json") != 0)
 		return -1;
 	char cmd[8600];
 	snprintf(cmd, sizeof cmd, "STEPPER_TRACE=%s/crash.json %s >/dev/null 2>&1", DIR_,
@@ -406,16 +406,17 @@ static void test_replay_with_other_errors_lists_each(void **state)
 static void test_replay_on_a_program_that_does_not_match(void **state)
 {
 	(void)state;
-	/* the fixed deposits' trace, replayed by the racy ones: other steps */
+	/* the split deposits' trace (steps outside the lock), replayed by the
+	 * racy ones: other steps */
 	child_result r;
-	stepper(&r, "replay", DIR_ "/fixed.json", "--", bank, "racy", NULL);
+	stepper(&r, "replay", DIR_ "/split.json", "--", bank, "racy", NULL);
 	assert_int_equal(r.code, 1);
 	const char *tail = strstr(r.out, "\nrecorded: ");
 	assert_non_null(tail);
 	assert_string_equal(tail + 1,
 			    "recorded: pass\n"
 			    "replayed: did not run: the program does not match the trace\n"
-			    "  stepper: replay: thread 'alice' step 2: " DIR_ "/fixed.json "
+			    "  stepper: replay: thread 'alice' step 2: " DIR_ "/split.json "
 			    "declares 'lock', the test 'read balance'\n"
 			    "verdict: not reproduced: the program does not match the trace\n");
 	if (strstr(r.out, "no trace"))

@@ -130,7 +130,7 @@ static void test_golden_trace_of_a_passing_run(void **state)
 	(void)state;
 	setup_dir();
 	stp_stepper *s = traced(3, DIR "/pass.json", 2000);
-	assert_int_equal(fixed_body(s, NULL), 0);
+	assert_int_equal(split_body(s, NULL), 0);
 	assert_int_equal(stp_error_count(s), 0);
 	stp_free(s);
 	assert_golden(DIR "/pass.json", "trace-pass.json");
@@ -249,7 +249,7 @@ static void test_replay_with_other_threads_does_not_start(void **state)
 	(void)state;
 	setup_dir();
 	stp_stepper *s = traced(1, DIR "/two.json", 2000);
-	fixed_body(s, NULL);
+	split_body(s, NULL);
 	stp_free(s);
 
 	static const char *const other[] = { "begin", "lock", "unlocked", "audit", NULL };
@@ -274,9 +274,9 @@ static void test_replay_with_other_threads_does_not_start(void **state)
 		stp_options_init(&o);
 		o.replay = DIR "/two.json";
 		stp_stepper *r = stp_new(&o);
-		stp_thread(r, "alice", other, deposit_fixed, NULL);
+		stp_thread(r, "alice", other, deposit_split, NULL);
 		if (cases[c].threads == 2)
-			stp_thread(r, cases[c].name1, cases[c].order1, deposit_fixed, NULL);
+			stp_thread(r, cases[c].name1, cases[c].order1, deposit_split, NULL);
 		assert_int_equal(stp_interleave(r), STP_EMISMATCH);
 		assert_int_equal(stp_run(r), STP_EMISMATCH);
 		assert_non_null(strstr(stp_error(r, 0), cases[c].want));
@@ -517,7 +517,7 @@ static void test_missing_file_and_bad_paths(void **state)
 	assert_int_equal(stp_trace_write(NULL, "x"), STP_EINVAL);
 	/* an unwritable place: the error, errno says why */
 	stp_stepper *s = stp_new(NULL);
-	stp_thread(s, "a", fixed_order, deposit_fixed, NULL);
+	stp_thread(s, "a", split_order, deposit_split, NULL);
 	stp_interleave(s);
 	assert_int_equal(stp_trace_write(s, "build/no/such/dir/t.json"), STP_EIO);
 	stp_free(s);

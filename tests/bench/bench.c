@@ -164,6 +164,41 @@ static int lost_update_free_body(stp_stepper *s, void *arg)
 	return 0;
 }
 
+/* (b'') The same shape with free threads and the critical section under
+ * stp_mutex_lock: two more scheduling points per thread, and a thread whose
+ * lock would wait is never chosen. */
+struct locked_account {
+	pthread_mutex_t mu;
+	int balance;
+};
+
+static void deposit_locked(void *p)
+{
+	struct locked_account *a = p;
+	if (stp_mutex_lock(&a->mu) != 0)
+		return;
+	STEP("read balance");
+	int b = a->balance;
+	STEP("compute");
+	b += 10;
+	STEP("write balance");
+	a->balance = b;
+	stp_mutex_unlock(&a->mu);
+}
+
+static int lost_update_locked_body(stp_stepper *s, void *arg)
+{
+	struct locked_account a = { PTHREAD_MUTEX_INITIALIZER, 100 };
+	int *lost = arg;
+	stp_thread(s, "alice", NULL, deposit_locked, &a);
+	stp_thread(s, "bob", NULL, deposit_locked, &a);
+	if (stp_run(s) != 0)
+		return -1;
+	if (a.balance != 120)
+		(*lost)++;
+	return 0;
+}
+
 #define SCHEDULES 20000
 
 static double schedules_per_second_of(stp_body_fn body, int *lost)
@@ -209,6 +244,65 @@ static double create_join_per_second(void)
 		pthread_join(y, NULL);
 	}
 	return n / ((double)(now_ns() - t0) / 1e9);
+}
+
+/* ------------------------------------------------------------------ */
+/* (e) the AB/BA deadlock, reported at once                            */
+/* ------------------------------------------------------------------ */
+
+#define DEADLOCK_RUNS 5000
+
+struct abba {
+	pthread_mutex_t *first, *second;
+};
+
+static void lock_both(void *p)
+{
+	struct abba *t = p;
+	STEP("begin");
+	if (stp_mutex_lock(t->first) != 0)
+		return;
+	STEP("has one");
+	if (stp_mutex_lock(t->second) == 0)
+		stp_mutex_unlock(t->second);
+	stp_mutex_unlock(t->first);
+}
+
+/* Decisions that make both threads take their first mutex before either
+ * asks for its second (the last one has a single enabled thread). */
+static const int abba_decisions[] = { 0, 1, 0, 1, 1, 0 };
+
+/* Runs per second from stp_new to the end of stp_run, each run AB/BA over
+ * free threads steered into the deadlock; *deadlocked counts the runs that
+ * ended with the deadlock report. The stall limit is a minute: a run that
+ * waited for it instead would show at once in the rate. */
+static double deadlocks_per_second(int *deadlocked)
+{
+	*deadlocked = 0;
+	stp_options o;
+	stp_options_init(&o);
+	o.stall_ms = 60000;
+	o.mode = STP_SERIAL;
+	o.debug = 0;
+	o.trace = NULL;
+	o.replay = NULL;
+	uint64_t t0 = now_ns();
+	for (int i = 0; i < DEADLOCK_RUNS; i++) {
+		pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER;
+		struct abba alice = { &a, &b }, bob = { &b, &a };
+		stp_stepper *s = stp_new(&o);
+		stp_thread(s, "alice", NULL, lock_both, &alice);
+		stp_thread(s, "bob", NULL, lock_both, &bob);
+		stp_set_schedule(s, abba_decisions,
+				 sizeof abba_decisions / sizeof abba_decisions[0]);
+		if (stp_run(s) == 1 && strncmp(stp_error(s, 0), "deadlock: a cycle", 17) == 0)
+			(*deadlocked)++;
+		else if (i == 0)
+			fprintf(stderr, "bench: the AB/BA run did not end in a deadlock: %s\n",
+				stp_error_count(s) ? stp_error(s, 0) : "(no error)");
+		stp_free(s);
+	}
+	return DEADLOCK_RUNS / ((double)(now_ns() - t0) / 1e9);
 }
 
 /* ------------------------------------------------------------------ */
@@ -353,19 +447,23 @@ static double advance_cost(void)
 
 int main(void)
 {
-	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS];
-	int lost = 0, flost = 0;
+	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS], lsps[REPS], dps[REPS];
+	int lost = 0, flost = 0, llost = 0, dead = 0, dead_total = 0;
 	for (int i = 0; i < REPS; i++) {
 		raw[i] = raw_handoff();
 		step[i] = stepper_handoff();
 		sps[i] = schedules_per_second(&lost);
 		fsps[i] = schedules_per_second_of(lost_update_free_body, &flost);
+		lsps[i] = schedules_per_second_of(lost_update_locked_body, &llost);
+		dps[i] = deadlocks_per_second(&dead);
+		dead_total += dead;
 		cj[i] = create_join_per_second();
 		fprintf(stderr, "\rbench: round %d/%d", i + 1, REPS);
 	}
 	fputc('\n', stderr);
 	double r = median(raw, REPS), st = median(step, REPS);
 	double s = median(sps, REPS), c = median(cj, REPS), fs = median(fsps, REPS);
+	double ls = median(lsps, REPS), dl = median(dps, REPS);
 	double stmax = step[REPS - 1], rmax = raw[REPS - 1]; /* sorted */
 	printf("stepper bench (median of %d runs, same process)\n", REPS);
 	printf("(a) hand-off\n");
@@ -384,6 +482,14 @@ int main(void)
 	printf("  stepper schedules per second     %8.0f\n", fs);
 	printf("  ratio free/declared (b)          %8.2f\n", fs / s);
 	printf("  lost updates found               %8d of %d schedules\n", flost, SCHEDULES);
+	printf("(b'') the same, free threads, stp_mutex_lock around the critical section\n");
+	printf("  stepper schedules per second     %8.0f\n", ls);
+	printf("  ratio locked free/declared (b)   %8.2f   (target >= 0.70)\n", ls / s);
+	printf("  lost updates found               %8d of %d schedules\n", llost, SCHEDULES);
+	printf("(e) AB/BA deadlock, free threads steered into it, stall limit 60 s\n");
+	printf("  runs per second to the report    %8.0f\n", dl);
+	printf("  ratio deadlock runs/(b)          %8.2f\n", dl / s);
+	printf("  runs that ended in deadlock      %8d of %d\n", dead_total, REPS * DEADLOCK_RUNS);
 	const char *b = getenv("B") ? getenv("B") : "build";
 	double ours, xargs;
 	cli_versus_xargs(b, &ours, &xargs);

@@ -5,7 +5,10 @@
  *   bank plain [N]   run the racy deposits N times with no stepper
  *   bank racy        seeded loop over the racy version (STEPPER_SEEDS,
  *                    STEPPER_SEED, STEPPER_REPLAY choose the runs)
- *   bank fixed       seeded loop over the fixed version
+ *   bank fixed       seeded loop over the fixed version: the same steps,
+ *                    the read and the write under stp_mutex_lock
+ *   bank split       seeded loop over the older fix: plain pthread mutex,
+ *                    the steps moved out of the critical section
  *   bank demo        all three, as `make demo` shows them
  * Exit status: 0 when every run passed, 1 when one failed, 2 on bad usage.
  */
@@ -40,20 +43,22 @@ static int plain(long n)
 
 static const char *self = "bank";
 
-static int loop(int fixed, uint64_t default_count)
+static int loop(const char *mode, stp_body_fn body, uint64_t default_count)
 {
 	stp_loop_options lo;
 	stp_loop_options_init(&lo);
 	if (!getenv("STEPPER_SEEDS") && !getenv("STEPPER_SEED") &&
 	    !getenv("STEPPER_REPLAY"))
 		lo.count = default_count;
-	lo.name = fixed ? "bank fixed" : "bank racy";
+	char name[64];
+	snprintf(name, sizeof name, "bank %s", mode);
+	lo.name = name;
 	lo.out = stdout;
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "%s %s", self, fixed ? "fixed" : "racy");
+	snprintf(cmd, sizeof cmd, "%s %s", self, mode);
 	lo.command = cmd; /* from the demo too: rerun just this test */
 	stp_loop_result r;
-	int rc = stp_loop(&lo, fixed ? fixed_body : racy_body, NULL, &r);
+	int rc = stp_loop(&lo, body, NULL, &r);
 	if (rc < 0) {
 		fprintf(stderr, "bank: %s\n", stp_strerror(rc));
 		return 2;
@@ -68,18 +73,21 @@ int main(int argc, char **argv)
 	if (strcmp(what, "plain") == 0)
 		return plain(argc > 2 ? atol(argv[2]) : 10000);
 	if (strcmp(what, "racy") == 0)
-		return loop(0, 1000);
+		return loop("racy", racy_body, 1000);
 	if (strcmp(what, "fixed") == 0)
-		return loop(1, 10000);
+		return loop("fixed", fixed_body, 10000);
+	if (strcmp(what, "split") == 0)
+		return loop("split", split_body, 10000);
 	if (strcmp(what, "demo") == 0) {
 		printf("1. The racy deposits, 10,000 plain runs (no stepper):\n");
 		plain(10000);
 		printf("\n2. The racy deposits under the stepper, seed by seed:\n");
-		int found = loop(0, 1000);
-		printf("\n3. The fixed deposits (mutex), 10,000 schedules:\n");
-		int fixed = loop(1, 10000);
+		int found = loop("racy", racy_body, 1000);
+		printf("\n3. The fixed deposits (the same steps under stp_mutex_lock), "
+		       "10,000 schedules:\n");
+		int fixed = loop("fixed", fixed_body, 10000);
 		return found == 1 && fixed == 0 ? 0 : 1;
 	}
-	fprintf(stderr, "usage: bank [plain [N] | racy | fixed | demo]\n");
+	fprintf(stderr, "usage: bank [plain [N] | racy | fixed | split | demo]\n");
 	return 2;
 }
