@@ -141,6 +141,7 @@ static int lost_waiter(stp_stepper *s, uint64_t blocked)
 
 void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 {
+	s->blocked_at_end = blocked; /* their points stay in at: printed after the order */
 	size_t cap = 1024, len = 0;
 	char *buf = calloc(1, cap), line[4 * STP_MAX_NAME + 128];
 	int c = find_cycle(s, blocked), w = c < 0 ? lost_waiter(s, blocked) : -1;

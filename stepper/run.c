@@ -590,12 +590,16 @@ static void report_stuck(stp_stepper *s)
 		if (atomic_load(&t->ended))
 			continue;
 		size_t k = atomic_load(&t->passed);
-		if (k > 0)
+		if (k > 0 && t->is_free)
+			stp__error(s, STP__OUT_STALL,
+				   "stuck: [%s] did not end within %u ms after the "
+				   "schedule was aborted (last step '%s', step %zu, free)",
+				   t->name, s->opt.stall_ms, stp__last_step(t), k);
+		else if (k > 0)
 			stp__error(s, STP__OUT_STALL,
 				   "stuck: [%s] did not end within %u ms after the "
 				   "schedule was aborted (last step '%s', %zu/%zu)",
-				   t->name, s->opt.stall_ms, stp__last_step(t), k,
-				   t->is_free ? k : t->nsteps);
+				   t->name, s->opt.stall_ms, stp__last_step(t), k, t->nsteps);
 		else
 			stp__error(s, STP__OUT_STALL,
 				   "stuck: [%s] did not end within %u ms after the "

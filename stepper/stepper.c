@@ -353,5 +353,9 @@ void stp_print_order(const stp_stepper *s, FILE *out)
 		for (size_t k = 0; k < s->nsched; k++)
 			fprintf(out, "[%s] %s\n", s->threads[s->sched[k]]->name,
 				stp_entry_step(s, k));
+	for (int i = 0; s && s->phase == STP__DONE && i < s->nthreads; i++)
+		if (s->blocked_at_end >> i & 1)
+			fprintf(out, "[%s] %s   (blocked: the deadlock)\n", s->threads[i]->name,
+				atomic_load(&s->threads[i]->at));
 	fputs("====\n", out);
 }

@@ -257,6 +257,7 @@ struct stp_stepper {
 	size_t plan_head;     /* the first plan entry not yet granted */
 	int lazy_log;
 	int deviated;         /* a decision left the plan's order */
+	uint64_t blocked_at_end; /* the threads a deadlock left blocked */
 
 	_Alignas(64) atomic_size_t next; /* next schedule entry to pass */
 	atomic_int prefix_next; /* serial: next thread whose prefix runs */
