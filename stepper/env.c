@@ -74,6 +74,8 @@ static void options_init(stp_options *o, int in_loop)
 		o->replay = v;
 	if ((v = getenv("STEPPER_TRACE_DIR")) && *v)
 		o->trace_dir = v;
+	if ((v = getenv("STEPPER_STRATEGY")) && *v)
+		o->strategy = v;
 }
 
 void stp_options_init(stp_options *o)
@@ -118,6 +120,13 @@ int stp__loop_env_check(char *why, size_t size)
 		snprintf(why, size,
 			 "STEPPER_SEED='%.64s' is not a seed: expected " SEED_EXPECTED
 			 "; no seed was run", v);
+		return STP_EINVAL;
+	}
+	stp__strategy st;
+	char bad[200];
+	if ((v = getenv("STEPPER_STRATEGY")) && *v &&
+	    stp__strategy_parse(v, &st, bad, sizeof bad) != 0) {
+		snprintf(why, size, "STEPPER_STRATEGY: %s; no seed was run", bad);
 		return STP_EINVAL;
 	}
 	return 0;

@@ -43,7 +43,7 @@ static int random_pick(stp_stepper *s, const stp__choice *c)
 	return c->enabled[stp__rng_below(&s->rng, (uint64_t)c->n)];
 }
 
-static const stp__source random_source = { "random", random_pick, NULL, NULL };
+static const stp__source random_source = { .name = "random", .pick = random_pick };
 
 /* Where a declared thread stands in the plan: the entry of its next step,
  * or, with none left, of its last (so it runs on to its end at once). */
@@ -65,7 +65,7 @@ static int plan_pick(stp_stepper *s, const stp__choice *c)
 	return best;
 }
 
-static const stp__source plan_source = { "plan", plan_pick, NULL, NULL };
+static const stp__source plan_source = { .name = "plan", .pick = plan_pick };
 
 static int is_enabled(const stp__choice *c, int i)
 {
@@ -157,8 +157,10 @@ static void recorded_finish(stp_stepper *s, size_t n)
 		   s->rec_name ? "recording" : "schedule", s->nrec);
 }
 
-static const stp__source recorded_source = { "recorded", recorded_pick,
-					     recorded_check, recorded_finish };
+static const stp__source recorded_source = { .name = "recorded",
+					     .pick = recorded_pick,
+					     .check = recorded_check,
+					     .finish = recorded_finish };
 
 /* ------------------------------------------------------------------ */
 /* Preparing a run                                                     */
@@ -207,9 +209,10 @@ void stp__online_plan(stp_stepper *s)
 
 int stp__online_prepare(stp_stepper *s)
 {
-	int rc = go_online(s, &random_source);
+	const stp__source *src = stp__strategy_source(s->strat.kind);
+	int rc = go_online(s, src ? src : &random_source);
 	if (rc == 0)
-		s->strategy = "random";
+		s->strategy = s->strat.text;
 	return rc;
 }
 
@@ -688,4 +691,16 @@ void stp__online_finish(stp_stepper *s)
 	}
 	if (!aborted(s) && s->src.finish)
 		s->src.finish(s, s->nlog);
+}
+
+int stp__online_begin(stp_stepper *s)
+{
+	return s->src.begin ? s->src.begin(s) : 0;
+}
+
+void stp__online_end_source(stp_stepper *s)
+{
+	if (s->src.end)
+		s->src.end(s);
+	s->src_state = NULL;
 }

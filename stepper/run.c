@@ -670,10 +670,15 @@ int stp__interleave(stp_stepper *s)
 	s->online = 0;
 	s->deciding = 0;
 	s->planned = 0;
+	char why[256];
+	if (stp__strategy_parse(s->opt.strategy, &s->strat, why, sizeof why) < 0) {
+		stp__error(s, STP__OUT_FAIL, "%s", why);
+		return STP_EINVAL;
+	}
 	int rc;
 	if (s->hooks.interleave)
 		rc = s->hooks.interleave(s);
-	else if (stp__any_free(s))
+	else if (stp__any_free(s) || s->strat.kind != STP__ST_RANDOM)
 		rc = stp__online_prepare(s);
 	else
 		rc = stp__interleave_random(s);
@@ -705,6 +710,12 @@ int stp__run(stp_stepper *s)
 	if (serial(s) && !s->deciding)
 		stp__online_plan(s);
 	stp__objs_clear(s);
+	int brc = s->deciding ? stp__online_begin(s) : 0;
+	if (brc < 0) {
+		for (int i = 0; i < s->nthreads; i++)
+			stp__pool_put_unused(w[i]);
+		return brc;
+	}
 	s->phase = STP__RUNNING;
 	atomic_store(&s->next, 0);
 	atomic_store(&s->aborted, 0);
@@ -724,8 +735,10 @@ int stp__run(stp_stepper *s)
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
-	if (s->deciding)
+	if (s->deciding) {
 		stp__online_finish(s);
+		stp__online_end_source(s);
+	}
 	if (s->hooks.clock)
 		s->hooks.clock->attach(s->opt.clock, NULL);
 	s->phase = STP__DONE;

@@ -36,9 +36,10 @@ const char *stp__last_step(const struct stp__thread *t)
 
 static int copy_option_strings(stp_stepper *s)
 {
-	const char **fields[] = { &s->opt.trace, &s->opt.replay, &s->opt.trace_dir };
+	const char **fields[] = { &s->opt.trace, &s->opt.replay, &s->opt.trace_dir,
+				  &s->opt.strategy };
 	size_t total = 0;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		if (*fields[i])
 			total += strlen(*fields[i]) + 1;
 	if (total == 0)
@@ -47,7 +48,7 @@ static int copy_option_strings(stp_stepper *s)
 	if (!s->opt_strings)
 		return STP_ENOMEM;
 	char *p = s->opt_strings;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		if (!*fields[i])
 			continue;
 		size_t n = strlen(*fields[i]) + 1;

@@ -60,11 +60,16 @@ typedef struct stp_options {
 	const char *replay;  /* take the schedule from this trace (NULL: none) */
 	const char *trace_dir; /* where seed loops keep failing traces */
 	struct stp_clock *clock; /* virtual clock for the run (NULL: none) */
+	const char *strategy; /* who goes next at each hand-off (NULL: "random");
+			       * the accepted names are listed by
+			       * stp_strategies() */
 } stp_options;
 
 /* Fill o with the defaults, then apply the STEPPER_* environment
  * (STEPPER_SEED, STEPPER_MODE, STEPPER_STALL_MS, STEPPER_DEBUG,
- * STEPPER_TRACE, STEPPER_REPLAY, STEPPER_TRACE_DIR). Fields the caller sets
+ * STEPPER_TRACE, STEPPER_REPLAY, STEPPER_TRACE_DIR, STEPPER_STRATEGY; a
+ * malformed STEPPER_STRATEGY is not corrected here: stp_interleave and
+ * stp_loop refuse it). Fields the caller sets
  * afterwards win over the environment. A malformed variable is reported once
  * on stderr, naming the variable, the value and what was expected, and the
  * default is kept. The strings point into the environment: they live as
@@ -157,6 +162,10 @@ STP_API const char *stp_entry_step(const stp_stepper *s, size_t k);
 STP_API size_t stp_thread_count(const stp_stepper *s);
 /* The options in force (after defaults and environment). */
 STP_API const stp_options *stp_get_options(const stp_stepper *s);
+
+/* The strategies stp_options.strategy accepts, as one line for a person
+ * ("random, pct, pct:D (D >= 1), ..."). Static. Any thread. */
+STP_API const char *stp_strategies(void);
 
 /* Free s and everything it owns. A thread that was stuck when stp_run gave
  * up keeps what it needs until it ends. NULL is a no-op. */

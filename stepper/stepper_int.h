@@ -147,7 +147,44 @@ typedef struct stp__source {
 	int (*pick)(stp_stepper *s, const stp__choice *c);
 	int (*check)(stp_stepper *s, const stp__choice *c, int chosen);
 	void (*finish)(stp_stepper *s, size_t n);
+	/* A source with state of its own: begin (may be NULL) makes it in
+	 * s->src_state before the threads start (0, or a negative code after
+	 * recording an error: the run does not start); end (may be NULL)
+	 * frees it, after finish, whatever became of the run. */
+	int (*begin)(stp_stepper *s);
+	void (*end)(stp_stepper *s);
 } stp__source;
+
+/* A strategy as stp_options.strategy names it: "random", or a name with
+ * an optional parameter ("pct:3"). */
+enum stp__strategy_kind { STP__ST_RANDOM };
+
+typedef struct stp__strategy {
+	enum stp__strategy_kind kind;
+	unsigned long param; /* the parameter, or the strategy's default */
+	int has_param;
+	char text[40];       /* as a trace names it: "pct:3" */
+} stp__strategy;
+
+/* Parse text (NULL: "random"). 0, or STP_EINVAL with why filled: the
+ * value and what is accepted. */
+int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t size);
+/* The source of a strategy that decides every hand-off itself (NULL for
+ * random, whose source is online.c's own). */
+const struct stp__source *stp__strategy_source(enum stp__strategy_kind kind);
+
+/* What a seed loop carries from one run to the next for its strategy (a
+ * run outside a loop has none): what one run learned, the next uses. The
+ * loop makes it zeroed and frees it with stp__explore_free. */
+typedef struct stp__explore {
+	size_t longest;   /* the most decisions with two or more enabled threads in a run */
+	uint64_t runs;    /* runs made so far */
+	int exhausted;    /* every schedule was tried: the loop stops */
+	void *state;      /* the strategy's own, freed by free_state */
+	void (*free_state)(void *state);
+} stp__explore;
+
+void stp__explore_free(stp__explore *e);
 
 /* Outcome of a run, as traces name it. */
 enum stp__outcome {
@@ -216,6 +253,9 @@ struct stp_stepper {
 	 * hand-off is a decision of src; log records what happened. */
 	int online;
 	stp__source src;
+	stp__strategy strat;  /* from opt.strategy, at stp_interleave */
+	void *src_state;      /* the source's own (begin/end) */
+	stp__explore *explore; /* the seed loop's, or NULL */
 	stp__rng rng;         /* the random source's stream */
 	int *rec_thread;      /* explicit or recorded decisions, owned */
 	char **rec_name;      /* recorded step names (NULL: not checked) */
@@ -361,6 +401,10 @@ int stp__declared_here(struct stp__thread *t, size_t k, const char *name,
 		       const char *file, int line);
 /* The run is over: sched[] becomes what happened; the source is told. */
 void stp__online_finish(stp_stepper *s);
+/* The source's begin, before the threads start (0 or a negative code),
+ * and its end, after the run (online.c). */
+int stp__online_begin(stp_stepper *s);
+void stp__online_end_source(stp_stepper *s);
 /* Note where t runs (its cpu), when that changed (run.c). */
 void stp__note_cpu(struct stp__thread *t);
 /* Grant a thread its turn (run.c); key as the clock's mark_running. */

@@ -11,6 +11,7 @@
 #include "stepper_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct strategy {
 	const char *name;
@@ -136,4 +137,108 @@ int stp__set_schedule(stp_stepper *s, const int *threads, size_t n)
 	stp__index_schedule(s);
 	s->strategy = "replay";
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Naming a strategy                                                   */
+/* ------------------------------------------------------------------ */
+
+/* The strategies, as stp_options.strategy names them. A row with a
+ * parameter letter takes "name:N" with min <= N <= max (def when left
+ * out); one without takes the bare name only. */
+static const struct strategy_row {
+	const char *name;
+	enum stp__strategy_kind kind;
+	const char *letter; /* NULL: no parameter */
+	unsigned long min, max, def;
+} rows[] = {
+	{ "random", STP__ST_RANDOM, NULL, 0, 0, 0 },
+};
+
+#define NROWS (sizeof rows / sizeof rows[0])
+
+static char strategies_line[256];
+
+static void make_strategies_line(void)
+{
+	size_t len = 0, size = sizeof strategies_line;
+	for (size_t i = 0; i < NROWS && len < size; i++) {
+		const struct strategy_row *r = &rows[i];
+		len += (size_t)snprintf(strategies_line + len, size - len, "%s%s",
+					i ? ", " : "", r->name);
+		if (r->letter && len < size)
+			len += (size_t)snprintf(strategies_line + len, size - len,
+						", %s:%s (%s >= %lu)", r->name, r->letter,
+						r->letter, r->min);
+	}
+}
+
+const char *stp_strategies(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, make_strategies_line);
+	return strategies_line;
+}
+
+static int bad_strategy(const char *text, const char *what, char *why, size_t size)
+{
+	snprintf(why, size, "strategy '%.32s' %s; accepted: %s", text, what,
+		 stp_strategies());
+	return STP_EINVAL;
+}
+
+/* The parameter after "name:" of row r. */
+static int parse_param(const struct strategy_row *r, const char *text, const char *p,
+		       stp__strategy *st, char *why, size_t size)
+{
+	char what[96];
+	uint64_t n;
+	if (!r->letter)
+		return bad_strategy(text, "takes no parameter", why, size);
+	if (stp__parse_u64(p, &n) != 0 || n < r->min || n > r->max) {
+		snprintf(what, sizeof what, "has %s '%.16s', not a number from %lu to %lu",
+			 r->letter, p, r->min, r->max);
+		return bad_strategy(text, what, why, size);
+	}
+	st->param = (unsigned long)n;
+	st->has_param = 1;
+	return 0;
+}
+
+int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t size)
+{
+	if (!text)
+		text = "random";
+	const char *colon = strchr(text, ':');
+	size_t n = colon ? (size_t)(colon - text) : strlen(text);
+	for (size_t i = 0; i < NROWS; i++) {
+		const struct strategy_row *r = &rows[i];
+		if (strlen(r->name) != n || strncmp(r->name, text, n) != 0)
+			continue;
+		*st = (stp__strategy){ r->kind, r->def, 0, "" };
+		if (colon && parse_param(r, text, colon + 1, st, why, size) < 0)
+			return STP_EINVAL;
+		if (st->has_param)
+			snprintf(st->text, sizeof st->text, "%s:%lu", r->name, st->param);
+		else
+			snprintf(st->text, sizeof st->text, "%s", r->name);
+		return 0;
+	}
+	return bad_strategy(text, "is not a strategy", why, size);
+}
+
+const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
+{
+	switch (kind) {
+	case STP__ST_RANDOM:
+	default:
+		return NULL;
+	}
+}
+
+void stp__explore_free(stp__explore *e)
+{
+	if (e && e->state && e->free_state)
+		e->free_state(e->state);
+	free(e);
 }

@@ -110,6 +110,7 @@ struct loop {
 	int tty;
 	time_t started;    /* wall clock, for the trace folder's name */
 	uint64_t start_ns; /* monotonic, for rates */
+	stp__explore *explore; /* what the strategy carries from run to run */
 };
 
 /* Run one seed: 0 when it passed, 1 when it failed (kept and reported),
@@ -123,8 +124,10 @@ static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
 	if (!s)
 		return STP_ENOMEM;
 	s->timed = 1; /* a failing run's trace has its times */
+	s->explore = l->explore;
 	int body_rc = body(s, arg);
 	r->tried++;
+	l->explore->runs++;
 	if (body_rc == 0 && stp_error_count(s) == 0) {
 		stp_free(s);
 		return 0;
@@ -169,7 +172,10 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 	if (lo_in->first_seed + (lo_in->count - 1) < lo_in->first_seed)
 		return STP_ERANGE;
 	struct loop l = { .lo = *lo_in, .started = time(NULL),
-			  .start_ns = stp__mono_ns() };
+			  .start_ns = stp__mono_ns(),
+			  .explore = calloc(1, sizeof(stp__explore)) };
+	if (!l.explore)
+		return STP_ENOMEM;
 	l.out = l.lo.out ? l.lo.out : stderr;
 	l.tty = !l.lo.quiet && isatty(fileno(l.out)) && !getenv("CI");
 	stp_loop_result r = { 0 };
@@ -179,7 +185,7 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 		fprintf(l.out, "stepper: %s%s%s\n", l.lo.name ? l.lo.name : "",
 			l.lo.name ? ": " : "", why);
 	uint64_t last = l.start_ns;
-	for (uint64_t i = 0; rc == 0 && i < l.lo.count; i++) {
+	for (uint64_t i = 0; rc == 0 && i < l.lo.count && !l.explore->exhausted; i++) {
 		rc = run_seed(&l, l.lo.first_seed + i, body, arg, &r);
 		uint64_t now = l.tty && rc == 0 ? stp__mono_ns() : 0;
 		if (now && now - last >= PROGRESS_NS) {
@@ -189,6 +195,7 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 	}
 	if (!l.lo.quiet && rc == 0)
 		report_pass(&l, r.tried);
+	stp__explore_free(l.explore);
 	if (res)
 		*res = r;
 	return rc;
