@@ -1987,6 +1987,43 @@ static void test_debug_shows_a_decision_at_a_lock_point(void **state)
 	pthread_mutex_destroy(&w.m[0]);
 }
 
+/* BUG (stepper/online.c, stp__point_name -> intern): the names of lock
+ * and wait points ("lock(m#1)", "unlock(m#1)", ...) count against a free
+ * thread's limit of 4096 distinct step names, so correct code that locks
+ * more than 2048 distinct mutexes (a table with a lock per bucket) fails
+ * with "bad step: [b] reached a step at (the stepper):0 whose name is one
+ * name too many ... it begins 'lock(m#2049)'": no step of the user's is
+ * wrong, and "(the stepper):0" names no place in the user's code. */
+#define MANY_MUTEXES 3000
+
+static void locks_every_bucket(void *p)
+{
+	pthread_mutex_t *ms = p;
+	for (int i = 0; i < MANY_MUTEXES; i++) {
+		if (stp_mutex_lock(&ms[i]) != 0)
+			return;
+		stp_mutex_unlock(&ms[i]);
+	}
+}
+
+static void test_a_thread_may_lock_thousands_of_distinct_mutexes(void **state)
+{
+	(void)state;
+	pthread_mutex_t *ms = calloc(MANY_MUTEXES, sizeof *ms);
+	assert_non_null(ms);
+	for (int i = 0; i < MANY_MUTEXES; i++)
+		pthread_mutex_init(&ms[i], NULL);
+	stp_stepper *s = stepper_for(1);
+	stp_thread(s, "a", NULL, locks_every_bucket, ms);
+	stp_thread(s, "b", NULL, locks_every_bucket, ms);
+	if (stp_run(s) != 0)
+		fail_msg("%.400s", errors_of(s));
+	stp_free(s);
+	for (int i = 0; i < MANY_MUTEXES; i++)
+		pthread_mutex_destroy(&ms[i]);
+	free(ms);
+}
+
 int main(void)
 {
 	mkdir("build", 0777);
@@ -2031,6 +2068,7 @@ int main(void)
 	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test(test_a_schedule_that_picks_a_blocked_thread_says_it_is_blocked),
 		cmocka_unit_test(test_a_timed_wait_on_a_clock_times_out_at_its_deadline),
+		cmocka_unit_test(test_a_thread_may_lock_thousands_of_distinct_mutexes),
 	};
 	if (getenv("STEPPER_TEST_KNOWN_BUGS"))
 		return cmocka_run_group_tests(known_bugs, NULL, NULL);
