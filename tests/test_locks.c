@@ -1159,6 +1159,32 @@ static void test_timed_waits_replay_100_of_100(void **state)
 	assert_true(done[0] && done[1]);
 }
 
+/* A trace replayed into a program that no longer fits it: the error
+ * names the decision; no crash, no stall. */
+static void test_a_replay_into_a_changed_program_names_the_decision(void **state)
+{
+	(void)state;
+	struct flag_wait w;
+	stp_free(flag_run(3, SETS_UNDER_THE_LOCK, &w, DIR "/fit.json"));
+	stp_options o = options_for(3);
+	o.replay = DIR "/fit.json";
+	memset(&w, 0, sizeof w);
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	w.how = NEVER_SIGNALS; /* the producer no longer locks nor signals */
+	stp_stepper *s = stp_new(&o);
+	stp_thread(s, "consumer", NULL, flag_waiter, &w);
+	stp_thread(s, "producer", NULL, flag_setter, &w);
+	assert_true(stp_run(s) > 0);
+	expect_error(s, "replay: decision ");
+	expect_error(s, "recorded [");
+	assert_false(has_error(s, "stall"));
+	assert_int_equal(atomic_load(&w.ended), 2);
+	stp_free(s);
+	pthread_mutex_destroy(&w.mu);
+	pthread_cond_destroy(&w.cv);
+}
+
 /* ------------------------------------------------------------------ */
 /* Declared threads with locks around their steps                     */
 /* ------------------------------------------------------------------ */
@@ -2047,6 +2073,7 @@ int main(void)
 		cmocka_unit_test(test_of_two_timed_waiters_one_takes_the_token_one_times_out),
 		cmocka_unit_test(test_producer_consumer_replays_100_of_100),
 		cmocka_unit_test(test_timed_waits_replay_100_of_100),
+		cmocka_unit_test(test_a_replay_into_a_changed_program_names_the_decision),
 		cmocka_unit_test(test_declared_deposits_with_a_lock_pass_2000_seeds),
 		cmocka_unit_test(test_null_mutexes_are_einval_and_fail_a_run),
 		cmocka_unit_test(test_a_wait_without_holding_the_mutex_is_an_error),
