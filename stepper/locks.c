@@ -305,6 +305,19 @@ static int lock_after_abort(stp_stepper *s, struct stp__thread *t,
 	return 0;
 }
 
+/* Did the run end in a deadlock? Then every thread parked at a lock when
+ * it was aborted was blocked in it (or parked beside a self-deadlock): its
+ * lock returns STP_EDEADLOCK, whatever becomes of the mutex afterwards.
+ * (Asking the mutex instead would race with the other blocked threads,
+ * which release what they hold as they run to their ends.) */
+static int deadlocked(stp_stepper *s)
+{
+	stp__lock(&s->mu);
+	int d = s->outcome == STP__OUT_DEADLOCK;
+	stp__unlock(&s->mu);
+	return d;
+}
+
 int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 {
 	struct stp__thread *t = stp_self_;
@@ -321,7 +334,8 @@ int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 	if (m->owner == t->index)
 		return self_deadlock(s, t, m, file, line);
 	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
-		return lock_after_abort(s, t, real, file, line);
+		return deadlocked(s) ? STP_EDEADLOCK
+				     : lock_after_abort(s, t, real, file, line);
 	take(s, t, m, real, file, line);
 	return 0;
 }
