@@ -736,7 +736,8 @@ static void test_a_wait_nothing_will_signal_is_a_lost_wake_up(void **state)
 		stp_stepper *s = flag_run(seed, NEVER_SIGNALS, &w, DIR "/lost.json");
 		char want[256];
 		snprintf(want, sizeof want, "deadlock: lost wake-up: [consumer] waits on cv#1 at "
-			 HERE ":%d and no thread that could signal it can go on", w.wait_line);
+			 HERE ":%d (with m#1) and no thread that could signal it can go on",
+			 w.wait_line);
 		expect_error(s, want);
 		expect_error(s, "[producer] ended");
 		assert_false(has_error(s, "stall"));
@@ -1465,8 +1466,9 @@ static void test_a_plain_unlock_of_a_stepper_mutex_is_reported_as_held(void **st
 	if (seed > 100)
 		fail_msg("b never came after a");
 	char want[256];
-	snprintf(want, sizeof want, "[a] holds it (taken at " HERE ":%d) and has ended "
-		 "without unlocking it", plain_lock_line);
+	snprintf(want, sizeof want, "[a] holds it (taken at " HERE ":%d), but it is not "
+		 "locked: a plain pthread_mutex_unlock let go of it (use stp_mutex_unlock)",
+		 plain_lock_line);
 	expect_error(s, "deadlock: ");
 	expect_error(s, want);
 	stp_free(s);
