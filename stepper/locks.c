@@ -246,17 +246,26 @@ static const char *name_of(const stp_stepper *s, int i)
 	return i >= 0 && i < s->nthreads ? s->threads[i]->name : "?";
 }
 
+/* The name of o's point "what(label)", made once per object. */
+static const char *point_name(struct stp__obj *o, const char *what)
+{
+	static const char *const kinds[2][5] = {
+		{ "lock", "trylock", "unlock", NULL, NULL },
+		{ "wait", "timedwait", "wake", "signal", "broadcast" },
+	};
+	int i = 0;
+	while (i < 4 && kinds[o->is_cond][i] && strcmp(kinds[o->is_cond][i], what) != 0)
+		i++;
+	if (!o->names[i][0])
+		snprintf(o->names[i], sizeof o->names[i], "%s(%s)", what, o->label);
+	return o->names[i];
+}
+
 /* Park t at a point "what(label)": 0 when granted, -1 when aborted. */
 static int point(struct stp__thread *t, enum stp__op op, const char *what,
 		 struct stp__obj *o, const char *file, int line)
 {
-	char buf[48];
-	snprintf(buf, sizeof buf, "%s(%s)", what, o->label);
-	const char *at = stp__point_name(t, buf);
-	if (!at) {
-		stp__abort(t->s);
-		return -1;
-	}
+	const char *at = point_name(o, what);
 	t->op = op;
 	t->obj = o;
 	t->op_file = file;

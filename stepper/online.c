@@ -97,11 +97,17 @@ static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
 	const struct stp__thread *t = s->threads[r];
 	char *en = enabled_text(s, c);
 	const char *name = s->rec_name ? s->rec_name[c->decision] : "(any step)";
+	char where[STP_MAX_NAME + 64];
+	if (atomic_load(&((struct stp__thread *)t)->ended))
+		snprintf(where, sizeof where, "had ended");
+	else if (s->parked >> r & 1)
+		snprintf(where, sizeof where, "is blocked at '%s'",
+			 atomic_load(&((struct stp__thread *)t)->at));
+	else
+		snprintf(where, sizeof where, "is not at a point");
 	stp__error(s, STP__OUT_DIVERGENCE,
-		   "%s: decision %zu: recorded [%s] '%s', but [%s] %s; at steps: %s",
-		   s->rec_label, c->decision + 1, t->name, name, t->name,
-		   atomic_load(&((struct stp__thread *)t)->ended) ? "had ended"
-								   : "is not at a step",
+		   "%s: decision %zu: recorded [%s] '%s', but [%s] %s; can go on: %s",
+		   s->rec_label, c->decision + 1, t->name, name, t->name, where,
 		   en ? en : "(out of memory)");
 	free(en);
 }
@@ -115,7 +121,7 @@ static int recorded_pick(stp_stepper *s, const stp__choice *c)
 		char *en = enabled_text(s, c);
 		stp__error(s, STP__OUT_DIVERGENCE,
 			   "%s: decision %zu: the %s ends after %zu decisions, but the "
-			   "run goes on; at steps: %s",
+			   "run goes on; can go on: %s",
 			   s->rec_label, k + 1,
 			   s->rec_name ? "recorded run" : "schedule", s->nrec,
 			   en ? en : "(out of memory)");
@@ -291,11 +297,6 @@ static const char *intern(stp_stepper *s, struct stp__thread *t, const char *nam
 	if (c)
 		t->names[t->nnames++] = c;
 	return c;
-}
-
-const char *stp__point_name(struct stp__thread *t, const char *name)
-{
-	return intern(t->s, t, name, "(the stepper)", 0);
 }
 
 static int grow_log(stp_stepper *s, size_t need)

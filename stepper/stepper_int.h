@@ -56,6 +56,9 @@ struct stp__obj {
 	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
 	size_t nsig, capsig;
 	char label[16];    /* "m#1" */
+	/* The names of its points, made at first use: "lock(m#1)"; they
+	 * live as long as the run's table (the log points at them). */
+	char names[5][32];
 };
 
 /* A controlled thread: its declaration and, during a run, its position.
@@ -372,9 +375,6 @@ void stp__online_step(struct stp__thread *t, const char *name, const char *file,
  * named at, until a decision grants it; 0, or -1 when the run was
  * aborted first. */
 int stp__online_point(struct stp__thread *t, const char *at);
-/* t's interned copy of a name for a point ("lock(m#1)"); NULL after
- * reporting a limit. */
-const char *stp__point_name(struct stp__thread *t, const char *name);
 /* Serial runs: decide at every hand-off, following the plan in sched[]
  * (every thread declared). */
 void stp__online_plan(stp_stepper *s);

@@ -1871,10 +1871,8 @@ static void test_on_a_clock_waits_and_locks_are_blocked_to_the_clock(void **stat
 /* Known bugs (kept, not in the list below: see each BUG comment)      */
 /* ------------------------------------------------------------------ */
 
-/* BUG (stepper/online.c, recorded_missing): a schedule or replay whose
- * decision names a thread blocked at a lock says "[b] is not at a step",
- * though b is parked at 'lock(m#1)', which [a] holds. The design note
- * (DESIGN.md, point 9) asks for "[bob] is blocked" and the pending point. */
+/* A schedule or replay whose decision names a thread blocked at a lock
+ * says so, and where: "[b] is blocked at 'lock(m#1)'". */
 static pthread_mutex_t pinned_m = PTHREAD_MUTEX_INITIALIZER;
 
 static void pinned_a(void *p)
@@ -2015,13 +2013,9 @@ static void test_debug_shows_a_decision_at_a_lock_point(void **state)
 	pthread_mutex_destroy(&w.m[0]);
 }
 
-/* BUG (stepper/online.c, stp__point_name -> intern): the names of lock
- * and wait points ("lock(m#1)", "unlock(m#1)", ...) count against a free
- * thread's limit of 4096 distinct step names, so correct code that locks
- * more than 2048 distinct mutexes (a table with a lock per bucket) fails
- * with "bad step: [b] reached a step at (the stepper):0 whose name is one
- * name too many ... it begins 'lock(m#2049)'": no step of the user's is
- * wrong, and "(the stepper):0" names no place in the user's code. */
+/* The names of lock and wait points ("lock(m#1)", ...) belong to their
+ * objects, not to a thread's 4096 distinct step names: correct code that
+ * locks thousands of distinct mutexes (a lock per bucket) passes. */
 #define MANY_MUTEXES 3000
 
 static void locks_every_bucket(void *p)
@@ -2090,14 +2084,14 @@ int main(void)
 		cmocka_unit_test(test_the_order_after_a_run_shows_locks_and_waits),
 		cmocka_unit_test(test_on_a_clock_waits_and_locks_are_blocked_to_the_clock),
 		cmocka_unit_test(test_debug_shows_a_decision_at_a_lock_point),
+		cmocka_unit_test(test_a_schedule_that_picks_a_blocked_thread_says_it_is_blocked),
+		cmocka_unit_test(test_a_thread_may_lock_thousands_of_distinct_mutexes),
 	};
 	/* BUG: known failures of code outside locks.c and deadlock.c, kept
 	 * out of `make test` until fixed; see the BUG comment at each test.
 	 * STEPPER_TEST_KNOWN_BUGS=1 runs them (and only them). */
 	const struct CMUnitTest known_bugs[] = {
-		cmocka_unit_test(test_a_schedule_that_picks_a_blocked_thread_says_it_is_blocked),
 		cmocka_unit_test(test_a_timed_wait_on_a_clock_times_out_at_its_deadline),
-		cmocka_unit_test(test_a_thread_may_lock_thousands_of_distinct_mutexes),
 	};
 	if (getenv("STEPPER_TEST_KNOWN_BUGS"))
 		return cmocka_run_group_tests(known_bugs, NULL, NULL);
