@@ -1514,6 +1514,70 @@ static void test_declared_threads_with_locks_load_show_and_replay(void **state)
 	}
 }
 
+static pthread_mutex_t mx_a = PTHREAD_MUTEX_INITIALIZER, mx_b = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_ab(void *p)
+{
+	(void)p;
+	stp_mutex_lock(&mx_a);
+	stp_mutex_lock(&mx_b);
+	stp_mutex_unlock(&mx_b);
+	stp_mutex_unlock(&mx_a);
+}
+
+static void lock_ba(void *p)
+{
+	(void)p;
+	stp_mutex_lock(&mx_b);
+	stp_mutex_lock(&mx_a);
+	stp_mutex_unlock(&mx_a);
+	stp_mutex_unlock(&mx_b);
+}
+
+static void test_an_abba_deadlock_shows_where_each_thread_blocked(void **state)
+{
+	(void)state;
+	setup_dir();
+	int found = 0;
+	for (uint64_t seed = 1; seed <= 50 && !found; seed++) {
+		stp_stepper *s = traced(seed, DIR "/abba.json", 2000);
+		stp_thread(s, "alice", NULL, lock_ab, NULL);
+		stp_thread(s, "bob", NULL, lock_ba, NULL);
+		found = stp_run(s) == 1;
+		stp_free(s);
+	}
+	assert_true(found);
+	stp_trace *t = load_ok(DIR "/abba.json");
+	assert_string_equal(stp_trace_outcome(t), "deadlock");
+	capture c;
+	stp_trace_print(t, capture_open(&c), 0);
+	const char *out = capture_text(&c);
+	CONTAINS(out, "the cycle: [alice] -> m#2 -> [bob] -> m#1 -> [alice]\n");
+	CONTAINS(out, "-- takes m#1\n");
+	CONTAINS(out, "-- takes m#2\n");
+	/* after the order, where each thread of the cycle blocked */
+	CONTAINS(out, "====\n(\"--\" marks the stepper's lock and wait points");
+	CONTAINS(out, "then no thread could go on (the deadlock):\n  [alice] waits for "
+		      "m#2 at tests/test_trace.c:");
+	CONTAINS(out, "\n  [bob] waits for m#1 at tests/test_trace.c:");
+	capture_free(&c);
+	stp_trace_free(t);
+	json_t *d = exported(DIR "/abba.json");
+	size_t i, marks = 0;
+	json_t *e;
+	json_array_foreach(json_object_get(d, "traceEvents"), i, e)
+		if (strcmp(str_of(e, "cat"), "deadlock") == 0 &&
+		    strcmp(str_of(e, "s"), "t") == 0) {
+			json_int_t tid = json_integer_value(json_object_get(e, "tid"));
+			assert_true(strncmp(str_of(e, "name"),
+					    tid == 1 ? "deadlock: waits for m#2 at"
+						     : "deadlock: waits for m#1 at", 26) == 0);
+			marks++;
+		}
+	assert_int_equal(marks, 2); /* one on each track */
+	json_decref(d);
+}
+
 /* Events as the schedule (without times): an edited schedule stays a
  * trace that loads. */
 static void events_from_schedule(json_t *d)
@@ -1629,6 +1693,7 @@ int main(void)
 		cmocka_unit_test(test_the_golden_deadlock_has_a_kind_for_every_entry),
 		cmocka_unit_test(test_show_marks_the_waits_and_prints_the_deadlock_report),
 		cmocka_unit_test(test_export_puts_waits_in_their_category_and_marks_the_deadlock),
+		cmocka_unit_test(test_an_abba_deadlock_shows_where_each_thread_blocked),
 		cmocka_unit_test(test_the_golden_deadlock_replays_to_the_same_deadlock),
 		cmocka_unit_test(test_kinds_are_checked_against_the_names),
 		cmocka_unit_test(test_a_trace_without_kinds_takes_them_from_the_names),

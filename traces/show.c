@@ -198,6 +198,31 @@ static size_t width_of(const char *s)
 	return n;
 }
 
+static int is_deadlock_report(const char *error)
+{
+	return strncmp(error, "deadlock:", 9) == 0;
+}
+
+/* Where thread i is blocked, from the deadlock report's "every thread:"
+ * lines ("waits for m#2 at f.c:40; [b] holds it ..."): the text and its
+ * length, or NULL when the report does not list it as waiting. */
+static const char *blocked_in_deadlock(const stp_trace *t, size_t i, size_t *len)
+{
+	char needle[STP_MAX_NAME + 16];
+	snprintf(needle, sizeof needle, "\n  [%s] waits ", t->names[i]);
+	for (size_t k = 0; k < t->nerrors; k++) {
+		const char *e = t->errors[k];
+		const char *every = is_deadlock_report(e) ? strstr(e, "\n  every thread:") : NULL;
+		const char *p = every ? strstr(every, needle) : NULL;
+		if (p) {
+			p += strlen(needle) - strlen("waits ");
+			*len = strcspn(p, "\n");
+			return p;
+		}
+	}
+	return NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* stepper show                                                        */
 /* ------------------------------------------------------------------ */
@@ -234,6 +259,22 @@ static void print_errors(const stp_trace *t, FILE *out)
 	}
 }
 
+/* After the order of a deadlock: where each thread blocked, from the
+ * report (the threads' last entries above are where they got to). */
+static void print_blocked(const stp_trace *t, FILE *out)
+{
+	int header = 0;
+	for (size_t i = 0; i < t->nthreads; i++) {
+		size_t len;
+		const char *where = blocked_in_deadlock(t, i, &len);
+		if (!where)
+			continue;
+		if (!header++)
+			fprintf(out, "then no thread could go on (the deadlock):\n");
+		fprintf(out, "  [%s] %.*s\n", t->names[i], (int)len, where);
+	}
+}
+
 /* The order in stp_print_order's form; a lock or wait point's line ends
  * in a note after "--", lined up. */
 static void print_order(const stp_trace *t, FILE *out, size_t points)
@@ -267,6 +308,7 @@ static void print_order(const stp_trace *t, FILE *out, size_t points)
 	if (points)
 		fprintf(out, "(\"--\" marks the stepper's lock and wait points, stp_mutex_* "
 			     "and stp_cond_*; the other lines are steps)\n");
+	print_blocked(t, out);
 }
 
 static void print_events(const stp_trace *t, FILE *out)
@@ -377,31 +419,6 @@ static void put_thread_names(const stp_trace *t, FILE *out)
 		put_str(out, t->names[i], SIZE_MAX);
 		fputs("}}", out);
 	}
-}
-
-static int is_deadlock_report(const char *error)
-{
-	return strncmp(error, "deadlock:", 9) == 0;
-}
-
-/* Where thread i is blocked, from the deadlock report's "every thread:"
- * lines ("waits for m#2 at f.c:40; [b] holds it ..."): the text and its
- * length, or NULL when the report does not list it as waiting. */
-static const char *blocked_in_deadlock(const stp_trace *t, size_t i, size_t *len)
-{
-	char needle[STP_MAX_NAME + 16];
-	snprintf(needle, sizeof needle, "\n  [%s] waits ", t->names[i]);
-	for (size_t k = 0; k < t->nerrors; k++) {
-		const char *e = t->errors[k];
-		const char *every = is_deadlock_report(e) ? strstr(e, "\n  every thread:") : NULL;
-		const char *p = every ? strstr(every, needle) : NULL;
-		if (p) {
-			p += strlen(needle) - strlen("waits ");
-			*len = strcspn(p, "\n");
-			return p;
-		}
-	}
-	return NULL;
 }
 
 /* What a slice is, by the entry it starts from: a step's segment, or a
