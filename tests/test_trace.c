@@ -1421,6 +1421,27 @@ static void test_a_trace_without_kinds_takes_them_from_the_names(void **state)
 	stp_trace_free(g);
 }
 
+static void drop_last_event(json_t *d)
+{
+	json_t *evs = json_object_get(d, "events");
+	json_array_remove(evs, json_array_size(evs) - 1);
+}
+
+static void test_show_marks_an_entry_granted_but_not_passed(void **state)
+{
+	(void)state;
+	setup_dir();
+	edited_golden(DIR "/unpassed.json", drop_last_event);
+	stp_trace *t = load_ok(DIR "/unpassed.json");
+	capture c;
+	stp_trace_print(t, capture_open(&c), 0);
+	CONTAINS(capture_text(&c), "(14 of 15 decisions passed");
+	CONTAINS(capture_text(&c), "[consumer] wait(cv#1)   -- granted, but the run ended "
+				   "before it passed\n====\n");
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
 static pthread_mutex_t odd_m = PTHREAD_MUTEX_INITIALIZER;
 
 static void odd_names(void *p)
@@ -1538,15 +1559,16 @@ static void test_an_abba_deadlock_shows_where_each_thread_blocked(void **state)
 {
 	(void)state;
 	setup_dir();
-	int found = 0;
-	for (uint64_t seed = 1; seed <= 50 && !found; seed++) {
-		stp_stepper *s = traced(seed, DIR "/abba.json", 2000);
-		stp_thread(s, "alice", NULL, lock_ab, NULL);
-		stp_thread(s, "bob", NULL, lock_ba, NULL);
-		found = stp_run(s) == 1;
-		stp_free(s);
-	}
-	assert_true(found);
+	/* alice takes A, bob takes B: an explicit schedule, not a search over
+	 * seeds, as a seed on which one thread takes both would lock the real
+	 * mutexes in both orders in one process, which TSan reports */
+	stp_stepper *s = traced(1, DIR "/abba.json", 2000);
+	stp_thread(s, "alice", NULL, lock_ab, NULL);
+	stp_thread(s, "bob", NULL, lock_ba, NULL);
+	const int first[] = { 0, 1 };
+	assert_int_equal(stp_set_schedule(s, first, 2), 0);
+	assert_int_equal(stp_run(s), 1);
+	stp_free(s);
 	stp_trace *t = load_ok(DIR "/abba.json");
 	assert_string_equal(stp_trace_outcome(t), "deadlock");
 	capture c;
@@ -1698,6 +1720,7 @@ int main(void)
 		cmocka_unit_test(test_kinds_are_checked_against_the_names),
 		cmocka_unit_test(test_a_trace_without_kinds_takes_them_from_the_names),
 		cmocka_unit_test(test_a_step_named_like_a_point_stays_a_step),
+		cmocka_unit_test(test_show_marks_an_entry_granted_but_not_passed),
 		cmocka_unit_test(test_declared_threads_with_locks_load_show_and_replay),
 		cmocka_unit_test(test_decisions_that_do_not_fit_the_program_name_the_decision),
 	};

@@ -16,6 +16,13 @@ static enum stp__kind kind_at(const stp_trace *t, size_t k)
 	return t->sched_kind ? (enum stp__kind)t->sched_kind[k] : STP__K_STEP;
 }
 
+/* Did entry k pass? Not when the run ended after its grant, before it
+ * passed (version 2 knows; a plan has no events to tell). */
+static int passed(const stp_trace *t, size_t k)
+{
+	return !t->sched_passed || !t->has_outcome || t->sched_passed[k];
+}
+
 static size_t count_points(const stp_trace *t)
 {
 	size_t n = 0;
@@ -55,7 +62,9 @@ static void model_init(model *m, const stp_trace *t)
 	for (size_t i = 0; i < STP_MAX_THREADS; i++)
 		m->open[i] = NONE;
 	for (size_t k = 0; k < t->nsched; k++)
-		if (kind_at(t, k) == STP__K_WAIT)
+		if (!passed(t, k))
+			continue;
+		else if (kind_at(t, k) == STP__K_WAIT)
 			m->open[t->sched[k]] = k;
 		else if (kind_at(t, k) == STP__K_WAKE)
 			m->open[t->sched[k]] = NONE;
@@ -209,6 +218,7 @@ static int is_deadlock_report(const char *error)
 static const char *blocked_in_deadlock(const stp_trace *t, size_t i, size_t *len)
 {
 	char needle[STP_MAX_NAME + 16];
+	*len = 0;
 	snprintf(needle, sizeof needle, "\n  [%s] waits ", t->names[i]);
 	for (size_t k = 0; k < t->nerrors; k++) {
 		const char *e = t->errors[k];
@@ -294,13 +304,17 @@ static void print_order(const stp_trace *t, FILE *out, size_t points)
 	for (size_t k = 0; k < t->nsched; k++) {
 		const char *who = t->names[t->sched[k]], *name = stp_trace_entry_step(t, k);
 		fprintf(out, "[%s] %s", who, name);
-		if (m && kind_at(t, k) != STP__K_STEP) {
+		int point = m && kind_at(t, k) != STP__K_STEP;
+		size_t used = width_of(who) + width_of(name) + 3;
+		if (point && passed(t, k))
 			point_note(t, k, m, note, sizeof note);
-			size_t used = width_of(who) + width_of(name) + 3;
-			fprintf(out, "%*s -- %s", (int)(used < col ? col - used : 0), "", note);
-		}
-		if (t->sched_passed && t->has_outcome && !t->sched_passed[k])
-			fputs(" (granted, but the run ended before it passed)", out);
+		if (point)
+			fprintf(out, "%*s -- ", (int)(used < col ? col - used : 0), "");
+		if (!passed(t, k))
+			fputs(point ? "granted, but the run ended before it passed"
+				    : " (granted, but the run ended before it passed)", out);
+		else if (point)
+			fputs(note, out);
 		fputc('\n', out);
 	}
 	fprintf(out, "====\n");
@@ -441,17 +455,22 @@ static const char *category(enum stp__kind kind)
 	}
 }
 
+/* Where each thread blocked in a deadlock (NULL: it did not), and the
+ * length of that text. */
+typedef struct blocked {
+	const char *where[STP_MAX_THREADS];
+	size_t len[STP_MAX_THREADS];
+} blocked;
+
 /* One slice per segment: from an entry that passed to its thread's next
  * one, or to the end of the run (stop for a thread the deadlock blocked).
  * Named for the entry, in its category. */
-static void put_segments(const stp_trace *t, FILE *out, uint64_t end, uint64_t stop)
+static void put_segments(const stp_trace *t, FILE *out, const blocked *b, uint64_t end,
+			 uint64_t stop)
 {
 	for (size_t k = 0; k < t->nevents; k++) {
 		const stp__tevent *e = &t->events[k];
-		size_t len;
-		uint64_t from = event_ns(e, k), to = end;
-		if (blocked_in_deadlock(t, (size_t)e->thread, &len))
-			to = stop;
+		uint64_t from = event_ns(e, k), to = b->where[e->thread] ? stop : end;
 		for (size_t m = k + 1; m < t->nevents; m++)
 			if (t->events[m].thread == e->thread) {
 				to = event_ns(&t->events[m], m);
@@ -474,11 +493,11 @@ static void put_segments(const stp_trace *t, FILE *out, uint64_t end, uint64_t s
 }
 
 /* A deadlock, on the track of each thread it blocked: where it waits. */
-static void put_blocked(const stp_trace *t, FILE *out, uint64_t stop)
+static void put_blocked(const stp_trace *t, FILE *out, const blocked *b, uint64_t stop)
 {
 	for (size_t i = 0; i < t->nthreads; i++) {
-		size_t len;
-		const char *where = blocked_in_deadlock(t, i, &len);
+		size_t len = b->len[i];
+		const char *where = b->where[i];
 		if (!where)
 			continue;
 		fputs(",\n{\"name\": \"deadlock: ", out);
@@ -532,10 +551,13 @@ int stp_trace_export_chrome(const stp_trace *t, FILE *out)
 	 * waits it ended show as slices up to it */
 	uint64_t stop = t->has_outcome && strcmp(t->outcome, "deadlock") == 0 ? end + 1000u
 									      : end;
+	blocked b;
+	for (size_t i = 0; i < t->nthreads; i++)
+		b.where[i] = blocked_in_deadlock(t, i, &b.len[i]);
 	fputs("{\"traceEvents\": [\n", out);
 	put_thread_names(t, out);
-	put_segments(t, out, end, stop);
-	put_blocked(t, out, stop);
+	put_segments(t, out, &b, end, stop);
+	put_blocked(t, out, &b, stop);
 	put_outcome(t, out, stop);
 	fputs("\n], \"displayTimeUnit\": \"ns\"}\n", out);
 	return ferror(out) ? STP_EIO : 0;
