@@ -1177,9 +1177,9 @@ static void test_show_marks_the_waits_and_prints_the_deadlock_report(void **stat
 		      "and wait points)\n");
 	/* the report in full, its lines indented under its first */
 	CONTAINS(out, "errors:\n  deadlock: lost wake-up: [consumer] waits on cv#1 at "
-		      "tests/golden/mailbox.h:51 and no thread that could signal it can "
+		      "tests/golden/mailbox.h:57 and no thread that could signal it can "
 		      "go on\n    every thread:\n    [producer] ended\n    [consumer] "
-		      "waits on cv#1 at tests/golden/mailbox.h:51 (with m#1); no signal "
+		      "waits on cv#1 at tests/golden/mailbox.h:57 (with m#1); no signal "
 		      "is pending\norder:\n");
 	/* steps plain; points with a note that says what they did */
 	CONTAINS(out, "====\n[consumer] lock(m#1)    -- takes m#1\n"
@@ -1257,7 +1257,7 @@ static void test_export_puts_waits_in_their_category_and_marks_the_deadlock(void
 			/* on the blocked thread's track: where it waits */
 			assert_int_equal(tid, 2);
 			assert_string_equal(str_of(e, "name"),
-					    "deadlock: waits on cv#1 at tests/golden/mailbox.h:51 "
+					    "deadlock: waits on cv#1 at tests/golden/mailbox.h:57 "
 					    "(with m#1); no signal is pending");
 			marks++;
 		}

@@ -8,6 +8,10 @@
  * it, the signal finds no waiter, and the consumer waits forever: the run
  * ends in a deadlock (a lost wake-up).
  *
+ * After an aborted run (a replay that departs from its recording) a lock
+ * or wait may return STP_EDEADLOCK; both threads then stop, so that no
+ * thread touches the mailbox without its mutex.
+ *
  * The trace names this file and its lines (where each thread blocked), and
  * `stepper replay` compares them: editing this file changes the golden
  * trace (regenerate it with STEPPER_UPDATE_GOLDEN=1 build/tests/test_trace).
@@ -36,7 +40,8 @@ static void mailbox_producer(void *p)
 	struct mailbox *b = p;
 	for (int i = 0; i < 2; i++) {
 		STEP("post");
-		stp_mutex_lock(&b->m);
+		if (stp_mutex_lock(&b->m) != 0)
+			return; /* the run was aborted */
 		b->letters++;
 		stp_cond_signal(&b->cv);
 		stp_mutex_unlock(&b->m);
@@ -47,8 +52,12 @@ static void mailbox_consumer(void *p)
 {
 	struct mailbox *b = p;
 	for (int i = 0; i < 2; i++) {
-		stp_mutex_lock(&b->m);
-		stp_cond_wait(&b->cv, &b->m); /* the bug: no look at b->letters */
+		if (stp_mutex_lock(&b->m) != 0)
+			return; /* the run was aborted */
+		if (stp_cond_wait(&b->cv, &b->m) != 0) { /* the bug: no look at b->letters */
+			stp_mutex_unlock(&b->m); /* aborted: let it go, if it came back */
+			return;
+		}
 		b->letters--;
 		stp_mutex_unlock(&b->m);
 		STEP("read");
