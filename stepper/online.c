@@ -372,14 +372,23 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 	free(en);
 }
 
-/* Nothing can go on: every timed wait may now time out. 1 when one may. */
-static int let_timeouts_happen(stp_stepper *s)
+/* Nothing can go on: every timed wait may now time out (1 when one may),
+ * but one with a deadline on the run's clock waits for it (*on_clock). */
+static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 {
 	int any = 0;
 	for (uint64_t m = s->parked; m; m &= m - 1) {
 		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
-		if (t->op == STP__OP_WOKEN && t->timed && !t->may_time_out)
-			any = t->may_time_out = 1;
+		if (!(t->op == STP__OP_WOKEN && t->timed) && t->op != STP__OP_SLEEP)
+			continue;
+		if (atomic_load(&t->may_time_out))
+			continue;
+		if (t->timer) {
+			*on_clock = 1;
+			continue;
+		}
+		atomic_store(&t->may_time_out, 1);
+		any = 1;
 	}
 	return any;
 }
@@ -389,15 +398,19 @@ static int let_timeouts_happen(stp_stepper *s)
  * deadlock: reported, and the run aborted. */
 static int enabled_now(stp_stepper *s, int *en)
 {
-	int n = 0;
+	int n = 0, on_clock = 0;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
 		for (uint64_t m = s->parked; m; m &= m - 1) {
 			int i = __builtin_ctzll(m);
 			if (stp__op_enabled(s, s->threads[i]))
 				en[n++] = i;
 		}
-		if (n > 0 || !let_timeouts_happen(s))
+		if (n > 0 || !let_timeouts_happen(s, &on_clock))
 			break;
+	}
+	if (n == 0 && on_clock) {
+		s->idle = 1; /* the clock's timer decides when it fires */
+		return 0;
 	}
 	if (n == 0 && s->parked) {
 		stp__report_deadlock(s, s->parked);
@@ -692,6 +705,16 @@ void stp__online_finish(stp_stepper *s)
 	}
 	if (!aborted(s) && s->src.finish)
 		s->src.finish(s, s->nlog);
+}
+
+void stp__online_deadline(struct stp__thread *t)
+{
+	stp_stepper *s = t->s;
+	atomic_store(&t->may_time_out, 1);
+	if (s->idle && !aborted(s)) {
+		s->idle = 0;
+		decide(s, NULL, NULL);
+	}
 }
 
 int stp__online_begin(stp_stepper *s)
