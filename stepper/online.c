@@ -328,8 +328,15 @@ static int materialize(stp_stepper *s)
 	for (size_t k = 0; k < s->nlog; k++) {
 		const struct stp__thread *t = s->threads[s->sched[k]];
 		size_t step = s->sched_step[k];
+		/* steps only, so far: the decider is the last prefix (k == 0)
+		 * or the thread of entry k - 1, and it could go on unless that
+		 * was its last step */
+		int cur = k ? s->sched[k - 1] : s->nthreads - 1;
+		const struct stp__thread *c = s->threads[cur];
+		int could = k == 0 || s->sched_step[k - 1] + 1 < c->nsteps;
 		s->log[k] = (stp__entry){ s->sched[k], t->order[step], t->times[step],
-					  t->vtimes[step], 1, 1 };
+					  t->vtimes[step], 1, 1, cur,
+					  could && cur != s->sched[k] };
 	}
 	return 0;
 }
@@ -340,8 +347,10 @@ static size_t log_limit(const stp_stepper *s)
 	return s->planned ? s->nsched + STP_MAX_STEPS : STP_MAX_STEPS;
 }
 
-/* Append the entry of a decision; 0, or -1 after reporting the limit. */
-static int record(stp_stepper *s, int pick)
+/* Append the entry of a decision taken by current (-1: none), which
+ * could have gone on itself when could; 0, or -1 after reporting the
+ * limit. */
+static int record(stp_stepper *s, int pick, int current, int could)
 {
 	struct stp__thread *t = s->threads[pick];
 	if (s->nlog >= log_limit(s)) {
@@ -359,7 +368,8 @@ static int record(stp_stepper *s, int pick)
 	if (materialize(s) < 0 || grow_log(s, s->nlog + 1) < 0)
 		return -1;
 	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
-					   t->op == STP__OP_STEP };
+					   t->op == STP__OP_STEP, current,
+					   could && pick != current };
 	return 0;
 }
 
@@ -503,7 +513,9 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 		hint->heat = plan_heat(s, self);
 		hint->poster_cpu = &t->cpu; /* the next to decide */
 	}
-	if (record(s, pick) < 0) {
+	int could = self && (s->parked >> self->index & 1) &&
+		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
+	if (record(s, pick, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
@@ -553,7 +565,10 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		pick = s->src.pick(s, &c);
 	else if (s->src.check && s->src.check(s, &c, pick) < 0)
 		pick = -1;
-	if (pick < 0 || record(s, pick) < 0) {
+	int could = 0;
+	for (int k = 0; self && k < n; k++)
+		could |= en[k] == self->index;
+	if (pick < 0 || record(s, pick, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}

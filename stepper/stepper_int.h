@@ -127,6 +127,8 @@ typedef struct stp__entry {
 	uint64_t virt_ns;  /* the clock's time (clock runs) */
 	int passed;        /* 0: granted, but the run was aborted first */
 	int is_step;       /* 0: a lock, unlock, wait or signal point */
+	int current;       /* the thread that decided (-1: none) */
+	int preempt;       /* it could have gone on, and another was chosen */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending
