@@ -156,11 +156,13 @@ static void recorded_finish(stp_stepper *s, size_t n)
 		return;
 	int r = s->rec_thread[n];
 	stp__error(s, STP__OUT_DIVERGENCE,
-		   "%s: decision %zu: recorded [%s] '%s', but every thread had ended "
-		   "(this run made %zu decisions, the %s %zu)",
+		   "%s: decision %zu: recorded [%s] '%s', but %s (this run made %zu "
+		   "decisions, the %s %zu)",
 		   s->rec_label, n + 1, s->threads[r]->name,
-		   s->rec_name ? s->rec_name[n] : "(any step)", n,
-		   s->rec_name ? "recording" : "schedule", s->nrec);
+		   s->rec_name ? s->rec_name[n] : "(any step)",
+		   s->parked ? "no thread could go on (the deadlock above)"
+			     : "every thread had ended",
+		   n, s->rec_name ? "recording" : "schedule", s->nrec);
 }
 
 static const stp__source recorded_source = { .name = "recorded",
@@ -424,6 +426,8 @@ static int enabled_now(stp_stepper *s, int *en)
 	}
 	if (n == 0 && s->parked) {
 		stp__report_deadlock(s, s->parked);
+		if (s->src.finish) /* a recording that goes on says so */
+			s->src.finish(s, s->nlog);
 		stp__abort(s);
 	}
 	return n;

@@ -147,7 +147,8 @@ typedef struct stp__choice {
  * or a negative code after recording an error (the run is then aborted).
  * It is asked only when two or more threads are enabled; check (may be
  * NULL) sees every decision, forced ones included, and may refuse it the
- * same way; finish (may be NULL) is told the run ended after n entries.
+ * same way; finish (may be NULL) is told the run ended after n entries
+ * (every thread ended, or a deadlock; not after another abort).
  * A source whose threads are all declared offers its whole plan ahead
  * instead: stp_interleave builds sched[] and the turnstile follows it. */
 typedef struct stp__source {
