@@ -77,14 +77,34 @@ static int conflict(struct stp__thread *a, struct stp__thread *b)
 	       strcmp(at_of(a), at_of(b)) == 0;
 }
 
+/* "pos: [a] 'lock(m#1)' chosen; new priorities: [a], [b]" */
+static void debug_chosen(stp_stepper *s, int i, uint64_t redrawn)
+{
+	FILE *f = s->opt.log;
+	fprintf(f, "pos: [%s] '%s' chosen; new priorities:", s->threads[i]->name,
+		at_of(s->threads[i]));
+	const char *sep = "";
+	for (int k = 0; k < s->nthreads; k++)
+		if (redrawn >> k & 1) {
+			fprintf(f, "%s [%s]", sep, s->threads[k]->name);
+			sep = ",";
+		}
+	fputc('\n', f);
+}
+
 /* Thread i's operation was chosen: new priorities for it and for the
  * pending operations that conflict with it. */
 static void chosen(stp_stepper *s, struct pos *p, int i)
 {
 	struct stp__thread *t = s->threads[i];
+	uint64_t redrawn = 0;
 	for (int k = 0; k < s->nthreads; k++)
-		if (k == i || ((s->parked >> k & 1) && conflict(s->threads[k], t)))
+		if (k == i || ((s->parked >> k & 1) && conflict(s->threads[k], t))) {
 			p->prio[k] = stp__rng_next(&p->rng);
+			redrawn |= (uint64_t)1 << k;
+		}
+	if (s->opt.debug)
+		debug_chosen(s, i, redrawn);
 }
 
 static int pos_pick(stp_stepper *s, const stp__choice *c)

@@ -1,9 +1,10 @@
 /*
  * test_strategies.c - the strategies by name (random, pct, pct:D, pos):
  * golden schedules, PCT and POS against an independent implementation
- * (tests/golden/gen_pct.py), determinism and exact replay, PCT's length
- * across a seed loop, a depth-3 bug PCT finds and random does not, bad
- * strategy strings, and `stepper run --strategy` / `stepper show`.
+ * (tests/golden/gen_pct.py), POS's conflicts, determinism and exact
+ * replay, PCT's length across a seed loop, a depth-3 bug PCT finds and
+ * random does not, bad strategy strings, and `stepper run --strategy` /
+ * `stepper show`.
  *
  * The test binary doubles as the program `stepper run` runs:
  *   test_strategies --child   the 3-thread example once, with the options
@@ -229,6 +230,94 @@ static void test_pos_redraws_match_gen_pct(void **state)
 {
 	(void)state;
 	compare_with_gen_pct("pos", 1, 40);
+}
+
+/* POS's conflicts, seen in its debug lines: a holder and a waiter of one
+ * mutex, a signaller and a waiter of one condition, two steps of one
+ * name; and an idle thread whose steps conflict with nothing. */
+struct conflicts {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int ready;
+};
+
+static void c_signaller(void *p)
+{
+	struct conflicts *c = p;
+	STEP("shared");
+	stp_mutex_lock(&c->mu);
+	STEP("inside");
+	c->ready = 1;
+	stp_cond_signal(&c->cv);
+	stp_mutex_unlock(&c->mu);
+}
+
+static void c_waiter(void *p)
+{
+	struct conflicts *c = p;
+	STEP("shared");
+	stp_mutex_lock(&c->mu);
+	while (!c->ready)
+		stp_cond_wait(&c->cv, &c->mu);
+	stp_mutex_unlock(&c->mu);
+}
+
+static void c_idle(void *p)
+{
+	(void)p;
+	STEP("x");
+	STEP("y");
+	STEP("z");
+}
+
+static void test_pos_redraws_exactly_the_conflicting_operations(void **state)
+{
+	(void)state;
+	static const char *const want[] = {
+		/* the same mutex: lock, unlock, a wait's start (it lets go of
+		 * the mutex), against a lock of it */
+		"pos: [sig] 'lock(m#1)' chosen; new priorities: [sig], [wait]\n",
+		"pos: [sig] 'unlock(m#1)' chosen; new priorities: [sig], [wait]\n",
+		"pos: [wait] 'wait(cv#1)' chosen; new priorities: [sig], [wait]\n",
+		/* the same condition: a signal and a waiter's wake-up */
+		"pos: [sig] 'signal(cv#1)' chosen; new priorities: [sig], [wait]\n",
+		/* the same step name */
+		"pos: [sig] 'shared' chosen; new priorities: [sig], [wait]\n",
+		"pos: [wait] 'shared' chosen; new priorities: [sig], [wait]\n",
+	};
+	int seen[sizeof want / sizeof want[0]] = { 0 };
+	for (uint64_t seed = 1; seed <= 60; seed++) {
+		capture log;
+		stp_stepper *s = stepper_logging("pos", seed, capture_open(&log));
+		struct conflicts c = { .ready = 0 };
+		pthread_mutex_init(&c.mu, NULL);
+		pthread_cond_init(&c.cv, NULL);
+		stp_thread(s, "sig", NULL, c_signaller, &c);
+		stp_thread(s, "wait", NULL, c_waiter, &c);
+		stp_thread(s, "idle", NULL, c_idle, &c);
+		if (stp_run(s) != 0)
+			fail_msg("seed %llu: %s", (unsigned long long)seed, errors_of(s));
+		stp_free(s);
+		pthread_mutex_destroy(&c.mu);
+		pthread_cond_destroy(&c.cv);
+		const char *t = capture_text(&log);
+		for (const char *p = strstr(t, "pos: "); p; p = strstr(p + 1, "pos: ")) {
+			const char *nl = strchr(p, '\n');
+			int n = (int)(nl - p);
+			/* the chosen thread is always redrawn; idle only when chosen,
+			 * and its steps make no one else's priority change */
+			int idle_chosen = strncmp(p, "pos: [idle]", 11) == 0;
+			if (!!memmem(p, (size_t)n, " [idle]", 7) != idle_chosen ||
+			    (idle_chosen && !memmem(p, (size_t)n + 1, "new priorities: [idle]\n", 23)))
+				fail_msg("seed %llu: %.*s", (unsigned long long)seed, n, p);
+			for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+				seen[k] |= strncmp(p, want[k], strlen(want[k])) == 0;
+		}
+		capture_free(&log);
+	}
+	for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+		if (!seen[k])
+			fail_msg("never seen in seeds 1-60: %s", want[k]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -867,6 +956,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_golden_schedules_of_seeds_1_to_5_for_each_strategy),
 		cmocka_unit_test(test_pct_priorities_and_change_points_match_gen_pct),
 		cmocka_unit_test(test_pos_redraws_match_gen_pct),
+		cmocka_unit_test(test_pos_redraws_exactly_the_conflicting_operations),
 		cmocka_unit_test(test_pct_3_finds_a_depth_3_bug_that_random_misses),
 		cmocka_unit_test(test_every_strategy_gives_the_same_schedule_for_the_same_seed),
 		cmocka_unit_test(test_every_strategy_replays_exactly_from_its_trace),
