@@ -51,7 +51,7 @@ typedef enum {
 struct stp_clock;
 
 typedef struct stp_options {
-	uint64_t seed;       /* seed of the random strategy (default 1) */
+	uint64_t seed;       /* seed of the strategy (default 1) */
 	stp_mode mode;       /* STP_SERIAL by default */
 	unsigned stall_ms;   /* stall limit in real milliseconds (default 2000) */
 	int debug;           /* print expecting/done lines to log */
