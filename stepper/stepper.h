@@ -51,7 +51,7 @@ typedef enum {
 struct stp_clock;
 
 typedef struct stp_options {
-	uint64_t seed;       /* seed of the random strategy (default 1) */
+	uint64_t seed;       /* seed of the strategy (default 1) */
 	stp_mode mode;       /* STP_SERIAL by default */
 	unsigned stall_ms;   /* stall limit in real milliseconds (default 2000) */
 	int debug;           /* print expecting/done lines to log */
@@ -166,6 +166,10 @@ STP_API const stp_options *stp_get_options(const stp_stepper *s);
 /* The strategies stp_options.strategy accepts, as one line for a person
  * ("random, pct, pct:D (D >= 1), ..."). Static. Any thread. */
 STP_API const char *stp_strategies(void);
+/* Is text a strategy stp_options.strategy accepts (NULL: "random")? 0, or
+ * STP_EINVAL with why (size bytes, may be NULL) holding the value and what
+ * is accepted. Any thread. */
+STP_API int stp_strategy_check(const char *text, char *why, size_t size);
 
 /* Free s and everything it owns. A thread that was stuck when stp_run gave
  * up keeps what it needs until it ends. NULL is a no-op. */

@@ -166,7 +166,7 @@ typedef struct stp__source {
 
 /* A strategy as stp_options.strategy names it: "random", or a name with
  * an optional parameter ("pct:3"). */
-enum stp__strategy_kind { STP__ST_RANDOM };
+enum stp__strategy_kind { STP__ST_RANDOM, STP__ST_PCT, STP__ST_POS };
 
 typedef struct stp__strategy {
 	enum stp__strategy_kind kind;
@@ -181,6 +181,10 @@ int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t s
 /* The source of a strategy that decides every hand-off itself (NULL for
  * random, whose source is online.c's own). */
 const struct stp__source *stp__strategy_source(enum stp__strategy_kind kind);
+/* The strategies' sources: pct.c (pct, pct:D) and pos.c (pos). */
+#define STP__PCT_MAX_DEPTH 100
+extern const stp__source stp__pct_source;
+extern const stp__source stp__pos_source;
 
 /* What a seed loop carries from one run to the next for its strategy (a
  * run outside a loop has none): what one run learned, the next uses. The

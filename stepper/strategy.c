@@ -153,6 +153,8 @@ static const struct strategy_row {
 	unsigned long min, max, def;
 } rows[] = {
 	{ "random", STP__ST_RANDOM, NULL, 0, 0, 0 },
+	{ "pct", STP__ST_PCT, "D", 1, STP__PCT_MAX_DEPTH, 3 },
+	{ "pos", STP__ST_POS, NULL, 0, 0, 0 },
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -218,7 +220,9 @@ int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t s
 		*st = (stp__strategy){ r->kind, r->def, 0, "" };
 		if (colon && parse_param(r, text, colon + 1, st, why, size) < 0)
 			return STP_EINVAL;
-		if (st->has_param)
+		/* a parameter left out is named with its default ("pct" is
+		 * "pct:3"), unless the default is no value of the range */
+		if (st->has_param || (r->letter && r->def >= r->min && r->def <= r->max))
 			snprintf(st->text, sizeof st->text, "%s:%lu", r->name, st->param);
 		else
 			snprintf(st->text, sizeof st->text, "%s", r->name);
@@ -227,9 +231,24 @@ int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t s
 	return bad_strategy(text, "is not a strategy", why, size);
 }
 
+int stp_strategy_check(const char *text, char *why, size_t size)
+{
+	char buf[256];
+	stp__strategy st;
+	if (!why || size == 0) {
+		why = buf;
+		size = sizeof buf;
+	}
+	return stp__strategy_parse(text, &st, why, size);
+}
+
 const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
 {
 	switch (kind) {
+	case STP__ST_PCT:
+		return &stp__pct_source;
+	case STP__ST_POS:
+		return &stp__pos_source;
 	case STP__ST_RANDOM:
 	default:
 		return NULL;

@@ -26,7 +26,7 @@
 static const char run_usage[] =
 	"usage: stepper run [-n N | --seeds A..B] [-j JOBS] [--shard I/N]\n"
 	"                   [--timeout SEC] [--trace-dir DIR] [--junit FILE]\n"
-	"                   [--max-failures K] -- COMMAND [ARGS...]\n"
+	"                   [--max-failures K] [--strategy S] -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND once per seed, with STEPPER_SEED and STEPPER_TRACE set,\n"
 	"JOBS at a time. A run fails on a non-zero exit, a signal or the timeout\n"
@@ -44,6 +44,9 @@ static const char run_usage[] =
 	"                    or ./stepper-traces)\n"
 	"  --junit FILE      write JUnit XML: one testcase per seed that ran\n"
 	"  --max-failures K  start no new runs after K failures\n"
+	"  --strategy S      who goes next at each hand-off in every run: sets\n"
+	"                    STEPPER_STRATEGY (default: as inherited, else random);\n"
+	"                    the strategies are listed below\n"
 	"\n"
 	"SIGINT, SIGTERM and SIGHUP stop it: runs under way are killed and count\n"
 	"as interrupted, the summary and JUnit file are written.\n"
@@ -53,6 +56,20 @@ static const char run_usage[] =
 void cli_run_help(FILE *out)
 {
 	fputs(run_usage, out);
+	fprintf(out, "Strategies: %s.\n", stp_strategies());
+}
+
+/* S of --strategy, or an inherited STEPPER_STRATEGY (what = its name):
+ * one the library accepts, or a usage error (exit 2) before any run. */
+static int check_strategy(const char *what, const char *v, run_opts *o)
+{
+	char why[320];
+	if (stp_strategy_check(v, why, sizeof why) < 0) {
+		cli_usage_error("run", "%s: %s", what, why);
+		return -1;
+	}
+	o->strategy = v;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -151,8 +168,13 @@ static int parse_option(int c, const char *v, char **argv, run_opts *o)
 		return 0;
 	case 'm':
 		return parse_count("--max-failures", v, 1, UINT64_MAX, &o->max_failures);
+	case 'T':
+		if (check_strategy("--strategy", v, o) < 0)
+			return -1;
+		/* the runs inherit it: the environment is copied at their start */
+		return setenv("STEPPER_STRATEGY", v, 1) == 0 ? 0 : -1;
 	case 'h':
-		fputs(run_usage, stdout);
+		cli_run_help(stdout);
 		return 1;
 	default:
 		if (optopt)
@@ -196,6 +218,7 @@ static int parse_options(int argc, char **argv, run_opts *o)
 		{ "trace-dir", required_argument, NULL, 'd' },
 		{ "junit", required_argument, NULL, 'J' },
 		{ "max-failures", required_argument, NULL, 'm' },
+		{ "strategy", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -213,6 +236,10 @@ static int parse_options(int argc, char **argv, run_opts *o)
 		if (rc != 0)
 			return rc;
 	}
+	const char *inherited = getenv("STEPPER_STRATEGY");
+	if (!o->strategy && inherited && *inherited &&
+	    check_strategy("STEPPER_STRATEGY", inherited, o) < 0)
+		return -1;
 	return parse_command(argc, argv, o);
 }
 

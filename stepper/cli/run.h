@@ -39,6 +39,7 @@ typedef struct run_opts {
 	const char *trace_dir;
 	const char *junit;
 	uint64_t max_failures;
+	const char *strategy; /* STEPPER_STRATEGY of the runs (NULL: not set) */
 	char **cmd;
 } run_opts;
 

@@ -146,6 +146,16 @@ static void print_seeds(const runner *r, FILE *f)
 	if (r->o.shard_n > 1)
 		fprintf(f, ", shard %llu/%llu (%llu seeds)", (unsigned long long)r->o.shard_i,
 			(unsigned long long)r->o.shard_n, (unsigned long long)r->total);
+	if (r->o.strategy)
+		fprintf(f, ", STEPPER_STRATEGY=%s", r->o.strategy);
+}
+
+/* What a rerun of one seed sets: "STEPPER_SEED=N" and the strategy. */
+static void print_rerun_env(const runner *r, uint64_t seed, FILE *f)
+{
+	fprintf(f, "STEPPER_SEED=%llu ", (unsigned long long)seed);
+	if (r->o.strategy)
+		fprintf(f, "STEPPER_STRATEGY=%s ", r->o.strategy);
 }
 
 void cli_run_header(runner *r)
@@ -438,7 +448,8 @@ static void junit_failure(runner *r, const failure *f, double secs)
 		xml_escaped(r->jbody, trace);
 		fputs(" -- ", r->jbody);
 	} else {
-		fprintf(r->jbody, "\nrerun: STEPPER_SEED=%llu ", (unsigned long long)f->seed);
+		fputs("\nrerun: ", r->jbody);
+		print_rerun_env(r, f->seed, r->jbody);
 	}
 	xml_escaped(r->jbody, r->quoted_cmd);
 	if (f->has_log) {
@@ -584,11 +595,13 @@ static void print_failure(const runner *r, const failure *f)
 		printf("    note:   %s\n", f->note);
 	if (f->has_log)
 		printf("    log:    %s\n", log);
-	if (f->has_trace)
+	if (f->has_trace) {
 		printf("    replay: %s replay %s -- %s\n", r->self, trace, r->quoted_cmd);
-	else
-		printf("    trace:  %s; rerun: STEPPER_SEED=%llu %s\n", f->note,
-		       (unsigned long long)f->seed, r->quoted_cmd);
+		return;
+	}
+	printf("    trace:  %s; rerun: ", f->note);
+	print_rerun_env(r, f->seed, stdout);
+	printf("%s\n", r->quoted_cmd);
 }
 
 static void summary(const runner *r, double secs)
@@ -603,6 +616,8 @@ static void summary(const runner *r, double secs)
 		       r->signal		? "stopped by a signal"
 		       : r->start_failed ? "a run could not be started"
 					 : "--max-failures reached");
+	if (r->o.strategy)
+		printf(" with STEPPER_STRATEGY=%s", r->o.strategy);
 	printf(" in %.2f s (%.0f runs/s)\n", secs, secs > 0 ? (double)done / secs : 0);
 	if (r->signal)
 		printf("stopped by %s: the runs under way were ended (their process groups "

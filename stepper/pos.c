@@ -1,0 +1,152 @@
+/*
+ * pos.c - the pos strategy: partial order sampling (Yuan, Yang, Gu, CAV
+ * 2018).
+ *
+ * Every pending operation (what a parked thread is about to do) has a
+ * random 64-bit priority; at every decision the enabled thread whose
+ * operation has the highest goes (a tie: the lower thread index). When an
+ * operation has been chosen (a decision of the source, or a forced one
+ * with a single enabled thread: both count), the priorities of the chosen
+ * thread (for its next operation) and of every other parked thread whose
+ * pending operation conflicts with the chosen one are drawn again. Two
+ * operations conflict when
+ *  - both touch the same mutex: lock, trylock and unlock touch theirs, a
+ *    condition wait (its start and its wake-up) touches its mutex;
+ *  - both touch the same condition: a wait (start, wake-up), a signal, a
+ *    broadcast;
+ *  - both are steps with the same name ("write balance" in two threads).
+ * Operations that conflict with nothing keep their priorities, so an
+ * independent operation is not pushed back by unrelated ones: that is what
+ * samples partial orders more evenly than uniform random does.
+ *
+ * One stream seeded with opt.seed: the initial priorities in thread
+ * order, then after each chosen operation the redrawn ones in thread
+ * order.
+ */
+#include "stepper_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct pos {
+	stp__rng rng;
+	uint64_t prio[STP_MAX_THREADS];
+};
+
+static const struct stp__obj *mutex_of(const struct stp__thread *t)
+{
+	switch (t->op) {
+	case STP__OP_LOCK:
+	case STP__OP_TRYLOCK:
+	case STP__OP_UNLOCK:
+		return t->obj;
+	case STP__OP_WAIT:
+	case STP__OP_WOKEN:
+		return t->mutex;
+	default:
+		return NULL;
+	}
+}
+
+static const struct stp__obj *cond_of(const struct stp__thread *t)
+{
+	switch (t->op) {
+	case STP__OP_WAIT:
+	case STP__OP_WOKEN:
+	case STP__OP_SIGNAL:
+	case STP__OP_BROADCAST:
+		return t->obj;
+	default:
+		return NULL;
+	}
+}
+
+static const char *at_of(struct stp__thread *t)
+{
+	return atomic_load_explicit(&t->at, memory_order_acquire);
+}
+
+static int conflict(struct stp__thread *a, struct stp__thread *b)
+{
+	const struct stp__obj *m = mutex_of(a), *cv = cond_of(a);
+	if (m && m == mutex_of(b))
+		return 1;
+	if (cv && cv == cond_of(b))
+		return 1;
+	return a->op == STP__OP_STEP && b->op == STP__OP_STEP &&
+	       strcmp(at_of(a), at_of(b)) == 0;
+}
+
+/* "pos: [a] 'lock(m#1)' chosen; new priorities: [a], [b]" */
+static void debug_chosen(stp_stepper *s, int i, uint64_t redrawn)
+{
+	FILE *f = s->opt.log;
+	fprintf(f, "pos: [%s] '%s' chosen; new priorities:", s->threads[i]->name,
+		at_of(s->threads[i]));
+	const char *sep = "";
+	for (int k = 0; k < s->nthreads; k++)
+		if (redrawn >> k & 1) {
+			fprintf(f, "%s [%s]", sep, s->threads[k]->name);
+			sep = ",";
+		}
+	fputc('\n', f);
+}
+
+/* Thread i's operation was chosen: new priorities for it and for the
+ * pending operations that conflict with it. */
+static void chosen(stp_stepper *s, struct pos *p, int i)
+{
+	struct stp__thread *t = s->threads[i];
+	uint64_t redrawn = 0;
+	for (int k = 0; k < s->nthreads; k++)
+		if (k == i || ((s->parked >> k & 1) && conflict(s->threads[k], t))) {
+			p->prio[k] = stp__rng_next(&p->rng);
+			redrawn |= (uint64_t)1 << k;
+		}
+	if (s->opt.debug)
+		debug_chosen(s, i, redrawn);
+}
+
+static int pos_pick(stp_stepper *s, const stp__choice *c)
+{
+	struct pos *p = s->src_state;
+	int best = c->enabled[0];
+	for (int k = 1; k < c->n; k++)
+		if (p->prio[c->enabled[k]] > p->prio[best])
+			best = c->enabled[k];
+	chosen(s, p, best);
+	return best;
+}
+
+/* A forced decision (one enabled thread) ran an operation too. */
+static int pos_check(stp_stepper *s, const stp__choice *c, int pick)
+{
+	(void)c;
+	chosen(s, s->src_state, pick);
+	return 0;
+}
+
+static int pos_begin(stp_stepper *s)
+{
+	struct pos *p = calloc(1, sizeof *p);
+	if (!p) {
+		stp__error(s, STP__OUT_FAIL, "out of memory starting strategy pos");
+		return STP_ENOMEM;
+	}
+	stp__rng_seed(&p->rng, s->opt.seed);
+	for (int i = 0; i < s->nthreads; i++)
+		p->prio[i] = stp__rng_next(&p->rng);
+	s->src_state = p;
+	return 0;
+}
+
+static void pos_end(stp_stepper *s)
+{
+	free(s->src_state);
+}
+
+const stp__source stp__pos_source = { .name = "pos",
+				      .pick = pos_pick,
+				      .check = pos_check,
+				      .begin = pos_begin,
+				      .end = pos_end };
