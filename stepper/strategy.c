@@ -9,6 +9,7 @@
  * the steps i has left.
  */
 #include "stepper_int.h"
+#include "dfs.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,7 @@ static const struct strategy_row {
 	unsigned long min, max, def;
 } rows[] = {
 	{ "random", STP__ST_RANDOM, NULL, 0, 0, 0 },
+	{ "dfs", STP__ST_DFS, "B", 0, STP_MAX_STEPS, 0 }, /* B left out: no bound */
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -230,6 +232,8 @@ int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t s
 const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
 {
 	switch (kind) {
+	case STP__ST_DFS:
+		return stp__dfs_source();
 	case STP__ST_RANDOM:
 	default:
 		return NULL;

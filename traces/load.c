@@ -268,21 +268,32 @@ static void check_version(checker *c, json_t *d, stp_trace *t)
 	t->version = (int)n;
 }
 
+/* "replay", "explicit", or a strategy stp_options.strategy accepts
+ * ("random", "dfs:1"): replay needs none of them, it is a name to show. */
+static void check_strategy(checker *c, json_t *d, stp_trace *t)
+{
+	char buf[64], why[320];
+	stp__strategy st;
+	char *s = str_field(c, get(c, d, AT("strategy"), 1), AT("strategy"), 1, 32);
+	if (s && strcmp(s, "replay") != 0 && strcmp(s, "explicit") != 0 &&
+	    stp__strategy_parse(s, &st, why, sizeof why) < 0) {
+		fail_at(c, AT("strategy"), "expected \"replay\", \"explicit\" or a strategy "
+			"(%s), found %s", stp_strategies(), shown(s, buf, sizeof buf));
+		free(s);
+		s = NULL;
+	}
+	t->strategy = s;
+}
+
 static void check_header(checker *c, json_t *d, stp_trace *t)
 {
-	static const char *const strategies[] = { "random", "replay", "explicit", NULL };
 	static const char *const modes[] = { "serial", "overlap", NULL };
 	check_format(c, d);
 	check_version(c, d, t);
 	t->library = str_field(c, get(c, d, AT("stepper"), 1), AT("stepper"), 1, 64);
 	u64_field(c, get(c, d, AT("seed"), 1), AT("seed"), &t->seed);
-	int i = choice(c, get(c, d, AT("strategy"), 1), AT("strategy"), strategies,
-		       "\"random\", \"replay\" or \"explicit\"");
-	if (i >= 0)
-		t->strategy = stp__strdup(strategies[i]);
-	if (i >= 0 && !t->strategy)
-		fail_at(c, AT("strategy"), "out of memory");
-	i = choice(c, get(c, d, AT("mode"), 1), AT("mode"), modes,
+	check_strategy(c, d, t);
+	int i = choice(c, get(c, d, AT("mode"), 1), AT("mode"), modes,
 		   "\"serial\" or \"overlap\"");
 	t->mode = i == 1 ? STP_OVERLAP : STP_SERIAL;
 	t->stall_ms = 2000;
