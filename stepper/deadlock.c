@@ -174,7 +174,8 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	} else {
 		append(&buf, &len, &cap, "deadlock: no thread can go on");
 	}
-	uint64_t told = c >= 0 ? on_cycle(s, c) : w >= 0 ? (uint64_t)1 << w : 0;
+	/* every blocked thread gets its line: the cycle's above, the rest here */
+	uint64_t told = c >= 0 ? on_cycle(s, c) : 0;
 	uint64_t all = s->nthreads >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nthreads) - 1;
 	if (told != all)
 		append(&buf, &len, &cap, told ? "\n  the other threads:" : "\n  every thread:");

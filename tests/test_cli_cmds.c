@@ -651,7 +651,7 @@ static void test_version_1_golden_traces_still_show_and_replay(void **state)
 		 "replayed: fail (1 error: %s); exit status 1\n"
 		 "verdict: reproduced: the recorded failure happened again\n", e, e);
 	check_verdict("tests/golden/trace-fail.json", bank, "racy", 0, want);
-	check_verdict("tests/golden/trace-pass.json", bank, "fixed", 0,
+	check_verdict("tests/golden/trace-pass.json", bank, "split", 0,
 		      "recorded: pass\n"
 		      "replayed: pass; exit status 0\n"
 		      "verdict: reproduced: the recorded run passed and the replay passed "

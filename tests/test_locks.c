@@ -1868,7 +1868,7 @@ static void test_on_a_clock_waits_and_locks_are_blocked_to_the_clock(void **stat
 }
 
 /* ------------------------------------------------------------------ */
-/* Known bugs (kept, not in the list below: see each BUG comment)      */
+/* Fixed bugs                                                          */
 /* ------------------------------------------------------------------ */
 
 /* A schedule or replay whose decision names a thread blocked at a lock
@@ -1907,14 +1907,10 @@ static void test_a_schedule_that_picks_a_blocked_thread_says_it_is_blocked(void 
 	stp_free(s);
 }
 
-/* BUG (stepper/locks.c core_wait with the clock hooks of stepper/online.c
- * and stepper/run.c): on a clock run a timed wait ignores its timeout. A
- * 5 s wait nobody signals returns STP_ETIMEDOUT with no virtual time
- * passed (the clock still reads 0), and a 5 s wait signalled by a thread
- * that first sleeps 10 s returns 0 at 10 s instead of timing out at 5 s.
- * clock.h promises STP_ETIMEDOUT "at the deadline"; DESIGN.md point 6
- * says a timed wait on a clock run times out "when virtual time reaches
- * its deadline". */
+/* On a clock run a timed wait times out when virtual time reaches its
+ * deadline: a 5 s wait nobody signals returns STP_ETIMEDOUT at 5 s, and
+ * one whose signaller first sleeps 10 s (a sleep is a point: the sleeper
+ * is blocked until its deadline) times out at 5 s too. */
 struct clocked {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -2086,14 +2082,7 @@ int main(void)
 		cmocka_unit_test(test_debug_shows_a_decision_at_a_lock_point),
 		cmocka_unit_test(test_a_schedule_that_picks_a_blocked_thread_says_it_is_blocked),
 		cmocka_unit_test(test_a_thread_may_lock_thousands_of_distinct_mutexes),
-	};
-	/* BUG: known failures of code outside locks.c and deadlock.c, kept
-	 * out of `make test` until fixed; see the BUG comment at each test.
-	 * STEPPER_TEST_KNOWN_BUGS=1 runs them (and only them). */
-	const struct CMUnitTest known_bugs[] = {
 		cmocka_unit_test(test_a_timed_wait_on_a_clock_times_out_at_its_deadline),
 	};
-	if (getenv("STEPPER_TEST_KNOWN_BUGS"))
-		return cmocka_run_group_tests(known_bugs, NULL, NULL);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

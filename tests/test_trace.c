@@ -1177,7 +1177,7 @@ static void test_show_marks_the_waits_and_prints_the_deadlock_report(void **stat
 		      "and wait points)\n");
 	/* the report in full, its lines indented under its first */
 	CONTAINS(out, "errors:\n  deadlock: lost wake-up: [consumer] waits on cv#1 at "
-		      "tests/golden/mailbox.h:57 and no thread that could signal it can "
+		      "tests/golden/mailbox.h:57 (with m#1) and no thread that could signal it can "
 		      "go on\n    every thread:\n    [producer] ended\n    [consumer] "
 		      "waits on cv#1 at tests/golden/mailbox.h:57 (with m#1); no signal "
 		      "is pending\norder:\n");
@@ -1333,7 +1333,7 @@ static void kind_lock_on_a_step(json_t *d)
 
 static void kind_unknown(json_t *d)
 {
-	json_object_set_new(entry(d, "schedule", 1), "kind", json_string("sleep"));
+	json_object_set_new(entry(d, "schedule", 1), "kind", json_string("nap"));
 }
 
 static void kind_not_a_string(json_t *d)
@@ -1370,8 +1370,8 @@ static void test_kinds_are_checked_against_the_names(void **state)
 		{ kind_lock_on_a_step, "schedule[2].kind: \"lock\" is a point named lock(m#N), "
 				       "but the entry's step is 'post'" },
 		{ kind_unknown, "schedule[1].kind: expected \"step\", \"lock\", \"trylock\", "
-				"\"unlock\", \"wait\", \"wake\", \"signal\" or \"broadcast\", "
-				"found \"sleep\"" },
+				"\"unlock\", \"wait\", \"wake\", \"signal\", \"broadcast\" or "
+				"\"sleep\", found \"nap\"" },
 		{ kind_not_a_string, "schedule[1].kind: expected a string, found an integer" },
 		{ event_kind_differs, "events[3].kind: \"unlock\" is a point named "
 				      "unlock(m#N), but the entry's step is 'lock(m#1)'" },
@@ -1666,7 +1666,7 @@ static void test_decisions_that_do_not_fit_the_program_name_the_decision(void **
 		{ another_mutex, "replay: decision 1: recorded [consumer] 'lock(m#2)', "
 				 "but [consumer] reached 'lock(m#1)'" },
 		{ cut_after_6, "replay: decision 7: the recorded run ends after 6 "
-			       "decisions, but the run goes on; at steps: " },
+			       "decisions, but the run goes on; can go on: " },
 		{ one_too_many, "deadlock: lost wake-up: [consumer]" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -445,7 +445,7 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 
 static const char *const kind_names[] = { "step",   "lock", "trylock", "unlock",
 					  "wait",   "wake", "signal",  "broadcast",
-					  NULL };
+					  "sleep",  NULL };
 
 const char *stp__kind_name(int kind)
 {
@@ -479,6 +479,8 @@ static int has_shape(const char *name, const struct shape *sh)
 
 enum stp__kind stp__kind_of_name(const char *name)
 {
+	if (name && strcmp(name, "sleep") == 0)
+		return STP__K_SLEEP;
 	for (size_t i = 0; name && i < sizeof shapes / sizeof shapes[0]; i++)
 		if (has_shape(name, &shapes[i]))
 			return shapes[i].kind;
@@ -490,6 +492,8 @@ static void shape_text(enum stp__kind kind, char *buf, size_t size)
 {
 	size_t o = 0;
 	buf[0] = '\0';
+	if (kind == STP__K_SLEEP)
+		snprintf(buf, size, "sleep");
 	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && o < size; i++)
 		if (shapes[i].kind == kind)
 			o += (size_t)snprintf(buf + o, size - o, "%s%s(%s#N)", o ? " or " : "",
@@ -511,7 +515,7 @@ static int entry_kind(checker *c, json_t *e, const char *list, size_t k,
 	where w = AT_IK(list, k, "kind");
 	int kind = choice(c, v, w, kind_names,
 			  "\"step\", \"lock\", \"trylock\", \"unlock\", \"wait\", "
-			  "\"wake\", \"signal\" or \"broadcast\"");
+			  "\"wake\", \"signal\", \"broadcast\" or \"sleep\"");
 	if (kind > STP__K_STEP && (int)shape != kind) {
 		shape_text((enum stp__kind)kind, buf, sizeof buf);
 		fail_at(c, w, "\"%s\" is a point named %s, but the entry's step is '%.*s'",

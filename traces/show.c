@@ -192,6 +192,9 @@ static void point_note(const stp_trace *t, size_t k, model *m, char *buf, size_t
 			take(m, i, with);
 		m->on[i] = NULL;
 		break;
+	case STP__K_SLEEP:
+		snprintf(buf, size, "sleeps until the clock reaches its deadline");
+		break;
 	default: /* signal, broadcast */
 		signal_note(t, m, k, obj, buf, size);
 		break;
@@ -222,8 +225,8 @@ static const char *blocked_in_deadlock(const stp_trace *t, size_t i, size_t *len
 	snprintf(needle, sizeof needle, "\n  [%s] waits ", t->names[i]);
 	for (size_t k = 0; k < t->nerrors; k++) {
 		const char *e = t->errors[k];
-		const char *every = is_deadlock_report(e) ? strstr(e, "\n  every thread:") : NULL;
-		const char *p = every ? strstr(every, needle) : NULL;
+		/* a thread's line: on the cycle, or under "every thread" */
+		const char *p = is_deadlock_report(e) ? strstr(e, needle) : NULL;
 		if (p) {
 			p += strlen(needle) - strlen("waits ");
 			*len = strcspn(p, "\n");
@@ -450,6 +453,8 @@ static const char *category(enum stp__kind kind)
 		return "wait";
 	case STP__K_WAKE:
 		return "wake";
+	case STP__K_SLEEP:
+		return "sleep";
 	default:
 		return "signal";
 	}

@@ -18,6 +18,7 @@ enum stp__kind {
 	STP__K_WAKE,      /* the wait returns */
 	STP__K_SIGNAL,
 	STP__K_BROADCAST,
+	STP__K_SLEEP,     /* "sleep": a sleep on the run's clock, until its deadline */
 	STP__K_COUNT
 };
 
