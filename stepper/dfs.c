@@ -5,11 +5,11 @@
  * A schedule is the list of its choices: at each decision with two or
  * more enabled threads (a *level*; a decision with one is not a branch),
  * the thread picked. A *preemption* is a pick other than the deciding
- * thread while that thread could go on (c->current, enabled). The first
- * decision of a run comes once every thread's prefix has run and none is
- * running yet: any pick there is free. The default policy never preempts:
- * keep the current thread; when it blocked or ended (or none runs), the
- * lowest enabled index.
+ * thread while that thread could go on (c->current, enabled), as the
+ * log's entries count them: at the run's first decision the decider is
+ * the last thread whose prefix ran. The default policy never preempts:
+ * keep the current thread; when it blocked or ended, the lowest enabled
+ * index.
  *
  * Iterative preemption bounding (as CHESS): round b runs exactly the
  * schedules with b preemptions, b = 0, 1, ... up to B or until a round
@@ -274,12 +274,11 @@ static uint64_t bits_of(const stp__choice *c)
 	return b;
 }
 
-/* The thread that could go on and would be preempted, or -1: none at the
- * run's first decision (no thread runs before it), nor when the deciding
- * thread blocked or ended. */
+/* The deciding thread when it could go on (a pick of another preempts
+ * it), or -1: it blocked or ended. */
 static int running(const stp__choice *c)
 {
-	if (c->decision == 0 || c->current < 0)
+	if (c->current < 0)
 		return -1;
 	for (int k = 0; k < c->n; k++)
 		if (c->enabled[k] == c->current)

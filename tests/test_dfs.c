@@ -7,8 +7,9 @@
  * The expected counts come from enumerating the interleavings here, with
  * a model of the points (steps, locks, unlocks) and of what a preemption
  * is: a pick other than the thread that reached its next point while that
- * thread could go on; the first decision of a run (after every prefix) is
- * free.
+ * thread could go on. The first decision of a run is taken by the last
+ * thread whose prefix ran (the last registered): picking another there is
+ * a preemption too.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -100,8 +101,8 @@ static void leaf(struct space *sp, const struct walk *w, int p, int deadlock)
 }
 
 /* Every continuation from here: cur reached its next point (or ended),
- * first says no decision was made yet, p preemptions so far. */
-static void enumerate(struct space *sp, struct walk *w, int cur, int first, int p)
+ * p preemptions so far. */
+static void enumerate(struct space *sp, struct walk *w, int cur, int p)
 {
 	const struct model *m = w->m;
 	int live = 0, en[MAXT], n = 0;
@@ -114,7 +115,7 @@ static void enumerate(struct space *sp, struct walk *w, int cur, int first, int 
 		leaf(sp, w, p, live > 0);
 		return;
 	}
-	int cur_on = !first && cur >= 0 && can_go(w, cur);
+	int cur_on = can_go(w, cur);
 	for (int k = 0; k < n; k++) {
 		int t = en[k], pc = w->pc[t], o = m->obj[t][pc];
 		int saved = w->owner[o];
@@ -125,7 +126,7 @@ static void enumerate(struct space *sp, struct walk *w, int cur, int first, int 
 		w->pc[t]++;
 		assert_true(w->len < MAXLEN);
 		w->seq[w->len++] = t;
-		enumerate(sp, w, t, 0, p + (cur_on && t != cur));
+		enumerate(sp, w, t, p + (cur_on && t != cur));
 		w->len--;
 		w->pc[t]--;
 		w->owner[o] = saved;
@@ -138,7 +139,7 @@ static void explore_model(const struct model *m, struct space *sp)
 	struct walk w = { .m = m };
 	for (int i = 0; i < MAXT; i++)
 		w.owner[i] = -1;
-	enumerate(sp, &w, -1, 1, 0);
+	enumerate(sp, &w, m->n - 1, 0); /* the last prefix decides first */
 }
 
 /* Schedules with at most b preemptions (b < 0: all). */
@@ -306,8 +307,9 @@ static void expect_bounded(int threads, int steps, int b, uint64_t expected)
 	assert_int_equal(r.tried, expected);
 	expect_runs_are(sp, b);
 	snprintf(want, sizeof want,
-		 "explored all %llu schedules (at most %d preemption%s): none failed",
-		 (unsigned long long)expected, b, b == 1 ? "" : "s");
+		 "explored all %llu schedule%s (at most %d preemption%s): none failed",
+		 (unsigned long long)expected, expected == 1 ? "" : "s", b,
+		 b == 1 ? "" : "s");
 	CONTAINS(capture_text(&c), want);
 	capture_free(&c);
 	free(sp);
@@ -316,13 +318,14 @@ static void expect_bounded(int threads, int steps, int b, uint64_t expected)
 static void test_bounds_0_and_1_make_exactly_the_schedules_within_them(void **state)
 {
 	(void)state;
-	/* 2 x 3 steps: the first decision is free, then every switch but the
-	 * last (when the thread switched from has ended) is a preemption: 2
-	 * schedules with none, 4 with one, 8, 4, 2. */
-	expect_bounded(2, 3, 0, 2);
-	expect_bounded(2, 3, 1, 6);
-	expect_bounded(2, 3, 2, 14);
-	expect_bounded(2, 3, 4, 20);
+	/* 2 x 3 steps: t1 decides first (its prefix ran last), so starting
+	 * with t0 preempts it; after that every switch but the last (when the
+	 * thread switched from has ended) is one: 1 schedule with none, 3
+	 * with one, 6, 6, 3, 1. */
+	expect_bounded(2, 3, 0, 1);
+	expect_bounded(2, 3, 1, 4);
+	expect_bounded(2, 3, 2, 10);
+	expect_bounded(2, 3, 5, 20);
 }
 
 static void test_three_threads_count_per_bound_as_the_enumeration(void **state)
@@ -377,43 +380,45 @@ static void test_outside_a_loop_dfs_runs_the_first_schedule(void **state)
 		int two = 2;
 		ran.n = 0;
 		assert_int_equal(steps_body(s, &two), 0);
-		static const int first[] = { 0, 0, 0, 1, 1, 1 };
+		static const int first[] = { 1, 1, 1, 0, 0, 0 };
 		assert_true(same_seq(ran.seq[0], ran.len[0], first, 6));
 		stp_free(s);
 	}
 }
 
 /* When the loop's count runs out first, it says how far it got. */
+static void expect_partial(const char *strategy, int threads, uint64_t count,
+			   const char *want)
+{
+	capture c;
+	stp_loop_options lo = dfs_loop(strategy, 1, count, capture_open(&c));
+	stp_loop_result r;
+	assert_int_equal(stp_loop(&lo, steps_body, &threads, &r), 0);
+	assert_int_equal(r.tried, count);
+	CONTAINS(capture_text(&c), want);
+	capture_free(&c);
+}
+
 static void test_a_count_shorter_than_the_space_says_it_is_not_exhausted(void **state)
 {
 	(void)state;
-	capture c;
-	int two = 2;
-	stp_loop_options lo = dfs_loop("dfs", 1, 10, capture_open(&c));
-	stp_loop_result r;
-	assert_int_equal(stp_loop(&lo, steps_body, &two, &r), 0);
-	assert_int_equal(r.tried, 10);
-	const char *out = capture_text(&c);
-	CONTAINS(out, "stepper: dfs: explored 10 schedules (no preemption bound): none "
-		      "failed; the space is not exhausted: all 6 schedules with at most 1 "
-		      "preemption and 4 of those with 2 (a longer seed range explores more)");
-	capture_free(&c);
-	lo = dfs_loop("dfs:1", 1, 6, capture_open(&c));
-	assert_int_equal(stp_loop(&lo, steps_body, &two, &r), 0);
-	CONTAINS(capture_text(&c), "explored all 6 schedules (at most 1 preemption)");
-	capture_free(&c);
-	lo = dfs_loop("dfs", 1, 2, capture_open(&c));
-	assert_int_equal(stp_loop(&lo, steps_body, &two, &r), 0);
-	CONTAINS(capture_text(&c), "explored 2 schedules (no preemption bound): none failed; "
-				   "the space is not exhausted: those are all the schedules "
-				   "with at most 0 preemptions");
-	capture_free(&c);
-	lo = dfs_loop("dfs", 1, 1, capture_open(&c));
-	assert_int_equal(stp_loop(&lo, steps_body, &two, &r), 0);
-	CONTAINS(capture_text(&c), "explored 1 schedule (no preemption bound): none failed; "
-				   "the space is not exhausted: 1 of the schedules with no "
-				   "preemption");
-	capture_free(&c);
+	/* 2 x 3 steps: 1 schedule with no preemption, 3 with one, 6 with two */
+	expect_partial("dfs", 2, 7,
+		       "stepper: dfs: explored 7 schedules (no preemption bound): none "
+		       "failed; the space is not exhausted: all 4 schedules with at most 1 "
+		       "preemption and 3 of those with 2 (a longer seed range explores "
+		       "more), in ");
+	expect_partial("dfs:1", 2, 4, "stepper: dfs: explored all 4 schedules (at most 1 "
+				      "preemption): none failed, in ");
+	expect_partial("dfs:2", 2, 1,
+		       "stepper: dfs: explored 1 schedule (at most 2 preemptions): none "
+		       "failed; the space is not exhausted: those are all the schedules with "
+		       "at most 0 preemptions (a longer seed range explores more), in ");
+	/* 3 x 2 steps: t2 first, then t0 or t1: 2 schedules with none */
+	expect_partial("dfs", 3, 1,
+		       "stepper: dfs: explored 1 schedule (no preemption bound): none failed; "
+		       "the space is not exhausted: 1 of the schedules with no preemption (a "
+		       "longer seed range explores more), in ");
 }
 
 /* ------------------------------------------------------------------ */
@@ -593,9 +598,10 @@ static void test_ab_ba_deadlock_is_found_with_one_preemption_and_replays(void **
 /* A failing program                                                   */
 /* ------------------------------------------------------------------ */
 
-/* The lost update needs one preemption: the 2 schedules without pass,
- * and the round with one finds it at its second schedule (alice
- * preempted at 'write balance', after her read). Its trace replays. */
+/* The lost update needs one preemption: the schedule without (bob, who
+ * decides first, then alice) passes, and the round with one finds it at
+ * its third schedule (bob preempted at 'write balance', after his read).
+ * Its trace replays. */
 static void test_the_lost_update_is_the_first_failure_and_replays(void **state)
 {
 	(void)state;
@@ -609,13 +615,13 @@ static void test_the_lost_update_is_the_first_failure_and_replays(void **state)
 	CONTAINS(out, "stepper: dfs: seed 4 failed after 4 schedules (range 1..1000); dfs, "
 		      "at most 1 preemption: this schedule has 1 preemption, every schedule "
 		      "with fewer passed\n");
-	CONTAINS(out, "  error: balance is 150, expected 220 (100 + 50 + 70)\n");
+	CONTAINS(out, "  error: balance is 170, expected 220 (100 + 50 + 70)\n");
 	capture_free(&c);
 
 	stp_trace *t = stp_trace_load(r.trace_path, NULL);
 	assert_non_null(t);
 	assert_string_equal(stp_trace_strategy(t), "dfs:1");
-	static const int order[] = { 0, 0, 1, 1, 1, 1, 0, 0 };
+	static const int order[] = { 1, 1, 0, 0, 0, 0, 1, 1 };
 	assert_int_equal(stp_trace_schedule_length(t), 8);
 	for (size_t k = 0; k < 8; k++)
 		assert_int_equal(stp_trace_entry_thread(t, k), order[k]);
@@ -627,14 +633,14 @@ static void test_the_lost_update_is_the_first_failure_and_replays(void **state)
 		o.replay = r.trace_path;
 		stp_stepper *s = stp_new(&o);
 		assert_int_equal(racy_body(s, NULL), 0);
-		assert_true(has_error(s, "balance is 150, expected 220"));
+		assert_true(has_error(s, "balance is 170, expected 220"));
 		stp_free(s);
 	}
-	/* dfs:0 proves nothing about it: both schedules without a
-	 * preemption pass. */
+	/* dfs:0 proves nothing about it: the schedule without a preemption
+	 * passes. */
 	lo = dfs_loop("dfs:0", 1, 1000, capture_open(&c));
 	assert_int_equal(stp_loop(&lo, racy_body, NULL, &r), 0);
-	CONTAINS(capture_text(&c), "explored all 2 schedules (at most 0 preemptions): none "
+	CONTAINS(capture_text(&c), "explored all 1 schedule (at most 0 preemptions): none "
 				   "failed");
 	capture_free(&c);
 	/* ...and the fix passes the whole space. */
@@ -683,7 +689,8 @@ static void test_a_program_that_does_not_repeat_itself_fails_naming_it(void **st
 	assert_int_equal(r.tried, 2);
 	CONTAINS(capture_text(&c),
 		 "  error: dfs: decision 1: the program did not repeat itself: after the "
-		 "same choices, an earlier run could go on here with t0, t1, odd, this one "
+		 "same choices, an earlier run could go on here with t0, t1, odd (odd "
+		 "running), this one "
 		 "with t0, t1 (dfs needs the points a run reaches to depend on its "
 		 "decisions only");
 	capture_free(&c);
