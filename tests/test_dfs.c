@@ -468,15 +468,11 @@ static struct model lock_model(void)
 	return m;
 }
 
-/* A thread that waits for the mutex is not a branch: the space has only
- * the schedules blocking allows, each once. */
-static void test_free_threads_with_a_lock_count_as_the_enumeration(void **state)
+/* Every bound's runs are exactly the model's schedules within it. */
+static void expect_space(const struct model *m, stp_body_fn body)
 {
-	(void)state;
-	pthread_mutex_init(&locks.a, NULL);
 	struct space *sp = malloc(sizeof *sp);
-	struct model m = lock_model();
-	explore_model(&m, sp);
+	explore_model(m, sp);
 	assert_int_equal(sp->deadlocks_by_p[0] + sp->deadlocks_by_p[1], 0);
 	for (int b = -1; b <= 2; b++) {
 		char strategy[16], want[128];
@@ -485,15 +481,45 @@ static void test_free_threads_with_a_lock_count_as_the_enumeration(void **state)
 		stp_loop_options lo = dfs_loop(strategy, 1, 10000, capture_open(&c));
 		stp_loop_result r;
 		ran.n = 0;
-		assert_int_equal(stp_loop(&lo, lock_body, NULL, &r), 0);
+		assert_int_equal(stp_loop(&lo, body, NULL, &r), 0);
 		expect_runs_are(sp, b);
-		snprintf(want, sizeof want, "explored all %llu schedules (",
-			 (unsigned long long)within(sp, b));
+		uint64_t n = within(sp, b);
+		snprintf(want, sizeof want, "explored all %llu schedule%s (",
+			 (unsigned long long)n, n == 1 ? "" : "s");
 		CONTAINS(capture_text(&c), want);
 		capture_free(&c);
 	}
 	free(sp);
+}
+
+/* A thread that waits for the mutex is not a branch: the space has only
+ * the schedules blocking allows, each once. */
+static void test_free_threads_with_a_lock_count_as_the_enumeration(void **state)
+{
+	(void)state;
+	pthread_mutex_init(&locks.a, NULL);
+	struct model m = lock_model();
+	expect_space(&m, lock_body);
 	pthread_mutex_destroy(&locks.a);
+}
+
+/* bank.h's fixed deposit: declared steps, the read and the write under
+ * the mutex (begin, lock, read, write, unlock, audit). */
+static int fixed_kept_body(stp_stepper *s, void *arg)
+{
+	int rc = fixed_body(s, arg);
+	keep(s);
+	return rc || stp_error_count(s);
+}
+
+static void test_declared_threads_with_a_lock_count_as_the_enumeration(void **state)
+{
+	(void)state;
+	struct model m = { .n = 2, .nops = { 6, 6 } };
+	static const enum mop ops[] = { M_STEP, M_LOCK, M_STEP, M_STEP, M_UNLOCK, M_STEP };
+	for (int t = 0; t < 2; t++)
+		memcpy(m.op[t], ops, sizeof ops);
+	expect_space(&m, fixed_kept_body);
 }
 
 static void lock_ab(void *arg)
@@ -784,6 +810,7 @@ int main(void)
 		cmocka_unit_test(test_outside_a_loop_dfs_runs_the_first_schedule),
 		cmocka_unit_test(test_a_count_shorter_than_the_space_says_it_is_not_exhausted),
 		cmocka_unit_test(test_free_threads_with_a_lock_count_as_the_enumeration),
+		cmocka_unit_test(test_declared_threads_with_a_lock_count_as_the_enumeration),
 		cmocka_unit_test(test_ab_ba_deadlock_is_found_with_one_preemption_and_replays),
 		cmocka_unit_test(test_the_lost_update_is_the_first_failure_and_replays),
 		cmocka_unit_test(test_a_program_that_does_not_repeat_itself_fails_naming_it),
