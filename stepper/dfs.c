@@ -30,8 +30,9 @@
  *
  * A round's roots wait in a queue, each as the count of choices it shares
  * with the root before it plus the rest (depth-first order makes them
- * share most); at QUEUE_MAX bytes the next round's roots are dropped, and
- * the exploration ends there saying it is not exhausted.
+ * share most); past stp__dfs_queue_max bytes the next round's roots are
+ * dropped, and the exploration ends with the round under way, saying the
+ * space is not exhausted.
  *
  * The state lives in the seed loop's stp__explore across its runs. A run
  * outside a loop has none: it runs the first schedule (the default
@@ -39,12 +40,10 @@
  */
 #include "dfs.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The most bytes a round's queue of roots may take. */
-#define QUEUE_MAX ((size_t)256 << 20)
+size_t stp__dfs_queue_max = (size_t)256 << 20;
 
 /* One decision with two or more enabled threads. */
 struct level {
@@ -75,7 +74,7 @@ typedef struct dfs {
 	size_t depth;        /* levels passed in this run */
 	size_t agree;        /* next.last equals lv's choices up to here */
 	struct queue now, next;
-	int cut;             /* roots of round + 1 dropped (QUEUE_MAX) */
+	int cut;             /* roots of round + 1 dropped (stp__dfs_queue_max) */
 	int done;            /* nothing left to run */
 	uint64_t *per_round; /* schedules run in each round */
 	size_t nper;
@@ -100,19 +99,41 @@ static void dfs_free(void *p)
 	free(d);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
+/* p, an array of *cap elements of size bytes, with room for need: the
+ * array (moved, perhaps), or NULL when out of memory (p is kept). */
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
 	if (need <= *cap)
-		return 0;
+		return p;
 	size_t n = *cap ? *cap : 16;
 	while (n < need)
 		n *= 2;
-	void *q = realloc(*p, n * size);
-	if (!q)
+	void *q = realloc(p, n * size);
+	if (q)
+		*cap = n;
+	return q;
+}
+
+static int grow_levels(dfs *d, size_t need)
+{
+	struct level *lv = grow(d->lv, &d->caplv, need, sizeof *lv);
+	if (!lv)
 		return STP_ENOMEM;
-	*p = q;
-	*cap = n;
+	d->lv = lv;
 	return 0;
+}
+
+/* The queue's buffer with room for more bytes, and its last root's for
+ * a root of n choices. */
+static int grow_queue(struct queue *q, size_t more, size_t n)
+{
+	unsigned char *buf = grow(q->buf, &q->cap, q->len + more, 1);
+	if (buf)
+		q->buf = buf;
+	unsigned char *last = buf ? grow(q->last, &q->caplast, n, 1) : NULL;
+	if (last)
+		q->last = last;
+	return buf && last ? 0 : STP_ENOMEM;
 }
 
 /* ------------------------------------------------------------------ */
@@ -140,14 +161,14 @@ static size_t get_varint(const struct queue *q, size_t *at)
 }
 
 /* Queue the root "the choices of levels 0..k-1, then alt" for the next
- * round. Over QUEUE_MAX (or out of memory) it is dropped: d->cut. */
+ * round. Over stp__dfs_queue_max (or out of memory) it is dropped:
+ * d->cut. */
 static void put_root(dfs *d, size_t k, int alt)
 {
 	struct queue *q = &d->next;
 	size_t keep = d->agree < k ? d->agree : k, rest = k - keep + 1;
-	if (q->len + rest + 20 > QUEUE_MAX ||
-	    grow((void **)&q->buf, &q->cap, q->len + rest + 20, 1) < 0 ||
-	    grow((void **)&q->last, &q->caplast, k + 1, 1) < 0) {
+	if (q->len + rest + 20 > stp__dfs_queue_max ||
+	    grow_queue(q, rest + 20, k + 1) < 0) {
 		d->cut = 1;
 		return;
 	}
@@ -171,8 +192,10 @@ static int take_root(dfs *d)
 	size_t at = q->head;
 	size_t keep = get_varint(q, &at), rest = get_varint(q, &at);
 	size_t n = keep + rest;
-	if (grow((void **)&d->lv, &d->caplv, n, sizeof *d->lv) < 0 ||
-	    grow((void **)&q->last, &q->caplast, n, 1) < 0)
+	unsigned char *last = grow(q->last, &q->caplast, n, 1);
+	if (last)
+		q->last = last;
+	if (!last || grow_levels(d, n) < 0)
 		return STP_ENOMEM;
 	memcpy(q->last + keep, q->buf + at, rest);
 	q->head = at + rest;
@@ -345,7 +368,7 @@ static int dfs_pick(stp_stepper *s, const stp__choice *c)
 	size_t k = d->depth++;
 	if (k < d->nlv)
 		return replay_level(s, d, c, k, en, cur);
-	if (grow((void **)&d->lv, &d->caplv, k + 1, sizeof *d->lv) < 0) {
+	if (grow_levels(d, k + 1) < 0) {
 		stp__error(s, STP__OUT_FAIL, "dfs: out of memory at decision %zu",
 			   c->decision + 1);
 		return STP_ENOMEM;

@@ -10,6 +10,11 @@
 
 #include "stepper_int.h"
 
+/* The most bytes the queue of the next round's schedules may take (256
+ * MiB); past it the search ends with the round under way. Tests lower
+ * it; read during runs, set it only between loops. */
+extern size_t stp__dfs_queue_max;
+
 /* The dfs strategy's source (strategy.c hands it out). */
 const stp__source *stp__dfs_source(void);
 

@@ -421,6 +421,38 @@ static void test_a_count_shorter_than_the_space_says_it_is_not_exhausted(void **
 		       "longer seed range explores more), in ");
 }
 
+/* The library's cap on the queue of the next round (stepper/dfs.h), which
+ * this test lowers. */
+extern size_t stp__dfs_queue_max;
+
+/* Past the cap the search ends with its round, and never claims the
+ * space. */
+static void test_a_full_queue_ends_the_search_without_claiming_the_space(void **state)
+{
+	(void)state;
+	struct space *sp = malloc(sizeof *sp);
+	struct model m = steps_model(2, 3);
+	explore_model(&m, sp);
+	size_t saved = stp__dfs_queue_max;
+	stp__dfs_queue_max = 40; /* the 3 schedules with 1 preemption fit, not the 6 with 2 */
+	capture c;
+	stp_loop_options lo = dfs_loop("dfs", 1, 1000, capture_open(&c));
+	stp_loop_result r;
+	int two = 2;
+	ran.n = 0;
+	int rc = stp_loop(&lo, steps_body, &two, &r);
+	stp__dfs_queue_max = saved;
+	assert_int_equal(rc, 0);
+	assert_int_equal(r.tried, within(sp, 1));
+	expect_runs_are(sp, 1);
+	CONTAINS(capture_text(&c),
+		 "stepper: dfs: explored 4 schedules (no preemption bound): none failed; the "
+		 "space is not exhausted: those are all the schedules with at most 1 "
+		 "preemption, and the ones with more were too many to queue, in ");
+	capture_free(&c);
+	free(sp);
+}
+
 /* ------------------------------------------------------------------ */
 /* Free threads with locks                                             */
 /* ------------------------------------------------------------------ */
@@ -809,6 +841,7 @@ int main(void)
 		cmocka_unit_test(test_the_seed_range_does_not_change_the_schedules),
 		cmocka_unit_test(test_outside_a_loop_dfs_runs_the_first_schedule),
 		cmocka_unit_test(test_a_count_shorter_than_the_space_says_it_is_not_exhausted),
+		cmocka_unit_test(test_a_full_queue_ends_the_search_without_claiming_the_space),
 		cmocka_unit_test(test_free_threads_with_a_lock_count_as_the_enumeration),
 		cmocka_unit_test(test_declared_threads_with_a_lock_count_as_the_enumeration),
 		cmocka_unit_test(test_ab_ba_deadlock_is_found_with_one_preemption_and_replays),
