@@ -709,6 +709,36 @@ static void test_the_lost_update_is_the_first_failure_and_replays(void **state)
 	capture_free(&c);
 }
 
+/* A trace names its strategy; the loader takes any name a strategy has,
+ * and refuses others saying what it accepts. */
+static void test_a_trace_names_its_strategy_and_a_bad_name_is_refused(void **state)
+{
+	(void)state;
+	stp_loop_options lo = dfs_loop("dfs:1", 1, 1000, NULL);
+	stp_loop_result r;
+	assert_int_equal(stp_loop(&lo, racy_body, NULL, &r), 1);
+	FILE *f = fopen(r.trace_path, "r");
+	assert_non_null(f);
+	static char text[1 << 16];
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	char *at = strstr(text, "\"strategy\": \"dfs:1\"");
+	assert_non_null(at);
+	memcpy(at + 13, "dfs:y", 5);
+	f = fopen(DIR "/bad-strategy.json", "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	stp_trace_error err;
+	assert_null(stp_trace_load(DIR "/bad-strategy.json", &err));
+	char buf[512];
+	stp_trace_error_text(&err, buf, sizeof buf);
+	CONTAINS(buf, "strategy: expected \"replay\", \"explicit\" or a strategy (random, "
+		      "dfs, dfs:B (B >= 0)");
+	CONTAINS(buf, "found \"dfs:y\"");
+}
+
 /* ------------------------------------------------------------------ */
 /* A program that does not repeat itself                               */
 /* ------------------------------------------------------------------ */
@@ -846,6 +876,7 @@ int main(void)
 		cmocka_unit_test(test_declared_threads_with_a_lock_count_as_the_enumeration),
 		cmocka_unit_test(test_ab_ba_deadlock_is_found_with_one_preemption_and_replays),
 		cmocka_unit_test(test_the_lost_update_is_the_first_failure_and_replays),
+		cmocka_unit_test(test_a_trace_names_its_strategy_and_a_bad_name_is_refused),
 		cmocka_unit_test(test_a_program_that_does_not_repeat_itself_fails_naming_it),
 		cmocka_unit_test(test_bad_dfs_strings_are_refused_naming_the_value),
 		cmocka_unit_test(test_stepper_run_refuses_dfs_and_says_to_use_a_loop),
