@@ -709,6 +709,29 @@ static void test_the_lost_update_is_the_first_failure_and_replays(void **state)
 	capture_free(&c);
 }
 
+/* Without a trace, schedule N comes back only by exploring the ones
+ * before it: the report says to rerun the range up to it. */
+static void test_without_a_trace_the_rerun_line_names_the_range(void **state)
+{
+	(void)state;
+	capture c, log;
+	stp_loop_options lo = dfs_loop("dfs", 1, 1000, capture_open(&c));
+	lo.base.trace = "build/test-dfs-no-such-dir/sub/t.json";
+	lo.base.log = capture_open(&log);
+	stp_loop_result r;
+	assert_int_equal(stp_loop(&lo, racy_body, NULL, &r), 1);
+	assert_string_equal(r.trace_path, "");
+	const char *out = capture_text(&c);
+	char want[128];
+	snprintf(want, sizeof want, "\nrerun: STEPPER_SEEDS=1..%llu ",
+		 (unsigned long long)r.failed_seed);
+	CONTAINS(out, want);
+	assert_null(strstr(out, "STEPPER_SEED="));
+	CONTAINS(capture_text(&log), "cannot write the trace");
+	capture_free(&c);
+	capture_free(&log);
+}
+
 /* A trace names its strategy; the loader takes any name a strategy has,
  * and refuses others saying what it accepts. */
 static void test_a_trace_names_its_strategy_and_a_bad_name_is_refused(void **state)
@@ -876,6 +899,7 @@ int main(void)
 		cmocka_unit_test(test_declared_threads_with_a_lock_count_as_the_enumeration),
 		cmocka_unit_test(test_ab_ba_deadlock_is_found_with_one_preemption_and_replays),
 		cmocka_unit_test(test_the_lost_update_is_the_first_failure_and_replays),
+		cmocka_unit_test(test_without_a_trace_the_rerun_line_names_the_range),
 		cmocka_unit_test(test_a_trace_names_its_strategy_and_a_bad_name_is_refused),
 		cmocka_unit_test(test_a_program_that_does_not_repeat_itself_fails_naming_it),
 		cmocka_unit_test(test_bad_dfs_strings_are_refused_naming_the_value),
