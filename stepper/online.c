@@ -180,11 +180,19 @@ static int go_online(stp_stepper *s, const stp__source *src)
 		int i = 0;
 		while (i < s->nthreads - 1 && !s->threads[i]->is_free)
 			i++;
-		stp__error(s, STP__OUT_FAIL,
-			   "overlap mode does not support free threads ([%s] has no "
-			   "declared order): use serial mode (STEPPER_MODE=serial) or "
-			   "declare every thread's order",
-			   s->threads[i]->name);
+		if (s->threads[i]->is_free)
+			stp__error(s, STP__OUT_FAIL,
+				   "overlap mode does not support free threads ([%s] has no "
+				   "declared order): use serial mode (STEPPER_MODE=serial) or "
+				   "declare every thread's order",
+				   s->threads[i]->name);
+		else
+			stp__error(s, STP__OUT_FAIL,
+				   "overlap mode cannot take decisions from %s '%s': it "
+				   "decides at every hand-off, which needs serial mode "
+				   "(STEPPER_MODE=serial)",
+				   src == &recorded_source ? "the recording of" : "the strategy",
+				   src == &recorded_source ? s->rec_label : s->strat.text);
 		return STP_EINVAL;
 	}
 	s->online = 1;

@@ -166,7 +166,7 @@ typedef struct stp__source {
 
 /* A strategy as stp_options.strategy names it: "random", or a name with
  * an optional parameter ("pct:3"). */
-enum stp__strategy_kind { STP__ST_RANDOM, STP__ST_PCT, STP__ST_POS };
+enum stp__strategy_kind { STP__ST_RANDOM, STP__ST_PCT, STP__ST_POS, STP__ST_DFS };
 
 typedef struct stp__strategy {
 	enum stp__strategy_kind kind;

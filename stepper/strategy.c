@@ -9,7 +9,9 @@
  * the steps i has left.
  */
 #include "stepper_int.h"
+#include "dfs.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +157,7 @@ static const struct strategy_row {
 	{ "random", STP__ST_RANDOM, NULL, 0, 0, 0 },
 	{ "pct", STP__ST_PCT, "D", 1, STP__PCT_MAX_DEPTH, 3 },
 	{ "pos", STP__ST_POS, NULL, 0, 0, 0 },
+	{ "dfs", STP__ST_DFS, "B", 0, STP_MAX_STEPS, ULONG_MAX }, /* B left out: no bound */
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])
@@ -249,6 +252,8 @@ const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
 		return &stp__pct_source;
 	case STP__ST_POS:
 		return &stp__pos_source;
+	case STP__ST_DFS:
+		return stp__dfs_source();
 	case STP__ST_RANDOM:
 	default:
 		return NULL;

@@ -185,6 +185,24 @@ static int parse_option(int c, const char *v, char **argv, run_opts *o)
 	}
 }
 
+/* dfs explores one schedule after another, each run taking up where the
+ * runs before it stopped: one process per seed cannot carry that (each
+ * would run the first schedule). strategy as given (NULL: none), from
+ * where ("STEPPER_STRATEGY"). -1 after saying so. */
+static int refuse_dfs(const char *strategy, const char *from, char **cmd)
+{
+	if (!strategy || strncmp(strategy, "dfs", 3) != 0 ||
+	    (strategy[3] != '\0' && strategy[3] != ':'))
+		return 0;
+	cli_usage_error("run",
+			"%s '%s': dfs explores schedules one after another, each run taking "
+			"up where the runs before it stopped, so it cannot run one process "
+			"per seed (each would run the first schedule); run the test's own "
+			"seed loop instead (stp_loop), e.g. STEPPER_STRATEGY=%s %s",
+			from, strategy, strategy, cmd[0]);
+	return -1;
+}
+
 /* What follows the options: the command. */
 static int parse_command(int argc, char **argv, run_opts *o)
 {
@@ -199,6 +217,11 @@ static int parse_command(int argc, char **argv, run_opts *o)
 		return -1;
 	}
 	o->cmd = argv + optind;
+	if (o->strategy && refuse_dfs(o->strategy,
+				      o->strategy == getenv("STEPPER_STRATEGY") ? "STEPPER_STRATEGY"
+										 : "--strategy",
+				      o->cmd) < 0)
+		return -1;
 	if (!cli_command_exists(o->cmd[0])) {
 		fprintf(stderr, "stepper: cannot run '%s': no such executable%s\n", o->cmd[0],
 			strchr(o->cmd[0], '/') ? "" : " in PATH");

@@ -6,6 +6,7 @@
 #include "env.h"
 #include "base.h"
 #include "trace_int.h"
+#include "dfs.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -41,26 +42,61 @@ static const char *command_line(void)
 /* How often a progress line is redrawn on a terminal. */
 #define PROGRESS_NS 250000000u
 
-static void progress(FILE *out, const stp_loop_options *lo, uint64_t done,
-		     uint64_t start_ns)
+/* A dfs loop counts schedules: each seed runs the next one. */
+static void progress(FILE *out, const stp_loop_options *lo, const stp__explore *e,
+		     uint64_t done, uint64_t start_ns)
 {
 	double secs = (double)(stp__mono_ns() - start_ns) / 1e9;
-	fprintf(out, "\rstepper: %s%s%llu/%llu seeds, %.0f runs/s   ",
+	char what[160] = "seeds";
+	if (stp__dfs_explores(e)) {
+		char bound[64];
+		stp__dfs_bound_text(e, bound, sizeof bound);
+		snprintf(what, sizeof what, "schedules (dfs, %s; now those with %lu)",
+			 bound, stp__dfs_last_preemptions(e));
+	}
+	fprintf(out, "\rstepper: %s%s%llu/%llu %s, %.0f runs/s   ",
 		lo->name ? lo->name : "", lo->name ? ": " : "",
-		(unsigned long long)done, (unsigned long long)lo->count,
+		(unsigned long long)done, (unsigned long long)lo->count, what,
 		secs > 0 ? (double)done / secs : 0.0);
 	fflush(out);
+}
+
+/* dfs: where in the exploration the failing schedule came. */
+static void report_dfs(FILE *out, const stp__explore *e)
+{
+	char bound[64];
+	unsigned long p = stp__dfs_last_preemptions(e);
+	stp__dfs_bound_text(e, bound, sizeof bound);
+	if (p == 0)
+		fprintf(out, "; dfs, %s: this schedule has no preemption", bound);
+	else
+		fprintf(out, "; dfs, %s: this schedule has %lu preemption%s, every "
+			"schedule with fewer passed", bound, p, p == 1 ? "" : "s");
+}
+
+/* "1..": the start of a seed range (a dfs run is found again only by
+ * exploring the schedules before it). Static. */
+static const char *first_seeds(uint64_t first)
+{
+	static char buf[32];
+	snprintf(buf, sizeof buf, "%llu..", (unsigned long long)first);
+	return buf;
 }
 
 static void report_failure(FILE *out, const stp_loop_options *lo,
 			   stp_stepper *s, uint64_t seed, uint64_t tried,
 			   int body_rc, const char *trace)
 {
-	fprintf(out, "stepper: %s%sseed %llu failed after %llu seed%s (range %llu..%llu)\n",
+	int dfs = stp__dfs_explores(s->explore);
+	fprintf(out, "stepper: %s%sseed %llu failed after %llu %s%s (range %llu..%llu)",
 		lo->name ? lo->name : "", lo->name ? ": " : "",
 		(unsigned long long)seed, (unsigned long long)tried,
-		tried == 1 ? "" : "s", (unsigned long long)lo->first_seed,
+		dfs ? "schedule" : "seed", tried == 1 ? "" : "s",
+		(unsigned long long)lo->first_seed,
 		(unsigned long long)(lo->first_seed + lo->count - 1));
+	if (dfs)
+		report_dfs(out, s->explore);
+	fputc('\n', out);
 	size_t n = stp_error_count(s);
 	for (size_t i = 0; i < n; i++)
 		fprintf(out, "  error: %s\n", stp_error(s, i));
@@ -74,12 +110,13 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 	else if (trace && *trace)
 		fprintf(out, "replay: STEPPER_REPLAY=%s %s\n", trace, cmd);
 	else
-		fprintf(out, "%s%s%srerun: STEPPER_SEED=%llu %s\n",
+		fprintf(out, "%s%s%srerun: STEPPER_SEED%s=%s%llu %s\n",
 			s->opt.trace ? "no trace of this seed at " : "",
 			s->opt.trace ? s->opt.trace : "",
 			s->opt.trace ? " (it could not be written, or keeps an earlier "
 				       "failure of this process)\n"
 				     : "",
+			dfs ? "S" : "", dfs ? first_seeds(lo->first_seed) : "",
 			(unsigned long long)seed, cmd);
 }
 
@@ -152,6 +189,13 @@ static void report_pass(const struct loop *l, uint64_t tried)
 {
 	double secs = (double)(stp__mono_ns() - l->start_ns) / 1e9;
 	const char *name = l->lo.name;
+	if (stp__dfs_explores(l->explore)) {
+		char sum[512];
+		stp__dfs_summary(l->explore, tried, sum, sizeof sum);
+		fprintf(l->out, "%sstepper: %s%s%s, in %.2f s\n", l->tty ? "\r" : "",
+			name ? name : "", name ? ": " : "", sum, secs);
+		return;
+	}
 	fprintf(l->out, "%sstepper: %s%s%llu seed%s passed (%llu..%llu) in %.2f s\n",
 		l->tty ? "\r" : "", name ? name : "", name ? ": " : "",
 		(unsigned long long)tried, tried == 1 ? "" : "s",
@@ -189,7 +233,7 @@ int stp_loop(const stp_loop_options *lo_in, stp_body_fn body, void *arg,
 		rc = run_seed(&l, l.lo.first_seed + i, body, arg, &r);
 		uint64_t now = l.tty && rc == 0 ? stp__mono_ns() : 0;
 		if (now && now - last >= PROGRESS_NS) {
-			progress(l.out, &l.lo, r.tried, l.start_ns);
+			progress(l.out, &l.lo, l.explore, r.tried, l.start_ns);
 			last = now;
 		}
 	}
