@@ -289,6 +289,182 @@ static void test_dfs_needs_the_documented_preemptions(void **state)
 	}
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The preemptions each bug needs, by going through the schedules      */
+/* ------------------------------------------------------------------ */
+
+/* An explorer of the test's own, independent of the dfs strategy: it goes
+ * through the schedules with at most `bound` preemptions depth first, one
+ * run per node of the tree. A run given a prefix of decisions (zoo_plan,
+ * stp_set_schedule) ends at the first decision past it with an error that
+ * lists the threads that could go on ("... the schedule ends after N
+ * decisions, but the run goes on; at steps: [a] 'x', [b] 'y'"); each of
+ * them is a child. A child is a preemption when it is not the thread of
+ * the previous decision (for the first one, the last registered thread)
+ * and that thread is among them. */
+
+#define EXPLORE_DEPTH 4096 /* decisions of one schedule */
+
+struct explorer {
+	const zoo_bug *b;
+	int bound;
+	uint64_t max_runs;
+	int prefix[EXPLORE_DEPTH];
+	uint64_t runs, schedules;
+	int capped, found, found_pre;
+	char error[512];
+};
+
+static int index_of(stp_stepper *s, const char *name, size_t len)
+{
+	for (size_t i = 0; i < stp_thread_count(s); i++) {
+		const char *t = stp_thread_name(s, (int)i);
+		if (strlen(t) == len && strncmp(t, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The threads listed after "at steps: " in e, as indices. */
+static int threads_listed(stp_stepper *s, const char *e, int *en)
+{
+	int n = 0;
+	for (const char *p = strstr(e, "at steps: "); p && (p = strchr(p, '[')) != NULL;) {
+		const char *q = strchr(p, ']'), *quote = q ? strchr(q, '\'') : NULL;
+		const char *end = quote ? strchr(quote + 1, '\'') : NULL;
+		if (!end)
+			break;
+		int i = index_of(s, p + 1, (size_t)(q - p - 1));
+		if (i >= 0 && n < STP_MAX_THREADS)
+			en[n++] = i;
+		p = end + 1;
+	}
+	return n;
+}
+
+/* Run the prefix of n decisions: 0 a whole schedule that passed, 1 one
+ * that failed, 2 the prefix ended (en: who could go on), -1 anything else. */
+static int run_prefix(struct explorer *x, size_t n, int *en, int *nen, int *last)
+{
+	stp_options o;
+	stp_options_init(&o);
+	o.strategy = "random";
+	o.mode = STP_SERIAL;
+	o.trace = NULL;
+	o.replay = NULL;
+	o.debug = 0;
+	stp_stepper *s = stp_new(&o);
+	assert_non_null(s);
+	zoo_schedule plan = { x->prefix, n };
+	int fixed = 0;
+	zoo_plan = &plan;
+	int body_rc = x->b->body(s, &fixed);
+	zoo_plan = NULL;
+	x->runs++;
+	*last = (int)stp_thread_count(s) - 1;
+	const char *e = stp_error_count(s) ? stp_error(s, 0) : "";
+	int rc = !*e ? (body_rc == 0 ? 0 : -1) : 1;
+	if (strstr(e, "the schedule ends after") && strstr(e, "but the run goes on")) {
+		*nen = threads_listed(s, e, en);
+		rc = *nen > 0 ? 2 : -1;
+	}
+	if (rc == 1 || rc == -1)
+		snprintf(x->error, sizeof x->error, "%s", *e ? e : "(no error, body failed)");
+	stp_free(s);
+	return rc;
+}
+
+static void explore(struct explorer *x, size_t n, int pre)
+{
+	if (x->found || x->capped)
+		return;
+	if (x->runs >= x->max_runs || n >= EXPLORE_DEPTH) {
+		x->capped = 1;
+		return;
+	}
+	int en[STP_MAX_THREADS], nen = 0, last;
+	int rc = run_prefix(x, n, en, &nen, &last);
+	if (rc != 2) {
+		x->schedules++;
+		if (rc != 0) { /* a failure, or a run the explorer did not expect */
+			x->found = rc == 1 ? 1 : -1;
+			x->found_pre = pre;
+		}
+		return;
+	}
+	int cur = n ? x->prefix[n - 1] : last, cur_enabled = 0;
+	for (int k = 0; k < nen; k++)
+		cur_enabled |= en[k] == cur;
+	for (int k = 0; k < nen; k++) {
+		int cost = cur_enabled && en[k] != cur;
+		if (pre + cost > x->bound)
+			continue;
+		x->prefix[n] = en[k];
+		explore(x, n + 1, pre + cost);
+	}
+}
+
+/* Explore from the first n decisions of witness (preemptions: pre). */
+static struct explorer *explore_bug(const zoo_bug *b, int bound, uint64_t max_runs,
+				    const int *witness, size_t n, int pre)
+{
+	struct explorer *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	x->b = b;
+	x->bound = bound;
+	x->max_runs = max_runs;
+	if (n)
+		memcpy(x->prefix, witness, n * sizeof *witness);
+	explore(x, n, pre);
+	if (x->found < 0) {
+		print_error("%s: the explorer's run ended in an unexpected way: %s\n", b->name,
+			    x->error);
+		fail();
+	}
+	return x;
+}
+
+/* The row's preemptions are what the bug needs: with one fewer, every
+ * schedule passes; with that many, one fails. For the latch, the
+ * schedules without a preemption are too many to go through (after each
+ * thread blocks, any of the others may go: 9! orders), so the test checks
+ * the first 2,000 runs of them and a witness: [t9] preempted at its
+ * count by [t0], then no other preemption. */
+static void test_each_bug_needs_exactly_its_preemptions(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < zoo_nbugs; i++) {
+		const zoo_bug *b = &zoo_bugs[i];
+		int latch = strcmp(b->name, "latch") == 0;
+		static const int witness[] = { 9, 0 };
+		struct explorer *below = explore_bug(b, b->preemptions - 1, latch ? 2000 : 100000,
+						     NULL, 0, 0);
+		struct explorer *at = latch ? explore_bug(b, 1, 2000, witness, 2, 1)
+					    : explore_bug(b, b->preemptions, 100000, NULL, 0, 0);
+		const char *e = at->found ? at->error : "not found";
+		printf("  %-15s %d preemptions: %llu schedules%s, none failed; %d: failed "
+		       "after %llu runs (%.*s)\n",
+		       b->name, b->preemptions - 1, (unsigned long long)below->schedules,
+		       below->capped ? " (capped)" : " (all)", b->preemptions,
+		       (unsigned long long)at->runs, (int)strcspn(e, "\n"), e);
+		if (below->found || (below->capped && !latch)) {
+			print_error("%s: the row says %d preemptions, but with %d the explorer "
+				    "%s: %s\n", b->name, b->preemptions, b->preemptions - 1,
+				    below->found ? "found a failure" : "hit its cap",
+				    below->found ? below->error : "");
+			fail();
+		}
+		if (!at->found || at->found_pre != b->preemptions) {
+			print_error("%s: the row says %d preemptions, but the explorer found "
+				    "no failure with that many\n", b->name, b->preemptions);
+			fail();
+		}
+		free(below);
+		free(at);
+	}
+}
+
 int main(void)
 {
 	mkdir("build", 0777);
@@ -300,6 +476,7 @@ int main(void)
 		cmocka_unit_test(test_random_finds_each_cheap_bug_the_way_it_says),
 		cmocka_unit_test(test_random_misses_the_long_run_bug),
 		cmocka_unit_test(test_pct_and_pos_find_every_bug_of_depth_up_to_3),
+		cmocka_unit_test(test_each_bug_needs_exactly_its_preemptions),
 		cmocka_unit_test(test_dfs_needs_the_documented_preemptions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

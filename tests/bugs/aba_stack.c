@@ -118,7 +118,7 @@ int bug_aba_stack(stp_stepper *s, void *fixed)
 	struct user u[2] = { { &st, -1 }, { &st, -1 } };
 	ZOO_THREAD(s, "recycler", recycler, &u[1]);
 	ZOO_THREAD(s, "popper", popper, &u[0]); /* last: it goes first (zoo.h) */
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	check_nodes(s, &st, u, 2);
 	return 0;

@@ -52,7 +52,7 @@ int bug_abba(stp_stepper *s, void *fixed)
 	struct transfer alice = { &a, &b, 30, f }, bob = { &b, &a, 20, f };
 	ZOO_THREAD(s, "alice", transfer, &alice);
 	ZOO_THREAD(s, "bob", transfer, &bob);
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	int x = atomic_load(&a.balance), y = atomic_load(&b.balance);
 	if (x != 90 || y != 110)

@@ -82,7 +82,7 @@ int bug_bounded_buffer(stp_stepper *s, void *fixed)
 	struct buffer b = { .mu = PTHREAD_MUTEX_INITIALIZER, .fixed = *(const int *)fixed };
 	ZOO_THREAD(s, "consumer", consumer, &b);
 	ZOO_THREAD(s, "producer", producer, &b); /* last: it goes first (zoo.h) */
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	int count = atomic_load(&b.count), items = atomic_load(&b.tail) - atomic_load(&b.head);
 	if (count != items)

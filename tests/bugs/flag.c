@@ -55,5 +55,5 @@ int bug_flag(stp_stepper *s, void *fixed)
 	struct shared sh = { 0, 0, 0, *(const int *)fixed };
 	ZOO_THREAD(s, "reader", reader, &sh);
 	ZOO_THREAD(s, "writer", writer, &sh); /* last: it goes first (zoo.h) */
-	return stp_run(s) != 0;
+	return zoo_run(s) != 0;
 }

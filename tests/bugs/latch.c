@@ -77,7 +77,7 @@ int bug_latch(stp_stepper *s, void *fixed)
 		snprintf(name, sizeof name, "t%d", i);
 		ZOO_THREAD(s, name, arrive, &l);
 	}
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	int passed = atomic_load(&l.passed);
 	if (passed != THREADS)

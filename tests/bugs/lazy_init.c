@@ -59,7 +59,7 @@ int bug_lazy_init(stp_stepper *s, void *fixed)
 	struct user alice = { &l, 0 }, bob = { &l, 0 };
 	ZOO_THREAD(s, "alice", get_instance, &alice);
 	ZOO_THREAD(s, "bob", get_instance, &bob);
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	int made = atomic_load(&l.made);
 	if (made != 1)

@@ -36,7 +36,7 @@ int bug_lost_update(stp_stepper *s, void *fixed)
 	struct counter c = { PTHREAD_MUTEX_INITIALIZER, 0, *(const int *)fixed };
 	ZOO_THREAD(s, "alice", increment, &c);
 	ZOO_THREAD(s, "bob", increment, &c);
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	int v = atomic_load(&c.value);
 	if (v != 2)

@@ -80,7 +80,7 @@ int bug_lost_wakeup(stp_stepper *s, void *fixed)
 			     *(const int *)fixed };
 	ZOO_THREAD(s, "sender", sender, &m);
 	ZOO_THREAD(s, "waiter", waiter, &m); /* last: it goes first (zoo.h) */
-	if (stp_run(s) != 0)
+	if (zoo_run(s) != 0)
 		return 1;
 	if (!atomic_load(&m.taken))
 		stp_add_error(s, "lost wake-up: the waiter never took the message");

@@ -73,5 +73,5 @@ int bug_rotate(stp_stepper *s, void *fixed)
 			     .fixed = *(const int *)fixed };
 	ZOO_THREAD(s, "flusher", flusher, &j);
 	ZOO_THREAD(s, "writer", writer, &j); /* last: it goes first (zoo.h) */
-	return stp_run(s) != 0;
+	return zoo_run(s) != 0;
 }

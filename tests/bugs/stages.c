@@ -67,5 +67,5 @@ int bug_stages(stp_stepper *s, void *fixed)
 	struct job j = { PTHREAD_MUTEX_INITIALIZER, 0, { 0, 0 }, *(const int *)fixed };
 	ZOO_THREAD(s, "monitor", monitor, &j);
 	ZOO_THREAD(s, "worker", worker, &j); /* last: it goes first (zoo.h) */
-	return stp_run(s) != 0;
+	return zoo_run(s) != 0;
 }

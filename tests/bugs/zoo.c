@@ -37,6 +37,20 @@ const char *const zoo_strategies[] = { "random", "pct:3", "pos", "dfs" };
 
 const size_t zoo_nstrategies = sizeof zoo_strategies / sizeof zoo_strategies[0];
 
+_Thread_local const zoo_schedule *zoo_plan;
+
+int zoo_run(stp_stepper *s)
+{
+	static const int none[1];
+	if (zoo_plan) {
+		int rc = stp_set_schedule(s, zoo_plan->n ? zoo_plan->threads : none,
+					  zoo_plan->n);
+		if (rc < 0)
+			return rc;
+	}
+	return stp_run(s);
+}
+
 static void nothing(void *arg)
 {
 	(void)arg;

@@ -74,6 +74,19 @@ extern const size_t zoo_nstrategies;
  * receives its error. */
 int zoo_strategy_available(const char *strategy, char *why, size_t size);
 
+/* The bodies run their threads with zoo_run(s), which is stp_run(s)
+ * unless the calling thread set zoo_plan: then it first gives the run
+ * that explicit schedule (stp_set_schedule: the thread of each decision),
+ * as test_zoo's explorer does to walk the schedules one by one. */
+typedef struct zoo_schedule {
+	const int *threads;
+	size_t n;
+} zoo_schedule;
+
+extern _Thread_local const zoo_schedule *zoo_plan;
+
+int zoo_run(stp_stepper *s);
+
 /* Register a free thread in a body; on failure record an error saying so
  * and make the body return 1. */
 #define ZOO_THREAD(s, name, fn, arg)                                        \
