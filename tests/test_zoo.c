@@ -344,36 +344,82 @@ static int threads_listed(stp_stepper *s, const char *e, int *en)
 	return n;
 }
 
-/* Run the prefix of n decisions: 0 a whole schedule that passed, 1 one
- * that failed, 2 the prefix ended (en: who could go on), -1 anything else. */
-static int run_prefix(struct explorer *x, size_t n, int *en, int *nen, int *last)
+/* What one run of a plan says. */
+enum { RUN_PASS, RUN_FAIL, RUN_DEPARTS, RUN_ENDS, RUN_ODD };
+
+struct outcome {
+	int kind;
+	size_t at; /* RUN_DEPARTS: the decision (0-based) the plan did not fit;
+		    * RUN_ENDS: the decisions the run made */
+	int en[STP_MAX_THREADS], nen; /* RUN_DEPARTS: who could go on there */
+	int last;  /* the last registered thread */
+};
+
+static size_t number_after(const char *e, const char *text)
 {
-	stp_options o;
-	stp_options_init(&o);
-	o.strategy = "random";
-	o.mode = STP_SERIAL;
-	o.trace = NULL;
-	o.replay = NULL;
-	o.debug = 0;
-	stp_stepper *s = stp_new(&o);
+	const char *p = strstr(e, text);
+	return p ? (size_t)strtoull(p + strlen(text), NULL, 10) : 0;
+}
+
+/* Run the bug (or its fix) with the first len decisions of x->prefix. The
+ * explicit schedule's own errors say where the plan and the run parted:
+ * the plan ended first ("... but the run goes on; at steps: ..."), its
+ * thread could not go on ("recorded [a] ..., but [a] had ended; at steps:
+ * ..."), or every thread ended first ("... (this run made K decisions").
+ * Any other first error is the program failing. */
+static void run_plan(struct explorer *x, size_t len, struct outcome *o)
+{
+	stp_options opt;
+	stp_options_init(&opt);
+	opt.strategy = "random";
+	opt.mode = STP_SERIAL;
+	opt.trace = NULL;
+	opt.replay = NULL;
+	opt.debug = 0;
+	stp_stepper *s = stp_new(&opt);
 	assert_non_null(s);
-	zoo_schedule plan = { x->prefix, n };
+	zoo_schedule plan = { x->prefix, len };
 	int fixed = x->fixed;
 	zoo_plan = &plan;
 	int body_rc = x->b->body(s, &fixed);
 	zoo_plan = NULL;
 	x->runs++;
-	*last = (int)stp_thread_count(s) - 1;
+	o->last = (int)stp_thread_count(s) - 1;
 	const char *e = stp_error_count(s) ? stp_error(s, 0) : "";
-	int rc = !*e ? (body_rc == 0 ? 0 : -1) : 1;
-	if (strstr(e, "the schedule ends after") && strstr(e, "but the run goes on")) {
-		*nen = threads_listed(s, e, en);
-		rc = *nen > 0 ? 2 : -1;
+	o->kind = !*e ? (body_rc == 0 ? RUN_PASS : RUN_ODD) : RUN_FAIL;
+	if (strncmp(e, "schedule: decision ", 19) == 0) {
+		o->kind = RUN_ODD;
+		if (strstr(e, "but the run goes on; at steps: ") ||
+		    strstr(e, "had ended; at steps: ") || strstr(e, "is not at a step; at steps: ")) {
+			o->kind = RUN_DEPARTS;
+			o->at = number_after(e, "schedule: decision ") - 1;
+			o->nen = threads_listed(s, e, o->en);
+		} else if (strstr(e, "but every thread had ended (this run made ")) {
+			o->kind = RUN_ENDS;
+			o->at = number_after(e, "(this run made ");
+		}
 	}
-	if (rc == 1 || rc == -1)
+	if (o->kind == RUN_FAIL || o->kind == RUN_ODD)
 		snprintf(x->error, sizeof x->error, "%s", *e ? e : "(no error, body failed)");
 	stp_free(s);
-	return rc;
+}
+
+/* Run the node of the tree at prefix[0..n). With no preemption left, the
+ * rest of the schedule is the previous thread for as long as it can go
+ * on, then any thread (a free switch): the plan guesses that thread for
+ * every decision left, and the run departs from it exactly where a free
+ * switch comes (or ends), so one run covers a whole stretch. */
+static void run_node(struct explorer *x, size_t n, int pre, struct outcome *o)
+{
+	if (pre < x->bound || n == 0) {
+		run_plan(x, n, o);
+		return;
+	}
+	for (size_t k = n; k < EXPLORE_DEPTH; k++)
+		x->prefix[k] = x->prefix[n - 1];
+	run_plan(x, EXPLORE_DEPTH, o);
+	if (o->kind == RUN_ENDS && o->at >= n)
+		run_plan(x, o->at, o); /* the whole schedule: now judge it */
 }
 
 static void explore(struct explorer *x, size_t n, int pre)
@@ -384,25 +430,26 @@ static void explore(struct explorer *x, size_t n, int pre)
 		x->capped = 1;
 		return;
 	}
-	int en[STP_MAX_THREADS], nen = 0, last;
-	int rc = run_prefix(x, n, en, &nen, &last);
-	if (rc != 2) {
+	struct outcome o;
+	run_node(x, n, pre, &o);
+	if (o.kind != RUN_DEPARTS || o.nen == 0 || o.at < n || o.at >= EXPLORE_DEPTH) {
 		x->schedules++;
-		if (rc != 0) { /* a failure, or a run the explorer did not expect */
-			x->found = rc == 1 ? 1 : -1;
+		if (o.kind != RUN_PASS) { /* a failure, or a run the explorer did not expect */
+			x->found = o.kind == RUN_FAIL ? 1 : -1;
 			x->found_pre = pre;
 		}
 		return;
 	}
-	int cur = n ? x->prefix[n - 1] : last, cur_enabled = 0;
-	for (int k = 0; k < nen; k++)
-		cur_enabled |= en[k] == cur;
-	for (int k = 0; k < nen; k++) {
-		int cost = cur_enabled && en[k] != cur;
+	size_t at = o.at;
+	int cur = at ? x->prefix[at - 1] : o.last, cur_enabled = 0;
+	for (int k = 0; k < o.nen; k++)
+		cur_enabled |= o.en[k] == cur;
+	for (int k = 0; k < o.nen; k++) {
+		int cost = cur_enabled && o.en[k] != cur;
 		if (pre + cost > x->bound)
 			continue;
-		x->prefix[n] = en[k];
-		explore(x, n + 1, pre + cost);
+		x->prefix[at] = o.en[k];
+		explore(x, at + 1, pre + cost);
 	}
 }
 
@@ -432,8 +479,8 @@ static struct explorer *explore_bug(const zoo_bug *b, int bound, uint64_t max_ru
  * schedule passes; with that many, one fails. For the latch, the
  * schedules without a preemption are too many to go through (after each
  * thread blocks, any of the others may go: 9! orders), so the test checks
- * the first 2,000 runs of them and a witness: [t9] preempted at its
- * count by [t0], then no other preemption. */
+ * the first 500 runs of them and a witness: [t9] preempted at its count
+ * by [t0], then no other preemption. */
 static void test_each_bug_needs_exactly_its_preemptions(void **state)
 {
 	(void)state;
@@ -441,9 +488,9 @@ static void test_each_bug_needs_exactly_its_preemptions(void **state)
 		const zoo_bug *b = &zoo_bugs[i];
 		int latch = strcmp(b->name, "latch") == 0;
 		static const int witness[] = { 9, 0 };
-		struct explorer *below = explore_bug(b, b->preemptions - 1, latch ? 2000 : 100000,
+		struct explorer *below = explore_bug(b, b->preemptions - 1, latch ? 500 : 100000,
 						     NULL, 0, 0);
-		struct explorer *at = latch ? explore_bug(b, 1, 2000, witness, 2, 1)
+		struct explorer *at = latch ? explore_bug(b, 1, 500, witness, 2, 1)
 					    : explore_bug(b, b->preemptions, 100000, NULL, 0, 0);
 		const char *e = at->found ? at->error : "not found";
 		printf("  %-15s %d preemptions: %llu schedules%s, none failed; %d: failed "
@@ -469,14 +516,14 @@ static void test_each_bug_needs_exactly_its_preemptions(void **state)
 }
 
 /* Every schedule of each fix with at most 2 preemptions passes (the
- * first 5,000 runs of the explorer where there are more: the latch, the
- * long run, the stages). */
+ * first 1,000 runs of the explorer where there are more: the latch and
+ * the long run). */
 static void test_every_fix_passes_every_schedule_with_two_preemptions(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < zoo_nbugs; i++) {
 		const zoo_bug *b = &zoo_bugs[i];
-		struct explorer *x = explore_bug(b, -2, 5000, NULL, 0, 0);
+		struct explorer *x = explore_bug(b, -2, 1000, NULL, 0, 0);
 		printf("  %-15s (fixed) %llu schedules with at most 2 preemptions%s, none "
 		       "failed\n", b->name, (unsigned long long)x->schedules,
 		       x->capped ? " (capped)" : " (all)");
