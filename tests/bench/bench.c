@@ -446,6 +446,24 @@ static double advance_cost(void)
 	return (double)(t1 - t0) / ADVANCES;
 }
 
+/* (d), printed. */
+static void virtual_time_rows(void)
+{
+	double vr[3], ac[3], rw[3];
+	for (int i = 0; i < 3; i++) {
+		vr[i] = virtual_per_real();
+		ac[i] = advance_cost();
+		rw[i] = raw_handoff();
+	}
+	double v = median(vr, 3), a = median(ac, 3), w = median(rw, 3);
+	printf("(d) virtual time (median of 3)\n");
+	printf("  4 threads x 2500 sleeps of 1 s + 10000 timers, auto mode:\n");
+	printf("  virtual seconds per real second  %8.0f\n", v);
+	printf("  one advance (1 timer, 1 sleeper) %8.0f ns\n", a);
+	printf("  raw hand-off, same run           %8.0f ns\n", w);
+	printf("  ratio advance/hand-off           %8.1f\n", a / w);
+}
+
 /* ------------------------------------------------------------------ */
 /* (f) the zoo of bugs: schedules to the first failure, per strategy    */
 /* ------------------------------------------------------------------ */
@@ -697,19 +715,7 @@ int main(int argc, char **argv)
 	printf("  baseline: xargs -n 1 -P 2        %8.0f runs per second\n", xargs);
 	printf("  ratio stepper run/xargs          %8.2f   (target >= 0.80)\n",
 	       ours / xargs);
-	double vr[3], ac[3], rw[3];
-	for (int i = 0; i < 3; i++) {
-		vr[i] = virtual_per_real();
-		ac[i] = advance_cost();
-		rw[i] = raw_handoff();
-	}
-	double v = median(vr, 3), a = median(ac, 3), w = median(rw, 3);
-	printf("(d) virtual time (median of 3)\n");
-	printf("  4 threads x 2500 sleeps of 1 s + 10000 timers, auto mode:\n");
-	printf("  virtual seconds per real second  %8.0f\n", v);
-	printf("  one advance (1 timer, 1 sleeper) %8.0f ns\n", a);
-	printf("  raw hand-off, same run           %8.0f ns\n", w);
-	printf("  ratio advance/hand-off           %8.1f\n", a / w);
+	virtual_time_rows();
 	zoo_table();
 	return 0;
 }
