@@ -40,6 +40,11 @@ static void seconds_text(char *buf, size_t size, uint64_t ns)
 
 int stp_sleep_ns(uint64_t ns)
 {
+	if (stp__cond_self) {
+		int rc = stp__cond_self->sleep(ns);
+		if (rc != STP__COND_PASS)
+			return rc;
+	}
 	stp__member *m = stp__member_self;
 	if (!m) {
 		struct timespec ts = { .tv_sec = (time_t)(ns / STP_NS_PER_SEC),

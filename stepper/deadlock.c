@@ -13,13 +13,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* May t, in a wait on its condition, return from it: a broadcast or a
+ * pending signal names it, or it is a timed wait allowed to time out?
+ * (As locks.c decides it: a signal leaves the waiter's bit in `waiting`
+ * until the waiter takes it, so that bit says nothing.) */
+static int may_return(const struct stp__thread *t)
+{
+	uint64_t me = (uint64_t)1 << t->index;
+	const struct stp__obj *cv = t->obj;
+	if ((cv->bcast & me) || (t->timed && t->may_time_out))
+		return 1;
+	for (size_t i = 0; i < cv->nsig; i++)
+		if (cv->signals[i] & me)
+			return 1;
+	return 0;
+}
+
 /* The thread t waits for (the owner of the mutex it needs), or -1. */
 static int waits_for(const struct stp__thread *t)
 {
 	if (t->op == STP__OP_LOCK)
 		return t->obj->owner;
-	if (t->op == STP__OP_WOKEN && t->mutex->owner >= 0 &&
-	    !(t->obj->waiting & ((uint64_t)1 << t->index)))
+	if (t->op == STP__OP_WOKEN && t->mutex->owner >= 0 && may_return(t))
 		return t->mutex->owner; /* woken, the mutex is taken */
 	return -1;
 }
@@ -159,7 +174,8 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	} else {
 		append(&buf, &len, &cap, "deadlock: no thread can go on");
 	}
-	uint64_t told = c >= 0 ? on_cycle(s, c) : w >= 0 ? (uint64_t)1 << w : 0;
+	/* every blocked thread gets its line: the cycle's above, the rest here */
+	uint64_t told = c >= 0 ? on_cycle(s, c) : 0;
 	uint64_t all = s->nthreads >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nthreads) - 1;
 	if (told != all)
 		append(&buf, &len, &cap, told ? "\n  the other threads:" : "\n  every thread:");

@@ -137,8 +137,10 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
 	switch (t->op) {
 	case STP__OP_LOCK:
 		return t->obj->owner < 0;
+	case STP__OP_SLEEP:
+		return atomic_load(&t->may_time_out);
 	case STP__OP_WOKEN:
-		return (woken(t->obj, t) || (t->timed && t->may_time_out)) &&
+		return (woken(t->obj, t) || (t->timed && atomic_load(&t->may_time_out))) &&
 		       t->mutex->owner < 0;
 	default:
 		return 1;
@@ -246,17 +248,26 @@ static const char *name_of(const stp_stepper *s, int i)
 	return i >= 0 && i < s->nthreads ? s->threads[i]->name : "?";
 }
 
+/* The name of o's point "what(label)", made once per object. */
+static const char *point_name(struct stp__obj *o, const char *what)
+{
+	static const char *const kinds[2][5] = {
+		{ "lock", "trylock", "unlock", NULL, NULL },
+		{ "wait", "timedwait", "wake", "signal", "broadcast" },
+	};
+	int i = 0;
+	while (i < 4 && kinds[o->is_cond][i] && strcmp(kinds[o->is_cond][i], what) != 0)
+		i++;
+	if (!o->names[i][0])
+		snprintf(o->names[i], sizeof o->names[i], "%s(%s)", what, o->label);
+	return o->names[i];
+}
+
 /* Park t at a point "what(label)": 0 when granted, -1 when aborted. */
 static int point(struct stp__thread *t, enum stp__op op, const char *what,
 		 struct stp__obj *o, const char *file, int line)
 {
-	char buf[48];
-	snprintf(buf, sizeof buf, "%s(%s)", what, o->label);
-	const char *at = stp__point_name(t, buf);
-	if (!at) {
-		stp__abort(t->s);
-		return -1;
-	}
+	const char *at = point_name(o, what);
 	t->op = op;
 	t->obj = o;
 	t->op_file = file;
@@ -305,6 +316,19 @@ static int lock_after_abort(stp_stepper *s, struct stp__thread *t,
 	return 0;
 }
 
+/* Did the run end in a deadlock? Then every thread parked at a lock when
+ * it was aborted was blocked in it (or parked beside a self-deadlock): its
+ * lock returns STP_EDEADLOCK, whatever becomes of the mutex afterwards.
+ * (Asking the mutex instead would race with the other blocked threads,
+ * which release what they hold as they run to their ends.) */
+static int deadlocked(stp_stepper *s)
+{
+	stp__lock(&s->mu);
+	int d = s->outcome == STP__OUT_DEADLOCK;
+	stp__unlock(&s->mu);
+	return d;
+}
+
 int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 {
 	struct stp__thread *t = stp_self_;
@@ -321,7 +345,8 @@ int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 	if (m->owner == t->index)
 		return self_deadlock(s, t, m, file, line);
 	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
-		return lock_after_abort(s, t, real, file, line);
+		return deadlocked(s) ? STP_EDEADLOCK
+				     : lock_after_abort(s, t, real, file, line);
 	take(s, t, m, real, file, line);
 	return 0;
 }
@@ -419,10 +444,24 @@ static int wait_unheld(stp_stepper *s, struct stp__thread *t, struct stp__obj *c
 	return STP_EPERM;
 }
 
+static void deadline_came(void *arg)
+{
+	stp__online_deadline(arg);
+}
+
+/* On a run with a clock, a timed wait's deadline: a virtual timer that
+ * lets the wait time out when the clock reaches it. NULL without a clock
+ * (the wait may time out when nothing else can go on). */
+static void *clock_deadline(stp_stepper *s, struct stp__thread *t, uint64_t ns)
+{
+	if (!t->member || !s->hooks.clock || !s->hooks.clock->timer)
+		return NULL;
+	return s->hooks.clock->timer(ns, deadline_came, t);
+}
+
 static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int timed,
 		     const char *file, int line)
 {
-	(void)ns; /* a timeout is a decision, not a time */
 	struct stp__thread *t = stp_self_;
 	if (!controlled(t))
 		return STP__COND_PASS;
@@ -440,9 +479,15 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 	release(s, t, m, mu);
 	cv->waiting |= bit(t);
 	t->timed = timed;
-	t->may_time_out = 0;
+	atomic_store(&t->may_time_out, 0);
 	t->mutex = m;
-	if (point(t, STP__OP_WOKEN, "wake", cv, file, line) < 0) {
+	t->timer = timed ? clock_deadline(s, t, ns) : NULL;
+	int parked = point(t, STP__OP_WOKEN, "wake", cv, file, line);
+	if (t->timer) {
+		s->hooks.clock->timer_free(t->timer);
+		t->timer = NULL;
+	}
+	if (parked < 0) {
 		stp__lock(&s->objmu); /* threads run at once now */
 		consume(cv, t);
 		stp__unlock(&s->objmu);
@@ -473,4 +518,27 @@ static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
 	return STP__COND_PASS; /* and wake any waiter outside the stepper */
 }
 
-const stp__cond_hook stp__core_cond_hook = { core_wait, core_wake };
+/* A sleep of a controlled thread on the run's clock is a point: the
+ * thread is blocked until the clock reaches its deadline, and the others
+ * go on meanwhile (as they would on a real clock). */
+static int core_sleep(uint64_t ns)
+{
+	struct stp__thread *t = stp_self_;
+	if (!controlled(t) || aborted(t->s))
+		return STP__COND_PASS;
+	stp_stepper *s = t->s;
+	atomic_store(&t->may_time_out, 0);
+	t->timer = clock_deadline(s, t, ns);
+	if (!t->timer)
+		return STP__COND_PASS; /* no clock: a real sleep */
+	t->op = STP__OP_SLEEP;
+	t->obj = NULL;
+	t->op_file = "?";
+	t->op_line = 0;
+	int parked = stp__online_point(t, "sleep");
+	s->hooks.clock->timer_free(t->timer);
+	t->timer = NULL;
+	return parked < 0 ? STP_EDEADLOCK : 0;
+}
+
+const stp__cond_hook stp__core_cond_hook = { core_wait, core_wake, core_sleep };

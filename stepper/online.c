@@ -97,11 +97,17 @@ static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
 	const struct stp__thread *t = s->threads[r];
 	char *en = enabled_text(s, c);
 	const char *name = s->rec_name ? s->rec_name[c->decision] : "(any step)";
+	char where[STP_MAX_NAME + 64];
+	if (atomic_load(&((struct stp__thread *)t)->ended))
+		snprintf(where, sizeof where, "had ended");
+	else if (s->parked >> r & 1)
+		snprintf(where, sizeof where, "is blocked at '%s'",
+			 atomic_load(&((struct stp__thread *)t)->at));
+	else
+		snprintf(where, sizeof where, "is not at a point");
 	stp__error(s, STP__OUT_DIVERGENCE,
-		   "%s: decision %zu: recorded [%s] '%s', but [%s] %s; at steps: %s",
-		   s->rec_label, c->decision + 1, t->name, name, t->name,
-		   atomic_load(&((struct stp__thread *)t)->ended) ? "had ended"
-								   : "is not at a step",
+		   "%s: decision %zu: recorded [%s] '%s', but [%s] %s; can go on: %s",
+		   s->rec_label, c->decision + 1, t->name, name, t->name, where,
 		   en ? en : "(out of memory)");
 	free(en);
 }
@@ -115,7 +121,7 @@ static int recorded_pick(stp_stepper *s, const stp__choice *c)
 		char *en = enabled_text(s, c);
 		stp__error(s, STP__OUT_DIVERGENCE,
 			   "%s: decision %zu: the %s ends after %zu decisions, but the "
-			   "run goes on; at steps: %s",
+			   "run goes on; can go on: %s",
 			   s->rec_label, k + 1,
 			   s->rec_name ? "recorded run" : "schedule", s->nrec,
 			   en ? en : "(out of memory)");
@@ -150,11 +156,13 @@ static void recorded_finish(stp_stepper *s, size_t n)
 		return;
 	int r = s->rec_thread[n];
 	stp__error(s, STP__OUT_DIVERGENCE,
-		   "%s: decision %zu: recorded [%s] '%s', but every thread had ended "
-		   "(this run made %zu decisions, the %s %zu)",
+		   "%s: decision %zu: recorded [%s] '%s', but %s (this run made %zu "
+		   "decisions, the %s %zu)",
 		   s->rec_label, n + 1, s->threads[r]->name,
-		   s->rec_name ? s->rec_name[n] : "(any step)", n,
-		   s->rec_name ? "recording" : "schedule", s->nrec);
+		   s->rec_name ? s->rec_name[n] : "(any step)",
+		   s->parked ? "no thread could go on (the deadlock above)"
+			     : "every thread had ended",
+		   n, s->rec_name ? "recording" : "schedule", s->nrec);
 }
 
 static const stp__source recorded_source = { .name = "recorded",
@@ -293,11 +301,6 @@ static const char *intern(stp_stepper *s, struct stp__thread *t, const char *nam
 	return c;
 }
 
-const char *stp__point_name(struct stp__thread *t, const char *name)
-{
-	return intern(t->s, t, name, "(the stepper)", 0);
-}
-
 static int grow_log(stp_stepper *s, size_t need)
 {
 	if (need <= s->caplog)
@@ -327,8 +330,15 @@ static int materialize(stp_stepper *s)
 	for (size_t k = 0; k < s->nlog; k++) {
 		const struct stp__thread *t = s->threads[s->sched[k]];
 		size_t step = s->sched_step[k];
+		/* steps only, so far: the decider is the last prefix (k == 0)
+		 * or the thread of entry k - 1, and it could go on unless that
+		 * was its last step */
+		int cur = k ? s->sched[k - 1] : s->nthreads - 1;
+		const struct stp__thread *c = s->threads[cur];
+		int could = k == 0 || s->sched_step[k - 1] + 1 < c->nsteps;
 		s->log[k] = (stp__entry){ s->sched[k], t->order[step], t->times[step],
-					  t->vtimes[step], 1, 1 };
+					  t->vtimes[step], 1, 1, cur,
+					  could && cur != s->sched[k] };
 	}
 	return 0;
 }
@@ -339,8 +349,10 @@ static size_t log_limit(const stp_stepper *s)
 	return s->planned ? s->nsched + STP_MAX_STEPS : STP_MAX_STEPS;
 }
 
-/* Append the entry of a decision; 0, or -1 after reporting the limit. */
-static int record(stp_stepper *s, int pick)
+/* Append the entry of a decision taken by current (-1: none), which
+ * could have gone on itself when could; 0, or -1 after reporting the
+ * limit. */
+static int record(stp_stepper *s, int pick, int current, int could)
 {
 	struct stp__thread *t = s->threads[pick];
 	if (s->nlog >= log_limit(s)) {
@@ -358,7 +370,8 @@ static int record(stp_stepper *s, int pick)
 	if (materialize(s) < 0 || grow_log(s, s->nlog + 1) < 0)
 		return -1;
 	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
-					   t->op == STP__OP_STEP };
+					   t->op == STP__OP_STEP, current,
+					   could && pick != current };
 	return 0;
 }
 
@@ -371,14 +384,23 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 	free(en);
 }
 
-/* Nothing can go on: every timed wait may now time out. 1 when one may. */
-static int let_timeouts_happen(stp_stepper *s)
+/* Nothing can go on: every timed wait may now time out (1 when one may),
+ * but one with a deadline on the run's clock waits for it (*on_clock). */
+static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 {
 	int any = 0;
 	for (uint64_t m = s->parked; m; m &= m - 1) {
 		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
-		if (t->op == STP__OP_WOKEN && t->timed && !t->may_time_out)
-			any = t->may_time_out = 1;
+		if (!(t->op == STP__OP_WOKEN && t->timed) && t->op != STP__OP_SLEEP)
+			continue;
+		if (atomic_load(&t->may_time_out))
+			continue;
+		if (t->timer) {
+			*on_clock = 1;
+			continue;
+		}
+		atomic_store(&t->may_time_out, 1);
+		any = 1;
 	}
 	return any;
 }
@@ -388,18 +410,24 @@ static int let_timeouts_happen(stp_stepper *s)
  * deadlock: reported, and the run aborted. */
 static int enabled_now(stp_stepper *s, int *en)
 {
-	int n = 0;
+	int n = 0, on_clock = 0;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
 		for (uint64_t m = s->parked; m; m &= m - 1) {
 			int i = __builtin_ctzll(m);
 			if (stp__op_enabled(s, s->threads[i]))
 				en[n++] = i;
 		}
-		if (n > 0 || !let_timeouts_happen(s))
+		if (n > 0 || !let_timeouts_happen(s, &on_clock))
 			break;
+	}
+	if (n == 0 && on_clock) {
+		s->idle = 1; /* the clock's timer decides when it fires */
+		return 0;
 	}
 	if (n == 0 && s->parked) {
 		stp__report_deadlock(s, s->parked);
+		if (s->src.finish) /* a recording that goes on says so */
+			s->src.finish(s, s->nlog);
 		stp__abort(s);
 	}
 	return n;
@@ -489,7 +517,9 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 		hint->heat = plan_heat(s, self);
 		hint->poster_cpu = &t->cpu; /* the next to decide */
 	}
-	if (record(s, pick) < 0) {
+	int could = self && (s->parked >> self->index & 1) &&
+		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
+	if (record(s, pick, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
@@ -539,7 +569,10 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		pick = s->src.pick(s, &c);
 	else if (s->src.check && s->src.check(s, &c, pick) < 0)
 		pick = -1;
-	if (pick < 0 || record(s, pick) < 0) {
+	int could = 0;
+	for (int k = 0; self && k < n; k++)
+		could |= en[k] == self->index;
+	if (pick < 0 || record(s, pick, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
@@ -691,6 +724,16 @@ void stp__online_finish(stp_stepper *s)
 	}
 	if (!aborted(s) && s->src.finish)
 		s->src.finish(s, s->nlog);
+}
+
+void stp__online_deadline(struct stp__thread *t)
+{
+	stp_stepper *s = t->s;
+	atomic_store(&t->may_time_out, 1);
+	if (s->idle && !aborted(s)) {
+		s->idle = 0;
+		decide(s, NULL, NULL);
+	}
 }
 
 int stp__online_begin(stp_stepper *s)

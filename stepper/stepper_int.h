@@ -37,7 +37,8 @@ enum stp__op {
 	STP__OP_WAIT,   /* a condition wait starts: the mutex goes */
 	STP__OP_WOKEN,  /* blocked in a condition wait until signalled */
 	STP__OP_SIGNAL,
-	STP__OP_BROADCAST
+	STP__OP_BROADCAST,
+	STP__OP_SLEEP   /* a sleep on the run's clock, until its deadline */
 };
 
 /* A mutex or a condition variable the stepper has seen in a run (locks.c),
@@ -56,6 +57,9 @@ struct stp__obj {
 	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
 	size_t nsig, capsig;
 	char label[16];    /* "m#1" */
+	/* The names of its points, made at first use: "lock(m#1)"; they
+	 * live as long as the run's table (the log points at them). */
+	char names[5][32];
 };
 
 /* A controlled thread: its declaration and, during a run, its position.
@@ -104,7 +108,9 @@ struct stp__thread {
 	const char *op_file;
 	int op_line;
 	int timed;              /* a timed wait */
-	int may_time_out;       /* ...that nothing else could let go on */
+	atomic_int may_time_out; /* ...that nothing else could let go on, or
+				  * whose deadline the clock reached */
+	void *timer;            /* a timed wait's deadline on the run's clock */
 	int held;               /* mutexes it holds */
 	atomic_size_t points;   /* points passed: progress, for the watchdog */
 	/* The label of a mutex it waits for that is held outside the
@@ -121,6 +127,8 @@ typedef struct stp__entry {
 	uint64_t virt_ns;  /* the clock's time (clock runs) */
 	int passed;        /* 0: granted, but the run was aborted first */
 	int is_step;       /* 0: a lock, unlock, wait or signal point */
+	int current;       /* the thread that decided (-1: none) */
+	int preempt;       /* it could have gone on, and another was chosen */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending
@@ -139,7 +147,8 @@ typedef struct stp__choice {
  * or a negative code after recording an error (the run is then aborted).
  * It is asked only when two or more threads are enabled; check (may be
  * NULL) sees every decision, forced ones included, and may refuse it the
- * same way; finish (may be NULL) is told the run ended after n entries.
+ * same way; finish (may be NULL) is told the run ended after n entries
+ * (every thread ended, or a deadlock; not after another abort).
  * A source whose threads are all declared offers its whole plan ahead
  * instead: stp_interleave builds sched[] and the turnstile follows it. */
 typedef struct stp__source {
@@ -221,6 +230,11 @@ typedef struct stp__clock_hooks {
 	void (*describe)(void *ctx, char *buf, size_t size);
 	/* The run starts (s) or is over (NULL). */
 	void (*attach)(void *ctx, stp_stepper *s);
+	/* A virtual timer on the calling member's clock: cb(arg) runs when
+	 * the clock reaches now + ns (on the thread that moves the clock,
+	 * while every member is blocked). NULL when it cannot be made. */
+	void *(*timer)(uint64_t ns, void (*cb)(void *), void *arg);
+	void (*timer_free)(void *timer);
 } stp__clock_hooks;
 
 /* Modules above the core in a run: the source of a schedule other than
@@ -297,6 +311,10 @@ struct stp_stepper {
 	size_t plan_head;     /* the first plan entry not yet granted */
 	int lazy_log;
 	int deviated;         /* a decision left the plan's order */
+	/* Nothing could go on but a timed wait whose deadline the clock has
+	 * not reached: no thread holds the turnstile, and the clock's timer
+	 * decides when it fires. */
+	int idle;
 	uint64_t blocked_at_end; /* the threads a deadlock left blocked */
 
 	_Alignas(64) atomic_size_t next; /* next schedule entry to pass */
@@ -372,9 +390,6 @@ void stp__online_step(struct stp__thread *t, const char *name, const char *file,
  * named at, until a decision grants it; 0, or -1 when the run was
  * aborted first. */
 int stp__online_point(struct stp__thread *t, const char *at);
-/* t's interned copy of a name for a point ("lock(m#1)"); NULL after
- * reporting a limit. */
-const char *stp__point_name(struct stp__thread *t, const char *name);
 /* Serial runs: decide at every hand-off, following the plan in sched[]
  * (every thread declared). */
 void stp__online_plan(stp_stepper *s);
@@ -390,6 +405,10 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
 void stp__report_deadlock(stp_stepper *s, uint64_t blocked);
 /* The run's object table: cleared before a run, freed with s. */
 void stp__objs_clear(stp_stepper *s);
+/* A timed wait's deadline came on the run's clock (a timer callback,
+ * while every controlled thread is blocked): t may time out, and when no
+ * thread holds the turnstile, this decides who goes on (online.c). */
+void stp__online_deadline(struct stp__thread *t);
 /* The hook the core installs on its threads (condhook.h). */
 extern const struct stp__cond_hook stp__core_cond_hook;
 void stp__online_end(struct stp__thread *t);

@@ -3,9 +3,11 @@
  * trace files and `stepper multinode` under faults and signals. Each test
  * runs the command as a child process and checks its output and exit.
  *
- * The test binary doubles as a node program for multinode:
+ * The test binary doubles as a node program for multinode, and as the
+ * program of the golden deadlock trace:
  *   test_cli_cmds --node-block  print "ready <pid>", then wait to be killed
  *   test_cli_cmds --node-fds    print "fds: ..." (the open descriptors)
+ *   test_cli_cmds --mailbox     run tests/golden/mailbox.h's stepper test
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,6 +16,8 @@
 #include <cmocka.h>
 
 #include <stepper/trace.h>
+
+#include "golden/mailbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -489,6 +493,187 @@ static void test_show_export_and_replay_exit_alike_on_a_bad_trace(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Version 2: waits and a deadlock (tests/golden/trace-deadlock.json)  */
+/* ------------------------------------------------------------------ */
+
+#define GOLDEN_DEADLOCK "tests/golden/trace-deadlock.json"
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = NULL;
+	size_t len = 0, got;
+	char chunk[4096];
+	while ((got = fread(chunk, 1, sizeof chunk, f)) > 0)
+		append(&buf, &len, chunk, got);
+	fclose(f);
+	if (!buf)
+		append(&buf, &len, "", 0);
+	return buf;
+}
+
+/* The report, its lines after the first indented as replay lists it. */
+static void indented(const char *e, char *buf, size_t size)
+{
+	size_t o = 0;
+	for (; *e && o + 3 < size; e++) {
+		buf[o++] = *e;
+		if (*e == '\n') {
+			buf[o++] = ' ';
+			buf[o++] = ' ';
+		}
+	}
+	buf[o] = '\0';
+}
+
+static void test_show_of_the_golden_deadlock_reads_as_designed(void **state)
+{
+	(void)state;
+	child_result r;
+	stepper(&r, "show", "--events", GOLDEN_DEADLOCK, NULL);
+	assert_int_equal(r.code, 0);
+	char *want = slurp("tests/golden/show-deadlock.txt");
+	if (!want)
+		fail_msg("tests/golden/show-deadlock.txt is missing; show printed:\n%s", r.out);
+	if (strcmp(r.out, want) != 0)
+		fail_msg("stepper show printed:\n%s\nexpected (tests/golden/show-deadlock.txt):"
+			 "\n%s", r.out, want);
+	free(want);
+	child_free(&r);
+}
+
+static void test_export_of_the_golden_deadlock_has_the_waits_and_the_deadlock(void **state)
+{
+	(void)state;
+	child_result r;
+	stepper(&r, "export", "--chrome", GOLDEN_DEADLOCK, "-o", DIR_ "/deadlock-chrome.json",
+		NULL);
+	assert_int_equal(r.code, 0);
+	child_free(&r);
+	json_error_t je;
+	json_t *d = json_load_file(DIR_ "/deadlock-chrome.json", 0, &je);
+	if (!d)
+		fail_msg("not JSON: %s", je.text);
+	char e[2048];
+	first_error(GOLDEN_DEADLOCK, e, sizeof e);
+	size_t i, waits = 0, blocked = 0, reports = 0;
+	json_t *ev;
+	json_array_foreach(json_object_get(d, "traceEvents"), i, ev)
+	{
+		const char *cat = json_string_value(json_object_get(ev, "cat"));
+		const char *scope = json_string_value(json_object_get(ev, "s"));
+		json_t *args = json_object_get(ev, "args");
+		if (!cat)
+			continue;
+		waits += strcmp(cat, "wait") == 0;
+		blocked += strcmp(cat, "deadlock") == 0 && strcmp(scope, "t") == 0;
+		if (strcmp(cat, "deadlock") == 0 && strcmp(scope, "g") == 0) {
+			assert_string_equal(json_string_value(json_object_get(args, "text")), e);
+			reports++;
+		}
+	}
+	assert_int_equal(waits, 2);
+	assert_int_equal(blocked, 1);
+	assert_int_equal(reports, 1);
+	json_decref(d);
+}
+
+static void test_replay_of_the_golden_deadlock_is_the_same_deadlock(void **state)
+{
+	(void)state;
+	char e[2048], report[2400], want[6000];
+	first_error(GOLDEN_DEADLOCK, e, sizeof e);
+	indented(e, report, sizeof report);
+	snprintf(want, sizeof want,
+		 "recorded: deadlock (1 error)\n"
+		 "  error: %s\n"
+		 "replayed: deadlock (1 error); exit status 1\n"
+		 "  error: %s\n"
+		 "verdict: reproduced: the recorded deadlock happened again\n",
+		 report, report);
+	check_verdict(GOLDEN_DEADLOCK, self_path, "--mailbox", 0, want);
+}
+
+/* The golden deadlock with decision 12 given to the consumer, which is
+ * blocked there (the producer holds m#1): the events follow the schedule. */
+static void misfit_golden(const char *path)
+{
+	json_error_t je;
+	json_t *d = json_load_file(GOLDEN_DEADLOCK, 0, &je);
+	if (!d)
+		fail_msg("%s: %s", GOLDEN_DEADLOCK, je.text);
+	json_t *sched = json_object_get(d, "schedule");
+	json_t *e = json_array_get(sched, 11);
+	json_object_set_new(e, "thread", json_integer(1));
+	json_object_set_new(e, "step", json_string("lock(m#1)"));
+	json_object_set_new(e, "kind", json_string("lock"));
+	json_object_set_new(d, "events", json_deep_copy(sched));
+	assert_int_equal(json_dump_file(d, path, JSON_INDENT(2)), 0);
+	json_decref(d);
+}
+
+static void test_replay_of_decisions_that_do_not_fit_names_the_decision(void **state)
+{
+	(void)state;
+	misfit_golden(DIR_ "/misfit.json");
+	child_result r;
+	stepper(&r, "replay", DIR_ "/misfit.json", "--", self_path, "--mailbox", NULL);
+	assert_int_equal(r.code, 1);
+	CONTAINS(r.out, "replayed: divergence (1 error: replay: decision 12: recorded "
+			"[consumer] 'lock(m#1)', but [consumer] ");
+	const char *tail = strstr(r.out, "\nverdict: ");
+	assert_non_null(tail);
+	assert_string_equal(tail + 1, "verdict: not reproduced: the replay did not make "
+				      "the recorded decisions (has the program changed?)\n");
+	child_free(&r);
+}
+
+static void test_version_1_golden_traces_still_show_and_replay(void **state)
+{
+	(void)state;
+	const char *golden[] = { "tests/golden/trace-pass.json", "tests/golden/trace-fail.json",
+				 "tests/golden/trace-stall.json" };
+	for (size_t i = 0; i < 3; i++) {
+		child_result r;
+		stepper(&r, "show", "--events", (char *)golden[i], NULL);
+		if (r.code != 0)
+			fail_msg("show %s: exit %d\n%s", golden[i], r.code, r.err);
+		CONTAINS(r.out, "order:\n====\n[");
+		assert_null(strstr(r.out, " -- ")); /* steps only: no notes */
+		child_free(&r);
+	}
+	char e[512], want[2048];
+	first_error("tests/golden/trace-fail.json", e, sizeof e);
+	snprintf(want, sizeof want,
+		 "recorded: fail (1 error: %s)\n"
+		 "replayed: fail (1 error: %s); exit status 1\n"
+		 "verdict: reproduced: the recorded failure happened again\n", e, e);
+	check_verdict("tests/golden/trace-fail.json", bank, "racy", 0, want);
+	check_verdict("tests/golden/trace-pass.json", bank, "split", 0,
+		      "recorded: pass\n"
+		      "replayed: pass; exit status 0\n"
+		      "verdict: reproduced: the recorded run passed and the replay passed "
+		      "too\n");
+}
+
+/* The program of the golden deadlock, its options from the environment
+ * (STEPPER_SEED, STEPPER_TRACE, STEPPER_REPLAY). */
+static int mailbox_main(void)
+{
+	struct mailbox b = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	stp_options o;
+	stp_options_init(&o);
+	stp_stepper *s = stp_new(&o);
+	int rc = mailbox_run(s, &b);
+	for (size_t i = 0; i < stp_error_count(s); i++)
+		printf("mailbox: %s\n", stp_error(s, i));
+	stp_free(s);
+	return rc == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* multinode                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -724,6 +909,8 @@ int main(int argc, char **argv)
 		node_block();
 	if (argc > 1 && strcmp(argv[1], "--node-fds") == 0)
 		return node_fds();
+	if (argc > 1 && strcmp(argv[1], "--mailbox") == 0)
+		return mailbox_main();
 	if (!realpath(argv[0], self_path))
 		return 2;
 	const struct CMUnitTest tests[] = {
@@ -738,6 +925,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_replay_of_a_crash_names_the_signal),
 		cmocka_unit_test(test_replay_of_a_command_that_writes_no_trace),
 		cmocka_unit_test(test_show_export_and_replay_exit_alike_on_a_bad_trace),
+		cmocka_unit_test(test_show_of_the_golden_deadlock_reads_as_designed),
+		cmocka_unit_test(test_export_of_the_golden_deadlock_has_the_waits_and_the_deadlock),
+		cmocka_unit_test(test_replay_of_the_golden_deadlock_is_the_same_deadlock),
+		cmocka_unit_test(test_replay_of_decisions_that_do_not_fit_names_the_decision),
+		cmocka_unit_test(test_version_1_golden_traces_still_show_and_replay),
 		cmocka_unit_test(test_multinode_node_that_cannot_start),
 		cmocka_unit_test(test_multinode_under_a_low_fd_limit_stops_what_it_started),
 		cmocka_unit_test(test_replay_passes_sigint_on_and_stops),

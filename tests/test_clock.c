@@ -355,17 +355,19 @@ static void test_auto_mode_runs_hours_of_sleeps_at_once(void **state)
 	if (stp_run(s) != 0)
 		fail_msg("run failed: %s | %s | clock: %s", stp_error(s, 0),
 			 stp_error_count(s) > 1 ? stp_error(s, 1) : "", stp_clock_error(c));
-	/* serial mode: the sleeps happen one after another, 4 hours in all */
-	assert_int_equal(stp_clock_now(c), STP_SECONDS(4 * 3600));
+	/* a sleep is a point: the sleeping thread is blocked until its
+	 * deadline and the other goes on, so the two sleep side by side, as
+	 * on a real clock: 2 hours in all */
+	assert_int_equal(stp_clock_now(c), STP_SECONDS(2 * 3600));
 	stp_free(s);
 	stp_trace *t = stp_trace_load("build/test-traces/clock.json", NULL);
 	assert_non_null(t);
-	assert_int_equal(stp_trace_event_count(t), 6);
+	assert_int_equal(stp_trace_event_count(t), 6 + 4); /* the steps and the sleeps */
 	stp_trace_free(t);
 	capture cap;
 	t = stp_trace_load("build/test-traces/clock.json", NULL);
 	stp_trace_print(t, capture_open(&cap), 1);
-	assert_non_null(strstr(capture_text(&cap), "virtual 14400.000000000 s"));
+	assert_non_null(strstr(capture_text(&cap), "virtual 7200.000000000 s"));
 	capture_free(&cap);
 	stp_trace_free(t);
 	stp_clock_free(c);
@@ -391,7 +393,7 @@ static void test_auto_mode_is_exact_over_500_runs(void **state)
 		stp_thread(s, "b", o, sleepy, NULL);
 		if (stp_run(s) != 0)
 			fail_msg("run %d: %s", i, stp_error(s, 0));
-		assert_int_equal(stp_clock_now(c), STP_SECONDS(4 * 3600));
+		assert_int_equal(stp_clock_now(c), STP_SECONDS(2 * 3600));
 		stp_free(s);
 		stp_clock_free(c);
 	}
@@ -416,16 +418,16 @@ static void test_auto_mode_is_exact_over_free_threads(void **state)
 		stp_thread(s, "b", NULL, sleepy, NULL);
 		if (stp_run(s) != 0)
 			fail_msg("seed %d: %s", i, stp_error(s, 0));
-		assert_int_equal(stp_clock_now(c), STP_SECONDS(4 * 3600));
+		assert_int_equal(stp_clock_now(c), STP_SECONDS(2 * 3600));
 		stp_free(s);
 		stp_clock_free(c);
 	}
 	capture cap;
 	stp_trace *t = stp_trace_load("build/test-traces/clock-free.json", NULL);
 	assert_non_null(t);
-	assert_int_equal(stp_trace_event_count(t), 6);
+	assert_int_equal(stp_trace_event_count(t), 6 + 4); /* the steps and the sleeps */
 	stp_trace_print(t, capture_open(&cap), 1);
-	assert_non_null(strstr(capture_text(&cap), "virtual 14400.000000000 s"));
+	assert_non_null(strstr(capture_text(&cap), "virtual 7200.000000000 s"));
 	capture_free(&cap);
 	stp_trace_free(t);
 }

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "examples/bank.h"
+#include "golden/mailbox.h"
 #include "helpers.h"
 
 #define DIR "build/test-traces"
@@ -89,6 +90,22 @@ static char *normalized(const char *path)
 	char *s = json_dumps(d, JSON_INDENT(2));
 	json_decref(d);
 	return s;
+}
+
+/* Are the files a and b the same text, but for a newline at the end (a
+ * golden file has none; the writer ends a trace with one)? */
+static void assert_same_text(const char *a, const char *b)
+{
+	char *x = slurp(a), *y = slurp(b);
+	if (!x || !y)
+		fail_msg("cannot read %s or %s", a, b);
+	size_t m = strlen(x), n = strlen(y);
+	m -= m && x[m - 1] == '\n';
+	n -= n && y[n - 1] == '\n';
+	if (m != n || memcmp(x, y, m) != 0)
+		fail_msg("%s and %s differ:\n%s\n----\n%s", a, b, x, y);
+	free(x);
+	free(y);
 }
 
 /* Compare with tests/golden/NAME; STEPPER_UPDATE_GOLDEN=1 rewrites it. */
@@ -1076,6 +1093,597 @@ static void test_chrome_export_times_are_exact_and_the_outcome_shows(void **stat
 	stp_trace_free(t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Version 2: lock and wait points, and a deadlock                     */
+/* ------------------------------------------------------------------ */
+
+#define GOLDEN_DEADLOCK "tests/golden/trace-deadlock.json"
+
+/* The mailbox of tests/golden/mailbox.h on seed, traced to trace and/or
+ * replaying replay (each may be NULL). The caller frees it. */
+static stp_stepper *mailbox(uint64_t seed, const char *trace, const char *replay,
+			    int *rc)
+{
+	static struct mailbox b;
+	b = (struct mailbox){ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0 };
+	stp_options o;
+	stp_options_init(&o);
+	o.seed = seed;
+	o.trace = trace;
+	o.replay = replay;
+	stp_stepper *s = stp_new(&o);
+	*rc = mailbox_run(s, &b);
+	return s;
+}
+
+static void test_golden_trace_of_a_deadlock_with_waits(void **state)
+{
+	(void)state;
+	setup_dir();
+	int rc;
+	stp_stepper *s = mailbox(MAILBOX_SEED, DIR "/deadlock.json", NULL, &rc);
+	assert_int_equal(rc, 1);
+	assert_true(strncmp(stp_error(s, 0), "deadlock: lost wake-up: [consumer]", 34) == 0);
+	stp_free(s);
+	assert_golden(DIR "/deadlock.json", "trace-deadlock.json");
+}
+
+static stp_trace *load_ok(const char *path)
+{
+	stp_trace_error err;
+	char buf[600];
+	stp_trace *t = stp_trace_load(path, &err);
+	if (!t)
+		fail_msg("%s", stp_trace_error_text(&err, buf, sizeof buf));
+	return t;
+}
+
+static void test_the_golden_deadlock_has_a_kind_for_every_entry(void **state)
+{
+	(void)state;
+	stp_trace *t = load_ok(GOLDEN_DEADLOCK);
+	assert_string_equal(stp_trace_outcome(t), "deadlock");
+	const char *const want[] = { "lock", "wait", "step", "lock", "signal",
+				     "unlock", "wake", "step", "unlock", "step",
+				     "lock", "signal", "unlock", "lock", "wait" };
+	assert_int_equal(stp_trace_schedule_length(t), 15);
+	for (size_t k = 0; k < 15; k++)
+		assert_string_equal(stp_trace_entry_kind(t, k), want[k]);
+	assert_null(stp_trace_entry_kind(t, 15));
+	/* and the round trip writes the same bytes */
+	assert_int_equal(stp_trace_save(t, DIR "/deadlock-again.json"), 0);
+	assert_same_text(GOLDEN_DEADLOCK, DIR "/deadlock-again.json");
+	stp_trace_free(t);
+	/* version 1 traces are steps only */
+	t = load_ok("tests/golden/trace-fail.json");
+	assert_string_equal(stp_trace_entry_kind(t, 0), "step");
+	stp_trace_free(t);
+}
+
+#define CONTAINS(hay, needle)                                                \
+	do {                                                                 \
+		if (!strstr((hay), (needle)))                                \
+			fail_msg("output lacks \"%s\":\n%s", (needle), (hay)); \
+	} while (0)
+
+static void test_show_marks_the_waits_and_prints_the_deadlock_report(void **state)
+{
+	(void)state;
+	stp_trace *t = load_ok(GOLDEN_DEADLOCK);
+	capture c;
+	stp_trace_print(t, capture_open(&c), 1);
+	const char *out = capture_text(&c);
+	CONTAINS(out, "outcome:  deadlock (15 of 15 decisions passed: 3 steps, 12 lock "
+		      "and wait points)\n");
+	/* the report in full, its lines indented under its first */
+	CONTAINS(out, "errors:\n  deadlock: lost wake-up: [consumer] waits on cv#1 at "
+		      "tests/golden/mailbox.h:57 (with m#1) and no thread that could signal it can "
+		      "go on\n    every thread:\n    [producer] ended\n    [consumer] "
+		      "waits on cv#1 at tests/golden/mailbox.h:57 (with m#1); no signal "
+		      "is pending\norder:\n");
+	/* steps plain; points with a note that says what they did */
+	CONTAINS(out, "====\n[consumer] lock(m#1)    -- takes m#1\n"
+		      "[consumer] wait(cv#1)   -- waits on cv#1, letting go of m#1\n"
+		      "[producer] post\n");
+	CONTAINS(out, "\n[producer] signal(cv#1) -- may wake [consumer]\n");
+	CONTAINS(out, "\n[consumer] wake(cv#1)   -- woken on cv#1; takes m#1 back\n");
+	CONTAINS(out, "\n[producer] signal(cv#1) -- wakes nobody: no thread waits on "
+		      "cv#1\n");
+	CONTAINS(out, "\n[consumer] wait(cv#1)   -- waits on cv#1, letting go of m#1; "
+		      "still waiting when the run ended\n====\n");
+	CONTAINS(out, "(\"--\" marks the stepper's lock and wait points");
+	CONTAINS(out, "     2  [consumer] wait(cv#1) (wait)  at 0.000 us\n");
+	CONTAINS(out, "     3  [producer] post (step 1)  at 0.000 us\n");
+	CONTAINS(out, "     8  [producer] post (step 2)  at 0.000 us\n");
+	capture_free(&c);
+	stp_trace_free(t);
+	/* a version 1 trace shows as before: no notes, no legend */
+	t = load_ok("tests/golden/trace-fail.json");
+	stp_trace_print(t, capture_open(&c), 1);
+	out = capture_text(&c);
+	CONTAINS(out, "outcome:  fail (8 of 8 steps passed)\n");
+	CONTAINS(out, "order:\n====\n[bob] begin\n[alice] begin\n");
+	CONTAINS(out, "[bob] audit (4/4)  at 0.000 us\n");
+	assert_null(strstr(out, "--"));
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
+/* The export of the golden deadlock, parsed. */
+static json_t *exported(const char *path)
+{
+	stp_trace *t = load_ok(path);
+	capture c;
+	assert_int_equal(stp_trace_export_chrome(t, capture_open(&c)), 0);
+	json_error_t je;
+	json_t *d = json_loads(capture_text(&c), 0, &je);
+	if (!d)
+		fail_msg("not JSON: %s\n%s", je.text, capture_text(&c));
+	capture_free(&c);
+	stp_trace_free(t);
+	return d;
+}
+
+static const char *str_of(json_t *e, const char *key)
+{
+	const char *v = json_string_value(json_object_get(e, key));
+	return v ? v : "";
+}
+
+static void test_export_puts_waits_in_their_category_and_marks_the_deadlock(void **state)
+{
+	(void)state;
+	json_t *d = exported(GOLDEN_DEADLOCK);
+	size_t i, waits = 0, locks = 0, signals = 0, wakes = 0, steps = 0, marks = 0;
+	size_t reports = 0;
+	json_t *e;
+	stp_trace *t = load_ok(GOLDEN_DEADLOCK);
+	json_array_foreach(json_object_get(d, "traceEvents"), i, e)
+	{
+		const char *cat = str_of(e, "cat"), *ph = str_of(e, "ph");
+		json_int_t tid = json_integer_value(json_object_get(e, "tid"));
+		if (strcmp(ph, "X") == 0) {
+			waits += strcmp(cat, "wait") == 0;
+			locks += strcmp(cat, "lock") == 0;
+			signals += strcmp(cat, "signal") == 0;
+			wakes += strcmp(cat, "wake") == 0;
+			steps += strcmp(cat, "segment") == 0;
+		}
+		if (strcmp(cat, "wait") == 0) {
+			assert_string_equal(str_of(e, "name"), "wait(cv#1)");
+			assert_int_equal(tid, 2); /* the consumer's track */
+		}
+		if (strcmp(cat, "deadlock") == 0 && strcmp(str_of(e, "s"), "t") == 0) {
+			/* on the blocked thread's track: where it waits */
+			assert_int_equal(tid, 2);
+			assert_string_equal(str_of(e, "name"),
+					    "deadlock: waits on cv#1 at tests/golden/mailbox.h:57 "
+					    "(with m#1); no signal is pending");
+			marks++;
+		}
+		if (strcmp(cat, "deadlock") == 0 && strcmp(str_of(e, "s"), "g") == 0) {
+			/* the report, whole */
+			assert_string_equal(str_of(json_object_get(e, "args"), "text"),
+					    stp_trace_error_at(t, 0));
+			assert_string_equal(str_of(e, "ph"), "i");
+			reports++;
+		}
+		if (strcmp(cat, "outcome") == 0)
+			assert_string_equal(str_of(e, "name"), "outcome: deadlock");
+	}
+	assert_int_equal(waits, 2);
+	assert_int_equal(locks, 7); /* 4 locks, 3 unlocks */
+	assert_int_equal(signals, 2);
+	assert_int_equal(wakes, 1);
+	assert_int_equal(steps, 3);
+	assert_int_equal(marks, 1);
+	assert_int_equal(reports, 1);
+	stp_trace_free(t);
+	json_decref(d);
+}
+
+static void test_the_golden_deadlock_replays_to_the_same_deadlock(void **state)
+{
+	(void)state;
+	stp_trace *t = load_ok(GOLDEN_DEADLOCK);
+	for (int i = 0; i < 20; i++) {
+		int rc;
+		stp_stepper *s = mailbox(999, NULL, GOLDEN_DEADLOCK, &rc);
+		assert_int_equal(rc, 1);
+		assert_int_equal(stp_error_count(s), 1);
+		assert_string_equal(stp_error(s, 0), stp_trace_error_at(t, 0));
+		size_t n;
+		const int *sched = stp_schedule(s, &n);
+		assert_int_equal(n, stp_trace_schedule_length(t));
+		for (size_t k = 0; k < n; k++) {
+			assert_int_equal(sched[k], stp_trace_entry_thread(t, k));
+			assert_string_equal(stp_entry_step(s, k), stp_trace_entry_step(t, k));
+		}
+		stp_free(s);
+	}
+	stp_trace_free(t);
+}
+
+/* The golden deadlock, edited by edit(d) and written to path. */
+static void edited_golden(const char *path, void (*edit)(json_t *d))
+{
+	json_error_t je;
+	json_t *d = json_load_file(GOLDEN_DEADLOCK, 0, &je);
+	if (!d)
+		fail_msg("%s: %s", GOLDEN_DEADLOCK, je.text);
+	edit(d);
+	assert_int_equal(json_dump_file(d, path, JSON_INDENT(2)), 0);
+	json_decref(d);
+}
+
+static json_t *entry(json_t *d, const char *list, size_t k)
+{
+	return json_array_get(json_object_get(d, list), k);
+}
+
+static void kind_wait_on_a_lock(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 0), "kind", json_string("wait"));
+}
+
+static void kind_lock_on_a_step(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 2), "kind", json_string("lock"));
+}
+
+static void kind_unknown(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 1), "kind", json_string("nap"));
+}
+
+static void kind_not_a_string(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 1), "kind", json_integer(4));
+}
+
+static void event_kind_differs(json_t *d)
+{
+	json_object_set_new(entry(d, "events", 3), "kind", json_string("unlock"));
+}
+
+static void event_kind_of_the_wrong_entry(json_t *d)
+{
+	json_object_set_new(entry(d, "events", 2), "kind", json_string("step"));
+	json_object_set_new(entry(d, "events", 2), "step", json_string("lock(m#1)"));
+}
+
+static void bad_label(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 0), "step", json_string("lock(m#01)"));
+}
+
+static void test_kinds_are_checked_against_the_names(void **state)
+{
+	(void)state;
+	setup_dir();
+	struct {
+		void (*edit)(json_t *d);
+		const char *want;
+	} cases[] = {
+		{ kind_wait_on_a_lock, "schedule[0].kind: \"wait\" is a point named wait(cv#N) "
+				       "or timedwait(cv#N), but the entry's step is 'lock(m#1)'" },
+		{ kind_lock_on_a_step, "schedule[2].kind: \"lock\" is a point named lock(m#N), "
+				       "but the entry's step is 'post'" },
+		{ kind_unknown, "schedule[1].kind: expected \"step\", \"lock\", \"trylock\", "
+				"\"unlock\", \"wait\", \"wake\", \"signal\", \"broadcast\" or "
+				"\"sleep\", found \"nap\"" },
+		{ kind_not_a_string, "schedule[1].kind: expected a string, found an integer" },
+		{ event_kind_differs, "events[3].kind: \"unlock\" is a point named "
+				      "unlock(m#N), but the entry's step is 'lock(m#1)'" },
+		{ event_kind_of_the_wrong_entry, "events[2].step: [producer] 'lock(m#1)' is "
+						 "not a schedule entry after the previous "
+						 "event's" },
+		{ bad_label, "schedule[0].kind: \"lock\" is a point named lock(m#N), but "
+			     "the entry's step is 'lock(m#01)'" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		edited_golden(DIR "/kind.json", cases[i].edit);
+		stp_trace_error err;
+		char buf[600];
+		stp_trace *t = stp_trace_load(DIR "/kind.json", &err);
+		if (t)
+			fail_msg("case %zu loaded", i);
+		stp_trace_error_text(&err, buf, sizeof buf);
+		if (!strstr(buf, cases[i].want))
+			fail_msg("case %zu: %s\nexpected: %s", i, buf, cases[i].want);
+	}
+}
+
+static void drop_kinds(json_t *d)
+{
+	const char *lists[] = { "schedule", "events" };
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *e;
+		json_array_foreach(json_object_get(d, lists[l]), i, e)
+			json_object_del(e, "kind");
+	}
+}
+
+static void test_a_trace_without_kinds_takes_them_from_the_names(void **state)
+{
+	(void)state;
+	setup_dir();
+	/* as the first version 2 traces with points were written */
+	edited_golden(DIR "/no-kinds.json", drop_kinds);
+	stp_trace *t = load_ok(DIR "/no-kinds.json"), *g = load_ok(GOLDEN_DEADLOCK);
+	for (size_t k = 0; k < stp_trace_schedule_length(g); k++)
+		assert_string_equal(stp_trace_entry_kind(t, k), stp_trace_entry_kind(g, k));
+	/* written back, the kinds are there */
+	assert_int_equal(stp_trace_save(t, DIR "/kinds-back.json"), 0);
+	assert_same_text(GOLDEN_DEADLOCK, DIR "/kinds-back.json");
+	stp_trace_free(t);
+	stp_trace_free(g);
+}
+
+static void drop_last_event(json_t *d)
+{
+	json_t *evs = json_object_get(d, "events");
+	json_array_remove(evs, json_array_size(evs) - 1);
+}
+
+static void test_show_marks_an_entry_granted_but_not_passed(void **state)
+{
+	(void)state;
+	setup_dir();
+	edited_golden(DIR "/unpassed.json", drop_last_event);
+	stp_trace *t = load_ok(DIR "/unpassed.json");
+	capture c;
+	stp_trace_print(t, capture_open(&c), 0);
+	CONTAINS(capture_text(&c), "(14 of 15 decisions passed");
+	CONTAINS(capture_text(&c), "[consumer] wait(cv#1)   -- granted, but the run ended "
+				   "before it passed\n====\n");
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
+static pthread_mutex_t odd_m = PTHREAD_MUTEX_INITIALIZER;
+
+static void odd_names(void *p)
+{
+	(void)p;
+	STEP("lock(m#1)"); /* a step, named like a point */
+	stp_mutex_lock(&odd_m);
+	stp_mutex_unlock(&odd_m);
+}
+
+static void test_a_step_named_like_a_point_stays_a_step(void **state)
+{
+	(void)state;
+	setup_dir();
+	stp_stepper *s = traced(1, DIR "/odd.json", 2000);
+	stp_thread(s, "odd", NULL, odd_names, NULL);
+	assert_int_equal(stp_run(s), 0);
+	stp_free(s);
+	char *text = slurp(DIR "/odd.json");
+	CONTAINS(text, "\"step\": \"lock(m#1)\",\n      \"kind\": \"step\"\n");
+	CONTAINS(text, "\"step\": \"lock(m#1)\",\n      \"kind\": \"lock\"\n");
+	free(text);
+	stp_trace *t = load_ok(DIR "/odd.json");
+	assert_string_equal(stp_trace_entry_kind(t, 0), "step");
+	assert_string_equal(stp_trace_entry_kind(t, 1), "lock");
+	assert_string_equal(stp_trace_entry_kind(t, 2), "unlock");
+	capture c;
+	stp_trace_print(t, capture_open(&c), 1);
+	CONTAINS(capture_text(&c), "====\n[odd] lock(m#1)\n[odd] lock(m#1)   -- takes m#1\n");
+	CONTAINS(capture_text(&c), "[odd] lock(m#1) (step 1)");
+	capture_free(&c);
+	stp_trace_free(t);
+}
+
+static pthread_mutex_t decl_m = PTHREAD_MUTEX_INITIALIZER;
+static int decl_count;
+
+static void declared_locker(void *p)
+{
+	(void)p;
+	STEP("a");
+	stp_mutex_lock(&decl_m);
+	decl_count++;
+	STEP("b");
+	stp_mutex_unlock(&decl_m);
+}
+
+static stp_stepper *declared_lockers(const char *trace, const char *replay)
+{
+	static const char *const order[] = { "a", "b", NULL };
+	stp_options o;
+	stp_options_init(&o);
+	o.seed = 3;
+	o.trace = trace;
+	o.replay = replay;
+	stp_stepper *s = stp_new(&o);
+	stp_thread(s, "t1", order, declared_locker, NULL);
+	stp_thread(s, "t2", order, declared_locker, NULL);
+	return s;
+}
+
+static void test_declared_threads_with_locks_load_show_and_replay(void **state)
+{
+	(void)state;
+	setup_dir();
+	stp_stepper *s = declared_lockers(DIR "/declared-locks.json", NULL);
+	assert_int_equal(stp_run(s), 0);
+	size_t n;
+	const int *sched = stp_schedule(s, &n);
+	int rec[16];
+	assert_true(n == 8);
+	memcpy(rec, sched, n * sizeof *sched);
+	stp_free(s);
+	/* a declared thread's points come between its declared steps */
+	stp_trace *t = load_ok(DIR "/declared-locks.json");
+	assert_int_equal(stp_trace_schedule_length(t), 8);
+	capture c;
+	stp_trace_print(t, capture_open(&c), 1);
+	CONTAINS(capture_text(&c), "(8 of 8 decisions passed: 4 steps, 4 lock and wait "
+				   "points)");
+	CONTAINS(capture_text(&c), "(2/2)");
+	capture_free(&c);
+	stp_trace_free(t);
+	for (int i = 0; i < 10; i++) {
+		s = declared_lockers(NULL, DIR "/declared-locks.json");
+		assert_int_equal(stp_run(s), 0);
+		sched = stp_schedule(s, &n);
+		assert_int_equal(n, 8);
+		assert_memory_equal(sched, rec, n * sizeof *sched);
+		stp_free(s);
+	}
+}
+
+static pthread_mutex_t mx_a = PTHREAD_MUTEX_INITIALIZER, mx_b = PTHREAD_MUTEX_INITIALIZER;
+
+static void lock_ab(void *p)
+{
+	(void)p;
+	stp_mutex_lock(&mx_a);
+	stp_mutex_lock(&mx_b);
+	stp_mutex_unlock(&mx_b);
+	stp_mutex_unlock(&mx_a);
+}
+
+static void lock_ba(void *p)
+{
+	(void)p;
+	stp_mutex_lock(&mx_b);
+	stp_mutex_lock(&mx_a);
+	stp_mutex_unlock(&mx_a);
+	stp_mutex_unlock(&mx_b);
+}
+
+static void test_an_abba_deadlock_shows_where_each_thread_blocked(void **state)
+{
+	(void)state;
+	setup_dir();
+	/* alice takes A, bob takes B: an explicit schedule, not a search over
+	 * seeds, as a seed on which one thread takes both would lock the real
+	 * mutexes in both orders in one process, which TSan reports */
+	stp_stepper *s = traced(1, DIR "/abba.json", 2000);
+	stp_thread(s, "alice", NULL, lock_ab, NULL);
+	stp_thread(s, "bob", NULL, lock_ba, NULL);
+	const int first[] = { 0, 1 };
+	assert_int_equal(stp_set_schedule(s, first, 2), 0);
+	assert_int_equal(stp_run(s), 1);
+	stp_free(s);
+	stp_trace *t = load_ok(DIR "/abba.json");
+	assert_string_equal(stp_trace_outcome(t), "deadlock");
+	capture c;
+	stp_trace_print(t, capture_open(&c), 0);
+	const char *out = capture_text(&c);
+	CONTAINS(out, "the cycle: [alice] -> m#2 -> [bob] -> m#1 -> [alice]\n");
+	CONTAINS(out, "-- takes m#1\n");
+	CONTAINS(out, "-- takes m#2\n");
+	/* after the order, where each thread of the cycle blocked */
+	CONTAINS(out, "====\n(\"--\" marks the stepper's lock and wait points");
+	CONTAINS(out, "then no thread could go on (the deadlock):\n  [alice] waits for "
+		      "m#2 at tests/test_trace.c:");
+	CONTAINS(out, "\n  [bob] waits for m#1 at tests/test_trace.c:");
+	capture_free(&c);
+	stp_trace_free(t);
+	json_t *d = exported(DIR "/abba.json");
+	size_t i, marks = 0;
+	json_t *e;
+	json_array_foreach(json_object_get(d, "traceEvents"), i, e)
+		if (strcmp(str_of(e, "cat"), "deadlock") == 0 &&
+		    strcmp(str_of(e, "s"), "t") == 0) {
+			json_int_t tid = json_integer_value(json_object_get(e, "tid"));
+			assert_true(strncmp(str_of(e, "name"),
+					    tid == 1 ? "deadlock: waits for m#2 at"
+						     : "deadlock: waits for m#1 at", 26) == 0);
+			marks++;
+		}
+	assert_int_equal(marks, 2); /* one on each track */
+	json_decref(d);
+}
+
+/* Events as the schedule (without times): an edited schedule stays a
+ * trace that loads. */
+static void events_from_schedule(json_t *d)
+{
+	json_object_set_new(d, "events", json_deep_copy(json_object_get(d, "schedule")));
+}
+
+static void set_entry(json_t *d, size_t k, int thread, const char *step, const char *kind)
+{
+	json_t *e = entry(d, "schedule", k);
+	json_object_set_new(e, "thread", json_integer(thread));
+	json_object_set_new(e, "step", json_string(step));
+	json_object_set_new(e, "kind", json_string(kind));
+	events_from_schedule(d);
+}
+
+/* Decision 12: the consumer, blocked on m#1 (the producer holds it). */
+static void wrong_thread_at_a_lock(json_t *d)
+{
+	set_entry(d, 11, 1, "lock(m#1)", "lock");
+}
+
+/* Decision 3: the producer waits, where it is at its step 'post'. */
+static void a_wait_where_a_step_is(json_t *d)
+{
+	set_entry(d, 2, 0, "wait(cv#1)", "wait");
+}
+
+/* Decision 1: the right thread and kind, another mutex. */
+static void another_mutex(json_t *d)
+{
+	set_entry(d, 0, 1, "lock(m#2)", "lock");
+}
+
+static void cut_after_6(json_t *d)
+{
+	json_t *sched = json_object_get(d, "schedule");
+	while (json_array_size(sched) > 6)
+		json_array_remove(sched, 6);
+	events_from_schedule(d);
+}
+
+/* One decision more than the run can make: it deadlocks first. */
+static void one_too_many(json_t *d)
+{
+	json_array_append_new(json_object_get(d, "schedule"),
+			      json_pack("{s:i, s:s, s:s}", "thread", 1, "step", "wake(cv#1)",
+					"kind", "wake"));
+	events_from_schedule(d);
+}
+
+static void test_decisions_that_do_not_fit_the_program_name_the_decision(void **state)
+{
+	(void)state;
+	setup_dir();
+	struct {
+		void (*edit)(json_t *d);
+		const char *outcome_error;
+	} cases[] = {
+		{ wrong_thread_at_a_lock, "replay: decision 12: recorded [consumer] "
+					  "'lock(m#1)', but [consumer] " },
+		{ a_wait_where_a_step_is, "replay: decision 3: recorded [producer] "
+					  "'wait(cv#1)', but [producer] reached 'post'" },
+		{ another_mutex, "replay: decision 1: recorded [consumer] 'lock(m#2)', "
+				 "but [consumer] reached 'lock(m#1)'" },
+		{ cut_after_6, "replay: decision 7: the recorded run ends after 6 "
+			       "decisions, but the run goes on; can go on: " },
+		{ one_too_many, "deadlock: lost wake-up: [consumer]" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		edited_golden(DIR "/misfit.json", cases[i].edit);
+		stp_trace_free(load_ok(DIR "/misfit.json"));
+		int rc;
+		stp_stepper *s = mailbox(1, NULL, DIR "/misfit.json", &rc);
+		assert_true(rc >= 1);
+		assert_true(stp_error_count(s) >= 1);
+		if (strncmp(stp_error(s, 0), cases[i].outcome_error,
+			    strlen(cases[i].outcome_error)) != 0)
+			fail_msg("case %zu: %s\nexpected: %s...", i, stp_error(s, 0),
+				 cases[i].outcome_error);
+		stp_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1103,6 +1711,18 @@ int main(void)
 		cmocka_unit_test(test_limits_are_the_same_for_writer_and_loader),
 		cmocka_unit_test(test_a_run_beyond_the_trace_limits_is_refused_by_the_writer),
 		cmocka_unit_test(test_whatever_the_writer_writes_the_loader_reads),
+		cmocka_unit_test(test_golden_trace_of_a_deadlock_with_waits),
+		cmocka_unit_test(test_the_golden_deadlock_has_a_kind_for_every_entry),
+		cmocka_unit_test(test_show_marks_the_waits_and_prints_the_deadlock_report),
+		cmocka_unit_test(test_export_puts_waits_in_their_category_and_marks_the_deadlock),
+		cmocka_unit_test(test_an_abba_deadlock_shows_where_each_thread_blocked),
+		cmocka_unit_test(test_the_golden_deadlock_replays_to_the_same_deadlock),
+		cmocka_unit_test(test_kinds_are_checked_against_the_names),
+		cmocka_unit_test(test_a_trace_without_kinds_takes_them_from_the_names),
+		cmocka_unit_test(test_a_step_named_like_a_point_stays_a_step),
+		cmocka_unit_test(test_show_marks_an_entry_granted_but_not_passed),
+		cmocka_unit_test(test_declared_threads_with_locks_load_show_and_replay),
+		cmocka_unit_test(test_decisions_that_do_not_fit_the_program_name_the_decision),
 	};
 	return cmocka_run_group_tests_name("trace", tests, NULL, NULL);
 }

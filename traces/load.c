@@ -428,9 +428,95 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 	free(next);
 }
 
-/* Version 2: entry k of what happened. A declared thread's entries
- * follow its order (a prefix of it: the run may have stopped early); a
- * free thread's are any names. */
+/* ------------------------------------------------------------------ */
+/* Kinds of version 2 entries                                          */
+/* ------------------------------------------------------------------ */
+
+static const char *const kind_names[] = { "step",   "lock", "trylock", "unlock",
+					  "wait",   "wake", "signal",  "broadcast",
+					  "sleep",  NULL };
+
+const char *stp__kind_name(int kind)
+{
+	return kind >= 0 && kind < STP__K_COUNT ? kind_names[kind] : NULL;
+}
+
+/* The names a point of each kind has, as the stepper writes them. */
+static const struct shape {
+	const char *what, *obj;
+	enum stp__kind kind;
+} shapes[] = {
+	{ "lock", "m", STP__K_LOCK },	      { "trylock", "m", STP__K_TRYLOCK },
+	{ "unlock", "m", STP__K_UNLOCK },      { "wait", "cv", STP__K_WAIT },
+	{ "timedwait", "cv", STP__K_WAIT },    { "wake", "cv", STP__K_WAKE },
+	{ "signal", "cv", STP__K_SIGNAL },     { "broadcast", "cv", STP__K_BROADCAST },
+};
+
+/* Does name read WHAT(OBJ#N), N a number from 1 without leading zeros? */
+static int has_shape(const char *name, const struct shape *sh)
+{
+	size_t n = strlen(sh->what), m = strlen(sh->obj);
+	if (strncmp(name, sh->what, n) != 0 || name[n] != '(')
+		return 0;
+	const char *p = name + n + 1;
+	if (strncmp(p, sh->obj, m) != 0 || p[m] != '#')
+		return 0;
+	p += m + 1;
+	size_t digits = strspn(p, "0123456789");
+	return digits >= 1 && digits <= 10 && p[0] != '0' && strcmp(p + digits, ")") == 0;
+}
+
+enum stp__kind stp__kind_of_name(const char *name)
+{
+	if (name && strcmp(name, "sleep") == 0)
+		return STP__K_SLEEP;
+	for (size_t i = 0; name && i < sizeof shapes / sizeof shapes[0]; i++)
+		if (has_shape(name, &shapes[i]))
+			return shapes[i].kind;
+	return STP__K_STEP;
+}
+
+/* "lock(m#N)", "wait(cv#N) or timedwait(cv#N)": what a kind's names are. */
+static void shape_text(enum stp__kind kind, char *buf, size_t size)
+{
+	size_t o = 0;
+	buf[0] = '\0';
+	if (kind == STP__K_SLEEP)
+		snprintf(buf, size, "sleep");
+	for (size_t i = 0; i < sizeof shapes / sizeof shapes[0] && o < size; i++)
+		if (shapes[i].kind == kind)
+			o += (size_t)snprintf(buf + o, size - o, "%s%s(%s#N)", o ? " or " : "",
+					      shapes[i].what, shapes[i].obj);
+}
+
+/* The kind of entry list[k], named name: its "kind" when present, checked
+ * against the name; else the kind the name's shape says, unless the name
+ * is the declared step next in its thread's order (declared, or NULL).
+ * -1 after an error. */
+static int entry_kind(checker *c, json_t *e, const char *list, size_t k,
+		      const char *name, const char *declared)
+{
+	char buf[64];
+	json_t *v = json_object_get(e, "kind");
+	enum stp__kind shape = stp__kind_of_name(name);
+	if (!v)
+		return declared && strcmp(name, declared) == 0 ? STP__K_STEP : (int)shape;
+	where w = AT_IK(list, k, "kind");
+	int kind = choice(c, v, w, kind_names,
+			  "\"step\", \"lock\", \"trylock\", \"unlock\", \"wait\", "
+			  "\"wake\", \"signal\", \"broadcast\" or \"sleep\"");
+	if (kind > STP__K_STEP && (int)shape != kind) {
+		shape_text((enum stp__kind)kind, buf, sizeof buf);
+		fail_at(c, w, "\"%s\" is a point named %s, but the entry's step is '%.*s'",
+			kind_names[kind], buf, STP_MAX_NAME, name);
+		return -1;
+	}
+	return kind;
+}
+
+/* Version 2: entry k of what happened. A declared thread's steps follow
+ * its order (a prefix of it: the run may have stopped early); a free
+ * thread's are any names; lock and wait points come in between. */
 static void check_entry_v2(checker *c, stp_trace *t, json_t *e, size_t k,
 			   size_t *next)
 {
@@ -439,16 +525,26 @@ static void check_entry_v2(checker *c, stp_trace *t, json_t *e, size_t k,
 	if (!is_kind(c, e, AT_I("schedule", k), JSON_OBJECT, "an object") ||
 	    int_field(c, get(c, e, wt, 1), wt, 0, (json_int_t)t->nthreads - 1, &i) < 0)
 		return;
-	if (!t->is_free[i]) {
+	json_t *v = get(c, e, w, 1);
+	if (!is_kind(c, v, w, JSON_STRING, "a string"))
+		return;
+	int declared = !t->is_free[i];
+	int kind = entry_kind(c, e, "schedule", k, json_string_value(v),
+			      declared && next[i] < t->nsteps[i] ? t->orders[i][next[i]]
+								  : NULL);
+	if (kind < 0)
+		return;
+	t->sched_kind[k] = (unsigned char)kind;
+	if (declared && kind == STP__K_STEP) {
 		check_step(c, t, e, "schedule", k, next, &t->sched[k], &t->sched_step[k]);
 		if (!c->failed &&
 		    !(t->sched_names[k] = stp__strdup(t->orders[i][t->sched_step[k]])))
 			fail_at(c, w, "out of memory");
 		return;
 	}
-	t->sched_names[k] = str_field(c, get(c, e, w, 1), w, 1, STP_MAX_NAME);
+	t->sched_names[k] = str_field(c, v, w, 1, STP_MAX_NAME);
 	t->sched[k] = (int)i;
-	t->sched_step[k] = next[i]++;
+	t->sched_step[k] = kind == STP__K_STEP ? next[i]++ : next[i];
 }
 
 static void check_schedule_v2(checker *c, json_t *d, stp_trace *t)
@@ -466,7 +562,10 @@ static void check_schedule_v2(checker *c, json_t *d, stp_trace *t)
 	t->sched = calloc(n ? n : 1, sizeof *t->sched);
 	t->sched_step = calloc(n ? n : 1, sizeof *t->sched_step);
 	t->sched_names = calloc(n ? n : 1, sizeof *t->sched_names);
-	if (!next || !t->sched || !t->sched_step || !t->sched_names) {
+	t->sched_kind = calloc(n ? n : 1, sizeof *t->sched_kind);
+	t->sched_passed = calloc(n ? n : 1, sizeof *t->sched_passed);
+	if (!next || !t->sched || !t->sched_step || !t->sched_names || !t->sched_kind ||
+	    !t->sched_passed) {
 		free(next);
 		fail_at(c, AT("schedule"), "out of memory");
 		return;
@@ -516,9 +615,9 @@ static void check_event_list(checker *c, json_t *arr, stp_trace *t)
 }
 
 /* Version 2: event k is the next schedule entry at or after *j with its
- * thread and step (events are the entries that passed, in order). */
-static void check_event_v2(checker *c, stp_trace *t, json_t *e, size_t k, size_t *j,
-			   size_t *count)
+ * thread, step and kind (events are the entries that passed, in order).
+ * An event without "kind" takes its entry's. */
+static void check_event_v2(checker *c, stp_trace *t, json_t *e, size_t k, size_t *j)
 {
 	json_int_t i;
 	where wt = AT_IK("events", k, "thread"), w = AT_IK("events", k, "step");
@@ -529,8 +628,13 @@ static void check_event_v2(checker *c, stp_trace *t, json_t *e, size_t k, size_t
 	if (!is_kind(c, v, w, JSON_STRING, "a string"))
 		return;
 	const char *name = json_string_value(v);
+	int kind = json_object_get(e, "kind") ? entry_kind(c, e, "events", k, name, NULL)
+					      : -1;
+	if (c->failed)
+		return;
 	while (*j < t->nsched &&
-	       (t->sched[*j] != i || strcmp(t->sched_names[*j], name) != 0))
+	       (t->sched[*j] != i || strcmp(t->sched_names[*j], name) != 0 ||
+		(kind >= 0 && t->sched_kind[*j] != kind)))
 		(*j)++;
 	if (*j == t->nsched) {
 		fail_at(c, w, "[%s] '%.*s' is not a schedule entry after the previous "
@@ -540,8 +644,10 @@ static void check_event_v2(checker *c, stp_trace *t, json_t *e, size_t k, size_t
 	}
 	stp__tevent *ev = &t->events[k];
 	ev->thread = (int)i;
+	ev->kind = (enum stp__kind)t->sched_kind[*j];
+	ev->step = t->sched_step[*j];
+	t->sched_passed[*j] = 1;
 	ev->name = t->sched_names[(*j)++];
-	ev->step = count[i]++;
 	ev->has_mono = opt_time(c, e, k, "mono_ns", &ev->mono_ns);
 	ev->has_virt = !c->failed && opt_time(c, e, k, "virt_ns", &ev->virt_ns);
 }
@@ -557,17 +663,14 @@ static void check_events_v2(checker *c, json_t *arr, stp_trace *t)
 			t->nsched, n);
 		return;
 	}
-	size_t *count = calloc(t->nthreads, sizeof *count);
 	t->events = calloc(n ? n : 1, sizeof *t->events);
-	if (!count || !t->events) {
-		free(count);
+	if (!t->events) {
 		fail_at(c, AT("events"), "out of memory");
 		return;
 	}
 	t->nevents = n;
 	for (size_t k = 0; k < n && !c->failed; k++)
-		check_event_v2(c, t, json_array_get(arr, k), k, &j, count);
-	free(count);
+		check_event_v2(c, t, json_array_get(arr, k), k, &j);
 }
 
 static void check_outcome(checker *c, json_t *v, stp_trace *t)
@@ -653,6 +756,8 @@ void stp_trace_free(stp_trace *t)
 	for (size_t k = 0; t->sched_names && k < t->nsched; k++)
 		free(t->sched_names[k]);
 	free(t->sched_names);
+	free(t->sched_kind);
+	free(t->sched_passed);
 	free(t->is_free);
 	free(t->events);
 	free(t->outcome);
@@ -827,6 +932,13 @@ const char *stp_trace_entry_step(const stp_trace *t, size_t k)
 	if (t->sched_names)
 		return t->sched_names[k];
 	return t->orders[t->sched[k]][t->sched_step[k]];
+}
+
+const char *stp_trace_entry_kind(const stp_trace *t, size_t k)
+{
+	if (!t || k >= t->nsched)
+		return NULL;
+	return kind_names[t->sched_kind ? t->sched_kind[k] : STP__K_STEP];
 }
 
 size_t stp_trace_event_count(const stp_trace *t)

@@ -56,8 +56,8 @@ STP_API int stp_trace_save(const stp_trace *t, const char *path);
 STP_API uint64_t stp_trace_seed(const stp_trace *t);
 STP_API stp_mode stp_trace_mode(const stp_trace *t);
 STP_API const char *stp_trace_strategy(const stp_trace *t);
-/* "pass", "fail", "divergence", "stall", or "none" for a plan (a run that
- * did not finish writing its trace). */
+/* "pass", "fail", "divergence", "stall", "deadlock", or "none" for a plan
+ * (a run that did not finish writing its trace). */
 STP_API const char *stp_trace_outcome(const stp_trace *t);
 STP_API size_t stp_trace_thread_count(const stp_trace *t);
 STP_API const char *stp_trace_thread_name(const stp_trace *t, size_t i);
@@ -65,15 +65,24 @@ STP_API size_t stp_trace_schedule_length(const stp_trace *t);
 /* Thread index and step name of schedule entry k (-1/NULL out of range). */
 STP_API int stp_trace_entry_thread(const stp_trace *t, size_t k);
 STP_API const char *stp_trace_entry_step(const stp_trace *t, size_t k);
+/* What entry k is: "step", or one of the stepper's lock and wait points,
+ * "lock", "trylock", "unlock", "wait" (a wait starts; timed waits too),
+ * "wake" (it returns), "signal", "broadcast". Version 1 entries are all
+ * steps. NULL out of range. */
+STP_API const char *stp_trace_entry_kind(const stp_trace *t, size_t k);
 STP_API size_t stp_trace_event_count(const stp_trace *t);
 STP_API size_t stp_trace_error_count(const stp_trace *t);
 STP_API const char *stp_trace_error_at(const stp_trace *t, size_t i);
 
 /* What `stepper show` prints: seed, mode, outcome, errors and the order in
- * stp_print_order's form; with events, each event and its times. */
+ * stp_print_order's form, each lock and wait point with a note after
+ * "--"; with events, each event and its times. */
 STP_API void stp_trace_print(const stp_trace *t, FILE *out, int events);
 /* Chrome trace-event JSON (Perfetto, chrome://tracing): one track per
- * thread, one slice per segment between steps. Returns 0 or STP_EIO. */
+ * thread, one slice per segment between entries (its category says what
+ * the entry was: a step, a lock, a wait, a signal), the errors and the
+ * outcome as instant events, a deadlock marked on each blocked thread.
+ * Returns 0 or STP_EIO. */
 STP_API int stp_trace_export_chrome(const stp_trace *t, FILE *out);
 
 #ifdef __cplusplus

@@ -7,10 +7,33 @@
 #include "trace.h"
 #include "stepper_int.h"
 
+/* What a version 2 entry is: a step, or one of the stepper's lock and
+ * wait points (FORMAT.md, "Kinds"). Version 1 entries are all steps. */
+enum stp__kind {
+	STP__K_STEP,
+	STP__K_LOCK,
+	STP__K_TRYLOCK,
+	STP__K_UNLOCK,
+	STP__K_WAIT,      /* wait(cv#N) or timedwait(cv#N): the wait starts */
+	STP__K_WAKE,      /* the wait returns */
+	STP__K_SIGNAL,
+	STP__K_BROADCAST,
+	STP__K_SLEEP,     /* "sleep": a sleep on the run's clock, until its deadline */
+	STP__K_COUNT
+};
+
+/* "step", "lock", ...; NULL out of range. */
+const char *stp__kind_name(int kind);
+/* The kind a name's shape says: "lock(m#3)" is a lock point, "wake(cv#1)"
+ * a wake; any other name is a step. */
+enum stp__kind stp__kind_of_name(const char *name);
+
 typedef struct stp__tevent {
 	int thread;
-	size_t step;      /* index in the thread's order (version 2: the
-			   * thread's how-many-th event) */
+	size_t step;      /* a step: its index in the thread's steps (the
+			   * declared order's, or a free thread's k-th step);
+			   * a point: the steps the thread had passed */
+	enum stp__kind kind;
 	const char *name; /* the step's name, owned by the trace */
 	int has_mono, has_virt;
 	uint64_t mono_ns, virt_ns;
@@ -33,6 +56,8 @@ struct stp_trace {
 	int *sched;
 	size_t *sched_step;
 	char **sched_names; /* version 2: each entry's step name, owned */
+	unsigned char *sched_kind; /* version 2: each entry's enum stp__kind */
+	unsigned char *sched_passed; /* version 2: 1 when an event is the entry */
 	int has_outcome;
 	char *outcome;
 	size_t nevents;

@@ -93,6 +93,23 @@ static json_t *threads_json(const stp_stepper *s)
 	return arr;
 }
 
+/* Version 2: an entry's "kind", written for a lock or wait point, and
+ * for a step whose name looks like one (a free thread's step named
+ * "lock(m#1)"); without it, a reader takes the kind the name's shape says
+ * (FORMAT.md). */
+static int add_kind(json_t *e, enum stp__kind kind, const char *name)
+{
+	if (kind == STP__K_STEP && stp__kind_of_name(name) == STP__K_STEP)
+		return 0;
+	return add(e, "kind", json_string(stp__kind_name(kind)));
+}
+
+/* An online run's entry k: a step, or the point its name says. */
+static enum stp__kind log_kind(const stp__entry *l)
+{
+	return l->is_step ? STP__K_STEP : stp__kind_of_name(l->name);
+}
+
 static json_t *schedule_json(const stp_stepper *s)
 {
 	json_t *arr = json_array();
@@ -100,6 +117,7 @@ static json_t *schedule_json(const stp_stepper *s)
 		json_t *e = json_object();
 		if (!e || add(e, "thread", json_integer(s->sched[k])) ||
 		    add(e, "step", name_json(stp_entry_step(s, k))) ||
+		    (s->online && add_kind(e, log_kind(&s->log[k]), s->log[k].name)) ||
 		    json_array_append_new(arr, e)) {
 			json_decref(arr);
 			return NULL;
@@ -134,6 +152,7 @@ static json_t *online_events_json(const stp_stepper *s)
 		json_t *e = json_object();
 		if (!e || add(e, "thread", json_integer(l->thread)) ||
 		    add(e, "step", name_json(l->name)) ||
+		    add_kind(e, log_kind(l), l->name) ||
 		    (s->timed && add(e, "mono_ns", u64_json(l->mono_ns))) ||
 		    (s->opt.clock && add(e, "virt_ns", u64_json(l->virt_ns))) ||
 		    json_array_append_new(arr, e)) {
@@ -329,12 +348,18 @@ static json_t *loaded_threads(const stp_trace *t)
 static json_t *loaded_schedule(const stp_trace *t)
 {
 	json_t *sched = json_array();
-	for (size_t k = 0; sched && k < t->nsched; k++)
-		if (json_array_append_new(sched, step_ref(t->sched[k],
-							  stp_trace_entry_step(t, k)))) {
+	for (size_t k = 0; sched && k < t->nsched; k++) {
+		const char *name = stp_trace_entry_step(t, k);
+		json_t *o = step_ref(t->sched[k], name);
+		if (o && t->sched_kind && add_kind(o, t->sched_kind[k], name)) {
+			json_decref(o);
+			o = NULL;
+		}
+		if (json_array_append_new(sched, o)) { /* drops o */
 			json_decref(sched);
 			return NULL;
 		}
+	}
 	return sched;
 }
 
@@ -344,7 +369,8 @@ static json_t *loaded_events(const stp_trace *t)
 	for (size_t k = 0; evs && k < t->nevents; k++) {
 		const stp__tevent *e = &t->events[k];
 		json_t *o = step_ref(e->thread, e->name);
-		if (!o || (e->has_mono && add(o, "mono_ns", u64_json(e->mono_ns))) ||
+		if (!o || (t->version == 2 && add_kind(o, e->kind, e->name)) ||
+		    (e->has_mono && add(o, "mono_ns", u64_json(e->mono_ns))) ||
 		    (e->has_virt && add(o, "virt_ns", u64_json(e->virt_ns))) ||
 		    json_array_append_new(evs, o)) {
 			json_decref(o);

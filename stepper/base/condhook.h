@@ -23,6 +23,8 @@ typedef struct stp__cond_hook {
 		    int timed, const char *file, int line);
 	/* A signal (all == 0) or a broadcast: 0 or STP__COND_PASS. */
 	int (*wake)(pthread_cond_t *cv, int all, const char *file, int line);
+	/* A sleep on the run's clock: 0, STP_EDEADLOCK or STP__COND_PASS. */
+	int (*sleep)(uint64_t ns);
 } stp__cond_hook;
 
 /* The calling thread's hook; NULL on every thread the core does not

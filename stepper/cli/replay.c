@@ -24,8 +24,9 @@ static const char replay_usage[] =
 	"Run COMMAND with STEPPER_REPLAY=TRACE, so its stepper takes the schedule\n"
 	"from the trace, and say what was recorded, what happened this time and\n"
 	"whether the recorded outcome came back: the same outcome and the same\n"
-	"errors (for a passing trace: a pass again; for a trace that holds only\n"
-	"the plan, because the recorded run died: the replay dying too).\n"
+	"errors (for a passing trace: a pass again; for a deadlock: the same\n"
+	"deadlock report; for a trace that holds only the plan, because the\n"
+	"recorded run died: the replay dying too).\n"
 	"\n"
 	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND's process group.\n"
 	"\n"
@@ -200,19 +201,34 @@ out:
 	return rc;
 }
 
+/* One error on its own line; the lines of a report (a deadlock, a stall)
+ * after its first are indented under it. */
+static void print_error(const char *e)
+{
+	fputs("  error: ", stdout);
+	for (const char *p = e; *p; p++) {
+		putchar(*p);
+		if (*p == '\n')
+			fputs("  ", stdout);
+	}
+	putchar('\n');
+}
+
 /* "pass", "fail (1 error: TEXT)", "fail (3 errors)" + tail, then each error
- * on its own line when there are several. */
+ * on its own line when there are several, or when the one error is a
+ * report of several lines ("deadlock (1 error)"). */
 static void print_outcome(const char *label, const stp_trace *t, const char *tail)
 {
 	size_t n = stp_trace_error_count(t);
+	int listed = n > 1 || (n == 1 && strchr(stp_trace_error_at(t, 0), '\n'));
 	printf("%s: %s", label, stp_trace_outcome(t));
-	if (n == 1)
+	if (listed)
+		printf(" (%zu error%s)", n, n == 1 ? "" : "s");
+	else if (n == 1)
 		printf(" (1 error: %s)", stp_trace_error_at(t, 0));
-	else if (n > 1)
-		printf(" (%zu errors)", n);
 	printf("%s\n", tail);
-	for (size_t i = 0; n > 1 && i < n; i++)
-		printf("  error: %s\n", stp_trace_error_at(t, i));
+	for (size_t i = 0; listed && i < n; i++)
+		print_error(stp_trace_error_at(t, i));
 }
 
 static int is_plan(const stp_trace *t)
@@ -250,6 +266,40 @@ static void print_replayed(const replay_run *r)
 	}
 }
 
+static int is_outcome(const stp_trace *t, const char *outcome)
+{
+	return strcmp(stp_trace_outcome(t), outcome) == 0;
+}
+
+/* A replay that stopped because the run did not make the recorded
+ * decisions ("replay: decision 12: ...", "replay diverged at event 3"). */
+static int departed(const stp_trace *now)
+{
+	return is_outcome(now, "divergence") && stp_trace_error_count(now) > 0 &&
+	       strncmp(stp_trace_error_at(now, 0), "replay", 6) == 0;
+}
+
+/* The verdict when both runs finished and the recorded outcome did not
+ * come back. */
+static const char *difference(const stp_trace *rec, const stp_trace *now)
+{
+	int deadlock = is_outcome(rec, "deadlock");
+	if (is_outcome(rec, "pass"))
+		return "not reproduced: the recorded run passed, the replay did not";
+	if (is_outcome(now, "pass"))
+		return deadlock ? "not reproduced: the recorded run deadlocked, the replay "
+				  "passed"
+				: "not reproduced: the recorded run failed, the replay passed";
+	if (departed(now) && !is_outcome(rec, "divergence"))
+		return "not reproduced: the replay did not make the recorded decisions "
+		       "(has the program changed?)";
+	if (strcmp(stp_trace_outcome(rec), stp_trace_outcome(now)) == 0)
+		return deadlock ? "not reproduced: the replay deadlocked, but not as "
+				  "recorded (another report)"
+				: "not reproduced: the replay failed with other errors";
+	return "not reproduced: the replay ended with another outcome";
+}
+
 /* Print the verdict; returns 1 when the recorded outcome came back. */
 static int print_verdict(const stp_trace *rec, const replay_run *r)
 {
@@ -271,17 +321,13 @@ static int print_verdict(const stp_trace *rec, const replay_run *r)
 	else if (is_plan(now))
 		v = "not reproduced: the replay died before its trace was complete";
 	else if ((ok = same_failure(rec, now)))
-		v = strcmp(stp_trace_outcome(rec), "pass") == 0
+		v = is_outcome(rec, "pass")
 			    ? "reproduced: the recorded run passed and the replay passed too"
+		    : is_outcome(rec, "deadlock")
+			    ? "reproduced: the recorded deadlock happened again"
 			    : "reproduced: the recorded failure happened again";
-	else if (strcmp(stp_trace_outcome(rec), "pass") == 0)
-		v = "not reproduced: the recorded run passed, the replay did not";
-	else if (strcmp(stp_trace_outcome(now), "pass") == 0)
-		v = "not reproduced: the recorded run failed, the replay passed";
-	else if (strcmp(stp_trace_outcome(rec), stp_trace_outcome(now)) == 0)
-		v = "not reproduced: the replay failed with other errors";
 	else
-		v = "not reproduced: the replay ended with another outcome";
+		v = difference(rec, now);
 	printf("verdict: %s\n", v);
 	return ok;
 }

@@ -12,7 +12,9 @@ static const char show_usage[] =
 	"usage: stepper show [--events] TRACE\n"
 	"\n"
 	"Print a trace's seed, mode, outcome, errors and order; --events adds the\n"
-	"steps as they happened, with their times.\n"
+	"steps as they happened, with their times. In the order, each lock and wait\n"
+	"point (stp_mutex_*, stp_cond_*) ends in a note after \"--\" saying what it\n"
+	"did; after a deadlock's order, where each blocked thread waits.\n"
 	"\n"
 	"Exit status: 0 shown, 2 usage error or a trace that cannot be read.\n";
 

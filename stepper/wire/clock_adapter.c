@@ -14,9 +14,11 @@ static void describe_thread(void *arg, char *buf, size_t size)
 {
 	const struct stp__thread *t = arg;
 	size_t k = atomic_load(&((struct stp__thread *)t)->passed);
-	if (k > 0)
+	if (k > 0 && t->is_free)
+		snprintf(buf, size, " (last step '%s', step %zu, free)", stp__last_step(t), k);
+	else if (k > 0)
 		snprintf(buf, size, " (last step '%s', %zu/%zu)", stp__last_step(t), k,
-			 t->is_free ? k : t->nsteps);
+			 t->nsteps);
 	else
 		snprintf(buf, size, " (before its first step)");
 }
@@ -82,7 +84,19 @@ static void attach(void *ctx, stp_stepper *s)
 		stp__clock_attach(ctx, 0, NULL, NULL);
 }
 
+static void *timer(uint64_t ns, void (*cb)(void *), void *arg)
+{
+	return stp_timer_start(ns, cb, arg);
+}
+
+static void timer_free(void *t)
+{
+	stp_timer_free(t);
+}
+
 const stp__clock_hooks stp__clock_adapter = {
+	.timer = timer,
+	.timer_free = timer_free,
 	.add_member = add_member,
 	.adopt = adopt,
 	.block_unless = block_unless,
