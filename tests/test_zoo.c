@@ -107,27 +107,28 @@ static int fails_the_way_it_says(stp_stepper *s, const char *pieces)
 	return 0;
 }
 
-/* Run seed `seed` of the bug again with `strategy` and check its first
- * error. Only for strategies whose run depends on the seed alone. */
-static void check_failure(const zoo_bug *b, const char *strategy, uint64_t seed)
+/* Replay the trace of a failing run that a loop kept, and check its first
+ * error. A replay needs no strategy, and gets back runs whose strategy
+ * keeps state across a loop's runs (PCT's length, dfs's position), which
+ * a seed alone does not. */
+static void check_failure(const zoo_bug *b, const char *strategy, const stp_loop_result *r)
 {
 	stp_options o;
 	stp_options_init(&o);
-	o.seed = seed;
-	o.strategy = strategy;
+	o.replay = r->trace_path;
 	o.mode = STP_SERIAL;
 	o.trace = NULL;
-	o.replay = NULL;
 	o.debug = 0;
 	stp_stepper *s = stp_new(&o);
 	assert_non_null(s);
 	int fixed = 0;
 	int rc = b->body(s, &fixed);
 	if (!fails_the_way_it_says(s, b->fails_with)) {
-		print_error("%s: seed %llu of %s failed before but now: body %d, error '%s'; "
+		print_error("%s: %s failed at seed %llu; its replay (%s): body %d, error '%s'; "
 			    "expected one containing '%s'\n",
-			    b->name, (unsigned long long)seed, strategy, rc,
-			    stp_error_count(s) ? stp_error(s, 0) : "(none)", b->fails_with);
+			    b->name, strategy, (unsigned long long)r->failed_seed,
+			    r->trace_path, rc, stp_error_count(s) ? stp_error(s, 0) : "(none)",
+			    b->fails_with);
 		stp_free(s);
 		fail();
 	}
@@ -203,8 +204,9 @@ static void test_every_fixed_program_passes_every_strategy(void **state)
 /* Every bug is found                                                  */
 /* ------------------------------------------------------------------ */
 
-/* Loop the buggy program over seeds 1..within and require a failure. */
-static uint64_t found_within(const zoo_bug *b, const char *strategy, uint64_t within)
+/* Loop the buggy program over seeds 1..within, require a failure and
+ * check it is the row's (its replay). */
+static void found_within(const zoo_bug *b, const char *strategy, uint64_t within)
 {
 	stp_loop_result r;
 	int rc = loop(b, strategy, 0, 1, within, &r);
@@ -215,7 +217,7 @@ static uint64_t found_within(const zoo_bug *b, const char *strategy, uint64_t wi
 	}
 	printf("  %-15s %-7s found at seed %llu\n", b->name, strategy,
 	       (unsigned long long)r.failed_seed);
-	return r.failed_seed;
+	check_failure(b, strategy, &r);
 }
 
 static void test_random_finds_each_cheap_bug_the_way_it_says(void **state)
@@ -225,8 +227,7 @@ static void test_random_finds_each_cheap_bug_the_way_it_says(void **state)
 		const zoo_bug *b = &zoo_bugs[i];
 		if (b->random_within == 0)
 			continue;
-		uint64_t seed = found_within(b, "random", b->random_within);
-		check_failure(b, "random", seed);
+		found_within(b, "random", b->random_within);
 	}
 }
 
@@ -255,8 +256,7 @@ static void test_pct_and_pos_find_every_bug_of_depth_up_to_3(void **state)
 			const zoo_bug *b = &zoo_bugs[i];
 			if (b->depth > 3 || (k == 1 && strcmp(b->name, "rotate") == 0))
 				continue;
-			uint64_t seed = found_within(b, others[k], OTHERS_WITHIN);
-			check_failure(b, others[k], seed);
+			found_within(b, others[k], OTHERS_WITHIN);
 		}
 	}
 }
@@ -299,7 +299,7 @@ static void test_dfs_needs_the_documented_preemptions(void **state)
  * run per node of the tree. A run given a prefix of decisions (zoo_plan,
  * stp_set_schedule) ends at the first decision past it with an error that
  * lists the threads that could go on ("... the schedule ends after N
- * decisions, but the run goes on; at steps: [a] 'x', [b] 'y'"); each of
+ * decisions, but the run goes on; can go on: [a] 'x', [b] 'y'"); each of
  * them is a child. A child is a preemption when it is not the thread of
  * the previous decision (for the first one, the last registered thread)
  * and that thread is among them. */
@@ -327,11 +327,11 @@ static int index_of(stp_stepper *s, const char *name, size_t len)
 	return -1;
 }
 
-/* The threads listed after "at steps: " in e, as indices. */
+/* The threads listed after "can go on: " in e, as indices. */
 static int threads_listed(stp_stepper *s, const char *e, int *en)
 {
 	int n = 0;
-	for (const char *p = strstr(e, "at steps: "); p && (p = strchr(p, '[')) != NULL;) {
+	for (const char *p = strstr(e, "; can go on: "); p && (p = strchr(p, '[')) != NULL;) {
 		const char *q = strchr(p, ']'), *quote = q ? strchr(q, '\'') : NULL;
 		const char *end = quote ? strchr(quote + 1, '\'') : NULL;
 		if (!end)
@@ -363,9 +363,10 @@ static size_t number_after(const char *e, const char *text)
 
 /* Run the bug (or its fix) with the first len decisions of x->prefix. The
  * explicit schedule's own errors say where the plan and the run parted:
- * the plan ended first ("... but the run goes on; at steps: ..."), its
- * thread could not go on ("recorded [a] ..., but [a] had ended; at steps:
- * ..."), or every thread ended first ("... (this run made K decisions").
+ * the plan ended first ("... but the run goes on; can go on: ..."), its
+ * thread could not go on ("recorded [a] ..., but [a] had ended; can go
+ * on: ..."), or every thread ended first ("... (this run made K
+ * decisions").
  * Any other first error is the program failing. */
 static void run_plan(struct explorer *x, size_t len, struct outcome *o)
 {
@@ -389,8 +390,7 @@ static void run_plan(struct explorer *x, size_t len, struct outcome *o)
 	o->kind = !*e ? (body_rc == 0 ? RUN_PASS : RUN_ODD) : RUN_FAIL;
 	if (strncmp(e, "schedule: decision ", 19) == 0) {
 		o->kind = RUN_ODD;
-		if (strstr(e, "but the run goes on; at steps: ") ||
-		    strstr(e, "had ended; at steps: ") || strstr(e, "is not at a step; at steps: ")) {
+		if (strstr(e, "; can go on: ")) {
 			o->kind = RUN_DEPARTS;
 			o->at = number_after(e, "schedule: decision ") - 1;
 			o->nen = threads_listed(s, e, o->en);
