@@ -621,7 +621,7 @@ static void zoo_table(void)
 	for (size_t k = 0; k < zoo_nstrategies; k++)
 		printf(" | %s", "median fd sched/s");
 	printf("\n");
-	char slower[512] = "";
+	char slower[1024] = "";
 	for (size_t i = 0; i < zoo_nbugs; i++) {
 		const zoo_bug *b = &zoo_bugs[i];
 		struct zoo_cell c[16] = { { 0 } };
@@ -637,7 +637,8 @@ static void zoo_table(void)
 			double r = zoo_median(&c[0]), p = zoo_median(&c[1]);
 			if ((p < 0 && r >= 0) || (p >= 0 && r >= 0 && p > r))
 				snprintf(slower + strlen(slower), sizeof slower - strlen(slower),
-					 "%s%s", *slower ? ", " : "", b->name);
+					 "%s%s (%s%.1f against %.1f)", *slower ? ", " : "",
+					 b->name, p < 0 ? ">" : "", p < 0 ? ZOO_CAP : p, r);
 		}
 		fprintf(stderr, "\rbench: zoo %zu/%zu", i + 1, zoo_nbugs);
 	}
@@ -647,7 +648,7 @@ static void zoo_table(void)
 			printf("  %s: not in this build (stp_interleave refuses it)\n",
 			       zoo_strategies[k]);
 	if (have[0] && have[1])
-		printf("  pct:3 needs more schedules than random at the median: %s\n",
+		printf("  pct:3 needs more schedules than random at the median:\n    %s\n",
 		       *slower ? slower : "none");
 	if (have[3]) {
 		printf("  dfs by bound (capped at %d schedules each): schedules explored\n",

@@ -39,9 +39,10 @@ typedef struct zoo_bug {
 	/* Its depth in PCT's sense: the ordering constraints between steps
 	 * of different threads that make it happen. */
 	int depth;
-	/* Random finds the bug within seeds 1..random_within (test_zoo
-	 * checks it); 0: not promised (random is not expected to find it). */
-	uint64_t random_within;
+	/* random, pct:3 and pos find the bug within seeds 1..N of a loop
+	 * (test_zoo checks it, for a strategy this build has); 0: not
+	 * promised (the strategy is not expected to find it). */
+	uint64_t random_within, pct_within, pos_within;
 	/* The most schedules test_zoo lets dfs explore of the fixed program
 	 * (its whole space is larger, or takes too long to run). */
 	uint64_t dfs_cap;
