@@ -75,6 +75,9 @@ TPROG_BINS := $(TPROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
 EX_SRCS    := $(wildcard tests/examples/*.c)
 EX_BINS    := $(EX_SRCS:tests/examples/%.c=$(B)/examples/%)
 BENCH_BIN  := $(B)/bench/bench
+# The zoo of bugs (tests/bugs): linked into test_zoo and the bench.
+ZOO_SRCS   := $(wildcard tests/bugs/*.c)
+ZOO_OBJS   := $(ZOO_SRCS:tests/bugs/%.c=$(B)/zoo/%.o)
 
 # The library needs pkg-config and jansson; the tests also need cmocka,
 # curl and python3. When the goals include a test target, one check
@@ -215,7 +218,15 @@ $(B)/tests/%: tests/%.c $(STATIC) $(STAGED) | $(TDEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) $(CMOCKA_CFLAGS) $(JANSSON_CFLAGS) -Istepper -Itests -o $@ $< \
-	  $(STATIC) $(LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+	  $(EXTRA_OBJS) $(STATIC) $(LDFLAGS) $(CMOCKA_LIBS) $(LIBS)
+
+$(B)/zoo/%.o: tests/bugs/%.c $(STAGED) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) $(ALLCFLAGS) -Itests/bugs -c $< -o $@
+
+$(B)/tests/test_zoo: $(ZOO_OBJS)
+$(B)/tests/test_zoo: EXTRA_OBJS = $(ZOO_OBJS)
 
 $(B)/tests/progs/%: tests/progs/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -226,10 +237,11 @@ $(B)/examples/%: tests/examples/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
-$(BENCH_BIN): tests/bench/bench.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
+$(BENCH_BIN): tests/bench/bench.c $(ZOO_OBJS) $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
-	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -Istepper/base -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
+	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -Istepper/base -Itests/bugs -o $@ $< $(ZOO_OBJS) \
+	  $(STATIC) $(LDFLAGS) $(LIBS)
 
 test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
 	$(Q)sh tests/check_exports.sh $(B)/lib/libstepper.so

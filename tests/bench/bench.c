@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "handoff.h" /* the raw baseline uses the same primitive */
+#include "zoo.h"     /* (f) the zoo of bugs, tests/bugs */
 
 #define REPS 9
 
@@ -445,8 +446,236 @@ static double advance_cost(void)
 	return (double)(t1 - t0) / ADVANCES;
 }
 
-int main(void)
+/* (d), printed. */
+static void virtual_time_rows(void)
 {
+	double vr[3], ac[3], rw[3];
+	for (int i = 0; i < 3; i++) {
+		vr[i] = virtual_per_real();
+		ac[i] = advance_cost();
+		rw[i] = raw_handoff();
+	}
+	double v = median(vr, 3), a = median(ac, 3), w = median(rw, 3);
+	printf("(d) virtual time (median of 3)\n");
+	printf("  4 threads x 2500 sleeps of 1 s + 10000 timers, auto mode:\n");
+	printf("  virtual seconds per real second  %8.0f\n", v);
+	printf("  one advance (1 timer, 1 sleeper) %8.0f ns\n", a);
+	printf("  raw hand-off, same run           %8.0f ns\n", w);
+	printf("  ratio advance/hand-off           %8.1f\n", a / w);
+}
+
+/* ------------------------------------------------------------------ */
+/* (f) the zoo of bugs: schedules to the first failure, per strategy    */
+/* ------------------------------------------------------------------ */
+
+#define ZOO_RANGES 20         /* independent seed ranges per program and strategy */
+#define ZOO_STRIDE 100000     /* range r starts at seed 1 + r * ZOO_STRIDE */
+#define ZOO_CAP 2000          /* schedules a range may try before it gives up */
+#define ZOO_DFS_BOUNDS 4      /* dfs:0 .. dfs:3 */
+#define ZOO_DFS_CAP 5000      /* schedules each dfs:B may explore */
+
+struct zoo_cell {
+	int ran;           /* 0: the strategy is not in this build */
+	uint64_t tried[ZOO_RANGES]; /* schedules to the first failure; 0: none within the cap */
+	int found;         /* ranges that found it within the cap */
+	double per_second; /* schedules per second over all the ranges */
+};
+
+/* The buggy program's body, timed: the time spent in the bodies is what
+ * sched/s divides by (the loop's own work and the trace it writes of the
+ * failing run are left out: a range that finds the bug at once would
+ * otherwise measure mostly that write). */
+struct zoo_timed {
+	const zoo_bug *b;
+	uint64_t ns;
+};
+
+static int zoo_timed_body(stp_stepper *s, void *arg)
+{
+	struct zoo_timed *z = arg;
+	int fixed = 0;
+	uint64_t t0 = now_ns();
+	int rc = z->b->body(s, &fixed);
+	z->ns += now_ns() - t0;
+	return rc;
+}
+
+static int zoo_loop(const zoo_bug *b, const char *strategy, uint64_t first, uint64_t count,
+		    stp_loop_result *r, uint64_t *ns)
+{
+	char name[96], dir[256];
+	const char *bdir = getenv("B") ? getenv("B") : "build";
+	snprintf(name, sizeof name, "zoo %s %s", b->name, strategy);
+	snprintf(dir, sizeof dir, "%s/bench-traces/zoo", bdir);
+	struct zoo_timed z = { b, 0 };
+	stp_loop_options lo;
+	stp_loop_options_init(&lo);
+	lo.first_seed = first;
+	lo.count = count;
+	lo.quiet = 1;
+	lo.name = name;
+	lo.base.strategy = strategy;
+	lo.base.mode = STP_SERIAL;
+	lo.base.trace = NULL;
+	lo.base.replay = NULL;
+	lo.base.debug = 0;
+	lo.base.trace_dir = dir;
+	int rc = stp_loop(&lo, zoo_timed_body, &z, r);
+	if (ns)
+		*ns += z.ns;
+	return rc;
+}
+
+static void zoo_measure(const zoo_bug *b, const char *strategy, struct zoo_cell *c)
+{
+	uint64_t total = 0, ns = 0;
+	*c = (struct zoo_cell){ .ran = 1 };
+	/* dfs explores the same schedules in the same order from any first
+	 * seed: one range stands for the 20. */
+	int ranges = strncmp(strategy, "dfs", 3) == 0 ? 1 : ZOO_RANGES;
+	for (int r = 0; r < ranges; r++) {
+		stp_loop_result res;
+		int rc = zoo_loop(b, strategy, 1 + (uint64_t)r * ZOO_STRIDE, ZOO_CAP, &res, &ns);
+		total += res.tried;
+		if (rc == 1) {
+			c->tried[r] = res.tried;
+			c->found++;
+		} else if (rc < 0) {
+			fprintf(stderr, "bench: zoo %s %s: %s\n", b->name, strategy,
+				stp_strerror(rc));
+		}
+	}
+	for (int r = ranges; r < ZOO_RANGES; r++) {
+		c->tried[r] = c->tried[0];
+		c->found += c->tried[0] != 0;
+	}
+	c->per_second = ns ? (double)total / ((double)ns / 1e9) : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The median of the 20 ranges, a range that did not find it counting as
+ * more than the cap; -1 when the median is such a range. */
+static double zoo_median(const struct zoo_cell *c)
+{
+	uint64_t v[ZOO_RANGES];
+	for (int r = 0; r < ZOO_RANGES; r++)
+		v[r] = c->tried[r] ? c->tried[r] : UINT64_MAX;
+	qsort(v, ZOO_RANGES, sizeof v[0], cmp_u64);
+	uint64_t lo = v[ZOO_RANGES / 2 - 1], hi = v[ZOO_RANGES / 2];
+	if (hi == UINT64_MAX)
+		return -1;
+	return ((double)lo + (double)hi) / 2;
+}
+
+static void zoo_print_cell(const struct zoo_cell *c)
+{
+	char med[16], rate[16];
+	if (!c->ran) {
+		printf(" | %6s %2s %7s", "-", "-", "-");
+		return;
+	}
+	double m = zoo_median(c);
+	if (m < 0)
+		snprintf(med, sizeof med, ">%d", ZOO_CAP);
+	else
+		snprintf(med, sizeof med, "%.1f", m);
+	snprintf(rate, sizeof rate, "%.1fk", c->per_second / 1000);
+	printf(" | %6s %2d %7s", med, c->found, rate);
+}
+
+/* dfs:0, dfs:1, ... on one program until a bound finds the bug: how many
+ * schedules each explored (the bounds are cumulative: dfs:B explores
+ * bound 0, then 1, ... up to B). */
+static void zoo_dfs_bounds(const zoo_bug *b)
+{
+	printf("  %-15s", b->name);
+	for (int bound = 0; bound < ZOO_DFS_BOUNDS; bound++) {
+		char strategy[16];
+		snprintf(strategy, sizeof strategy, "dfs:%d", bound);
+		stp_loop_result r;
+		int rc = zoo_loop(b, strategy, 1, ZOO_DFS_CAP, &r, NULL);
+		if (rc == 1) {
+			printf("  dfs:%d found it at %llu", bound, (unsigned long long)r.tried);
+			break;
+		}
+		printf("  dfs:%d %s%llu", bound, r.tried < ZOO_DFS_CAP ? "all " : "cap ",
+		       (unsigned long long)r.tried);
+		if (r.tried == ZOO_DFS_CAP) { /* a larger bound starts over at bound 0 */
+			printf(" (larger bounds: the same)");
+			break;
+		}
+	}
+	printf("\n");
+}
+
+static void zoo_table(void)
+{
+	int have[16] = { 0 };
+	for (size_t k = 0; k < zoo_nstrategies && k < 16; k++)
+		have[k] = zoo_strategy_available(zoo_strategies[k], NULL, 0);
+	printf("(f) the zoo of bugs (tests/bugs): schedules to the first failure, median of %d\n"
+	       "  seed ranges (first seeds 1, %d, %d, ...), each capped at %d schedules\n"
+	       "  (>%d: the median range did not find it); fd: ranges that found it within\n"
+	       "  the cap; sched/s: schedules per second over the %d ranges, in the bodies\n"
+	       "  (register, run, check); dfs: one range for all 20 (the seed plays no\n"
+	       "  part in it); pre: the preemptions the bug needs; dep: its depth\n"
+	       "  (ordering constraints, as PCT counts them)\n",
+	       ZOO_RANGES, 1 + ZOO_STRIDE, 1 + 2 * ZOO_STRIDE, ZOO_CAP, ZOO_CAP, ZOO_RANGES);
+	printf("  %-15s pre dep", "program");
+	for (size_t k = 0; k < zoo_nstrategies; k++)
+		printf(k + 1 < zoo_nstrategies ? " | %-17s" : " | %s", zoo_strategies[k]);
+	printf("\n  %-15s        ", "");
+	for (size_t k = 0; k < zoo_nstrategies; k++)
+		printf(" | %s", "median fd sched/s");
+	printf("\n");
+	char slower[1024] = "";
+	for (size_t i = 0; i < zoo_nbugs; i++) {
+		const zoo_bug *b = &zoo_bugs[i];
+		struct zoo_cell c[16] = { { 0 } };
+		for (size_t k = 0; k < zoo_nstrategies; k++)
+			if (have[k])
+				zoo_measure(b, zoo_strategies[k], &c[k]);
+		printf("  %-15s %3d %3d", b->name, b->preemptions, b->depth);
+		for (size_t k = 0; k < zoo_nstrategies; k++)
+			zoo_print_cell(&c[k]);
+		printf("\n");
+		/* the target: pct:3 no slower than random at the median (depth >= 2) */
+		if (have[0] && have[1] && b->depth >= 2) {
+			double r = zoo_median(&c[0]), p = zoo_median(&c[1]);
+			if ((p < 0 && r >= 0) || (p >= 0 && r >= 0 && p > r))
+				snprintf(slower + strlen(slower), sizeof slower - strlen(slower),
+					 "\n    %-15s %s%.1f against %.1f", b->name,
+					 p < 0 ? ">" : "", p < 0 ? ZOO_CAP : p, r);
+		}
+		fprintf(stderr, "\rbench: zoo %zu/%zu", i + 1, zoo_nbugs);
+	}
+	fputc('\n', stderr);
+	for (size_t k = 0; k < zoo_nstrategies; k++)
+		if (!have[k])
+			printf("  %s: not in this build (stp_interleave refuses it)\n",
+			       zoo_strategies[k]);
+	if (have[0] && have[1])
+		printf("  pct:3 needs more schedules than random at the median:%s\n",
+		       *slower ? slower : " none");
+	if (have[3]) {
+		printf("  dfs by bound (capped at %d schedules each): schedules explored\n",
+		       ZOO_DFS_CAP);
+		for (size_t i = 0; i < zoo_nbugs; i++)
+			zoo_dfs_bounds(&zoo_bugs[i]);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "zoo") == 0) { /* the zoo's table alone */
+		zoo_table();
+		return 0;
+	}
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS], lsps[REPS], dps[REPS];
 	int lost = 0, flost = 0, llost = 0, dead = 0, dead_total = 0;
 	for (int i = 0; i < REPS; i++) {
@@ -499,18 +728,7 @@ int main(void)
 	printf("  baseline: xargs -n 1 -P 2        %8.0f runs per second\n", xargs);
 	printf("  ratio stepper run/xargs          %8.2f   (target >= 0.80)\n",
 	       ours / xargs);
-	double vr[3], ac[3], rw[3];
-	for (int i = 0; i < 3; i++) {
-		vr[i] = virtual_per_real();
-		ac[i] = advance_cost();
-		rw[i] = raw_handoff();
-	}
-	double v = median(vr, 3), a = median(ac, 3), w = median(rw, 3);
-	printf("(d) virtual time (median of 3)\n");
-	printf("  4 threads x 2500 sleeps of 1 s + 10000 timers, auto mode:\n");
-	printf("  virtual seconds per real second  %8.0f\n", v);
-	printf("  one advance (1 timer, 1 sleeper) %8.0f ns\n", a);
-	printf("  raw hand-off, same run           %8.0f ns\n", w);
-	printf("  ratio advance/hand-off           %8.1f\n", a / w);
+	virtual_time_rows();
+	zoo_table();
 	return 0;
 }
