@@ -165,7 +165,10 @@ typedef struct stp__source {
 
 /* A strategy as stp_options.strategy names it: "random", or a name with
  * an optional parameter ("pct:3"). */
-enum stp__strategy_kind { STP__ST_RANDOM };
+enum stp__strategy_kind {
+	STP__ST_RANDOM,
+	STP__ST_PREEMPT /* shrinking's replays (preempt.h); no name users can give */
+};
 
 typedef struct stp__strategy {
 	enum stp__strategy_kind kind;
@@ -269,6 +272,7 @@ struct stp_stepper {
 	stp__strategy strat;  /* from opt.strategy, at stp_interleave */
 	void *src_state;      /* the source's own (begin/end) */
 	stp__explore *explore; /* the seed loop's, or NULL */
+	struct stp__preempts *preempts; /* a shrinking replay's (preempt.h), or NULL */
 	stp__rng rng;         /* the random source's stream */
 	int *rec_thread;      /* explicit or recorded decisions, owned */
 	char **rec_name;      /* recorded step names (NULL: not checked) */

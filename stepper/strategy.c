@@ -9,6 +9,7 @@
  * the steps i has left.
  */
 #include "stepper_int.h"
+#include "preempt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +231,8 @@ int stp__strategy_parse(const char *text, stp__strategy *st, char *why, size_t s
 const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
 {
 	switch (kind) {
+	case STP__ST_PREEMPT:
+		return &stp__preempt_source;
 	case STP__ST_RANDOM:
 	default:
 		return NULL;

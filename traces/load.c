@@ -270,14 +270,15 @@ static void check_version(checker *c, json_t *d, stp_trace *t)
 
 static void check_header(checker *c, json_t *d, stp_trace *t)
 {
-	static const char *const strategies[] = { "random", "replay", "explicit", NULL };
+	static const char *const strategies[] = { "random", "replay", "explicit", "shrunk",
+						  NULL };
 	static const char *const modes[] = { "serial", "overlap", NULL };
 	check_format(c, d);
 	check_version(c, d, t);
 	t->library = str_field(c, get(c, d, AT("stepper"), 1), AT("stepper"), 1, 64);
 	u64_field(c, get(c, d, AT("seed"), 1), AT("seed"), &t->seed);
 	int i = choice(c, get(c, d, AT("strategy"), 1), AT("strategy"), strategies,
-		       "\"random\", \"replay\" or \"explicit\"");
+		       "\"random\", \"replay\", \"explicit\" or \"shrunk\"");
 	if (i >= 0)
 		t->strategy = stp__strdup(strategies[i]);
 	if (i >= 0 && !t->strategy)

@@ -6,6 +6,7 @@
 #include "env.h"
 #include "base.h"
 #include "trace_int.h"
+#include "shrink.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,7 +55,7 @@ static void progress(FILE *out, const stp_loop_options *lo, uint64_t done,
 
 static void report_failure(FILE *out, const stp_loop_options *lo,
 			   stp_stepper *s, uint64_t seed, uint64_t tried,
-			   int body_rc, const char *trace)
+			   int body_rc, const char *trace, const stp__shrunk *shrunk)
 {
 	fprintf(out, "stepper: %s%sseed %llu failed after %llu seed%s (range %llu..%llu)\n",
 		lo->name ? lo->name : "", lo->name ? ": " : "",
@@ -81,6 +82,7 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 				       "failure of this process)\n"
 				     : "",
 			(unsigned long long)seed, cmd);
+	stp__shrunk_print(out, shrunk, cmd);
 }
 
 /* The folder of this loop's traces: NAME-YYYYMMDD-HHMMSS-PID, with the
@@ -138,12 +140,14 @@ static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
 	folder_name(l->lo.name ? l->lo.name : program_invocation_short_name,
 		    l->started, folder, sizeof folder);
 	stp__loop_keep_trace(s, folder, r->trace_path, sizeof r->trace_path);
-	if (!l->lo.quiet) {
-		if (l->tty)
-			fputc('\n', l->out);
+	if (l->tty && !l->lo.quiet)
+		fputc('\n', l->out);
+	stp__shrunk *shrunk = stp__shrink(&o, s, body_rc, body, arg, r->trace_path,
+					  l->lo.quiet);
+	if (!l->lo.quiet)
 		report_failure(l->out, &l->lo, s, r->failed_seed, r->tried, body_rc,
-			       r->trace_path);
-	}
+			       r->trace_path, shrunk);
+	stp__shrunk_free(shrunk);
 	stp_free(s);
 	return 1;
 }

@@ -1,0 +1,705 @@
+/*
+ * shrink.c - shrinking a failing schedule to the fewest preemptions that
+ * still fail the same way (README "Shrinking").
+ *
+ * The failing run is replayed once with the preempt source following its
+ * decisions (preempt.h), which gives each decision's anchor; the
+ * decisions where the default policy would have chosen otherwise become
+ * the switch list: preemptions (the deciding thread could have gone on)
+ * and free choices (it had blocked or ended). Then, replaying the body
+ * with the preempt source each time:
+ *   1. ddmin over the preemptions (the free choices kept),
+ *   2. 1-minimal: drop any one switch that is not needed,
+ *   3. move each remaining preemption to its thread's point before or
+ *      after, while that cuts preemptions or switches (then 1-minimal
+ *      again).
+ * A replay "fails the same way" when it fails with the same outcome kind
+ * and the same first error, numbers and addresses masked (a deadlock:
+ * the same cycle). A candidate becomes the best only when it fails the
+ * same way with no more preemptions (a move: with fewer preemptions or
+ * switches), so the best is always a run that was seen to fail.
+ */
+#include "stepper_int.h"
+#include "preempt.h"
+#include "env.h"
+#include "trace_int.h"
+#include "shrink.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct stp__shrunk {
+	char why[320];        /* not shrunk: why ("" when it was) */
+	size_t from, to;      /* preemptions of the failing run and the shrunk one */
+	uint64_t replays;
+	double secs;
+	int budget;           /* stopped by the budget */
+	uint64_t max_replays;
+	double max_secs;
+	stp_stepper *best;    /* the shrunk run */
+	int errors_differ;    /* its first error's text is not the original's */
+	char pair[4 * STP_MAX_NAME + 256]; /* the critical pair's line ("" none) */
+	char trace[4096];     /* the shrunk trace ("" none) */
+	char trace_why[4352]; /* why there is none */
+};
+
+struct shrinker {
+	stp_options opt;     /* of each replay */
+	stp_body_fn body;
+	void *arg;
+	char *sig;           /* the failure's signature */
+	uint64_t max_replays, replays, deadline_ns;
+	int stop;            /* the budget ran out, or memory did */
+	int budget;
+	stp__switch *sw;     /* every switch made; its strings owned */
+	size_t nsw, capsw;
+	size_t *list;        /* the best's switches: indices into sw */
+	size_t nlist;
+	stp_stepper *best;   /* the best run so far (a failure) */
+	stp__preempts bestp; /* its decisions */
+	size_t best_pre, best_sw;
+};
+
+/* ------------------------------------------------------------------ */
+/* The same failure                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Is the digit run at i a line number ("bank.c:42"): after a ':' that
+ * follows a file name with an extension? */
+static int line_number(const char *text, size_t i)
+{
+	if (i < 2 || text[i - 1] != ':')
+		return 0;
+	for (size_t p = i - 1; p-- > 0;) {
+		unsigned char c = (unsigned char)text[p];
+		if (!isalnum(c) && !strchr("_./-+", c))
+			return 0;
+		if (c == '.' && isalpha((unsigned char)text[p + 1]))
+			return 1;
+	}
+	return 0;
+}
+
+/* The length of the number at i (decimal, or 0x and hex digits). */
+static size_t number_at(const char *text, size_t i)
+{
+	size_t n = 0;
+	if (text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X') &&
+	    isxdigit((unsigned char)text[i + 2])) {
+		n = 2;
+		while (isxdigit((unsigned char)text[i + n]))
+			n++;
+		return n;
+	}
+	while (isdigit((unsigned char)text[i + n]))
+		n++;
+	return n;
+}
+
+/* text (len bytes) with each number outside [thread] and 'name' made
+ * '#', line numbers kept. NULL when out of memory. */
+static char *masked(const char *text, size_t len)
+{
+	char *out = malloc(len + 1);
+	size_t n = 0;
+	int bracket = 0, quote = 0;
+	for (size_t i = 0; out && i < len;) {
+		char c = text[i];
+		int starts = isdigit((unsigned char)c) && !bracket && !quote &&
+			     (i == 0 || !(isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_'));
+		if (starts && !line_number(text, i)) {
+			i += number_at(text, i);
+			out[n++] = '#';
+			continue;
+		}
+		if (c == '[' && !quote)
+			bracket = 1;
+		else if (c == ']' && !quote)
+			bracket = 0;
+		else if (c == '\'' && !bracket)
+			quote = !quote;
+		out[n++] = c;
+		i++;
+	}
+	if (out)
+		out[n] = '\0';
+	return out;
+}
+
+/* "fail: <first error, masked>": what "the same way" compares. A
+ * deadlock's error is cut after its cycle (where the other threads were
+ * is not the failure). NULL when out of memory. */
+static char *signature(const stp_stepper *s, int body_rc)
+{
+	const char *first = stp_error_count(s) ? stp_error(s, 0) : NULL;
+	if (!first)
+		return stp__strdupf("%s: the test body returned non-zero (%s)",
+				    stp__outcome_name(s->outcome), body_rc ? "failed" : "passed");
+	size_t len = strlen(first);
+	const char *cut = strstr(first, "\n  the other threads:");
+	if (!cut)
+		cut = strstr(first, "\n  every thread:");
+	if (cut && s->outcome == STP__OUT_DEADLOCK)
+		len = (size_t)(cut - first);
+	char *m = masked(first, len);
+	char *sig = m ? stp__strdupf("%s: %s", stp__outcome_name(s->outcome), m) : NULL;
+	free(m);
+	return sig;
+}
+
+static int failed(const stp_stepper *s, int body_rc)
+{
+	return body_rc != 0 || stp_error_count(s) > 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Replays                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A new switch in sh->sw (strings copied): its index, or -1. */
+static long add_switch(struct shrinker *sh, const char *thread, const char *point,
+		       size_t occ, const char *to, int preempt)
+{
+	if (sh->nsw == sh->capsw) {
+		size_t cap = sh->capsw ? 2 * sh->capsw : 16;
+		stp__switch *w = realloc(sh->sw, cap * sizeof *w);
+		if (!w)
+			return -1;
+		sh->sw = w;
+		sh->capsw = cap;
+	}
+	stp__switch w = { { stp__strdup(thread), stp__strdup(point), occ },
+			  stp__strdup(to), preempt };
+	if ((thread && !w.at.thread) || (point && !w.at.point) || !w.to) {
+		free((char *)w.at.thread);
+		free((char *)w.at.point);
+		free((char *)w.to);
+		return -1;
+	}
+	sh->sw[sh->nsw] = w;
+	return (long)sh->nsw++;
+}
+
+/* Run the body once with p: 1 when it failed the same way, 0 when not,
+ * -1 when the budget is spent (or memory: sh->stop). *out receives the
+ * stepper (NULL with -1). */
+static int run_body(struct shrinker *sh, stp__preempts *p, stp_stepper **out, int *rc)
+{
+	*out = NULL;
+	if (sh->replays > 0 && (sh->replays >= sh->max_replays ||
+				stp__mono_ns() >= sh->deadline_ns)) {
+		sh->stop = sh->budget = 1;
+		return -1;
+	}
+	stp_stepper *s = stp_new(&sh->opt);
+	if (!s) {
+		sh->stop = 1;
+		return -1;
+	}
+	s->timed = 1;
+	s->preempts = p;
+	s->hooks.interleave = stp__preempt_interleave;
+	*rc = sh->body(s, sh->arg);
+	sh->replays++;
+	s->preempts = NULL;
+	char *sig = signature(s, *rc);
+	if (!sig || p->nomem)
+		sh->stop = 1;
+	int same = sig && !p->nomem && p->used && failed(s, *rc) && strcmp(sig, sh->sig) == 0;
+	free(sig);
+	*out = s;
+	return same;
+}
+
+/* Make s (run with p, from list) the best. */
+static void adopt(struct shrinker *sh, stp_stepper *s, stp__preempts *p,
+		  const size_t *list, size_t n)
+{
+	size_t *l = malloc((n ? n : 1) * sizeof *l);
+	if (!l) {
+		sh->stop = 1;
+		stp_free(s);
+		stp__preempts_reset(p);
+		return;
+	}
+	memcpy(l, list, n * sizeof *l);
+	free(sh->list);
+	sh->list = l;
+	sh->nlist = n;
+	stp_free(sh->best);
+	stp__preempts_reset(&sh->bestp);
+	sh->best = s;
+	sh->bestp = *p;
+	sh->bestp.sw = NULL;
+	sh->best_pre = stp__preempts_count(p, &sh->best_sw);
+}
+
+/* Replay the switches of list; it becomes the best when it fails the
+ * same way with no more preemptions (better: with fewer preemptions, or
+ * as many and fewer switches). 1 when it did. */
+static int try_list(struct shrinker *sh, const size_t *list, size_t n, int better)
+{
+	stp__switch *w = malloc((n ? n : 1) * sizeof *w);
+	if (!w) {
+		sh->stop = 1;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		w[i] = sh->sw[list[i]];
+	stp__preempts p = { .sw = w, .nsw = n };
+	stp_stepper *s;
+	int rc, same = run_body(sh, &p, &s, &rc);
+	free(w);
+	size_t nsw, pre = stp__preempts_count(&p, &nsw);
+	int ok = same == 1 &&
+		 (better ? pre < sh->best_pre || (pre == sh->best_pre && nsw < sh->best_sw)
+			 : pre <= sh->best_pre);
+	if (ok) {
+		adopt(sh, s, &p, list, n);
+		return !sh->stop;
+	}
+	stp_free(s);
+	stp__preempts_reset(&p);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The steps                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Replay the failing run as it was, and make its switch list: 0, or -1
+ * with why filled. */
+static int derive(struct shrinker *sh, stp_stepper *orig, char *why, size_t size)
+{
+	size_t n;
+	const int *sched = stp_schedule(orig, &n);
+	stp__preempts p = { .follow = sched, .nfollow = n };
+	stp_stepper *s;
+	int rc, same = run_body(sh, &p, &s, &rc);
+	if (same != 1) {
+		if (s && !p.used)
+			snprintf(why, size, "the test body chooses its own schedule "
+					    "(stp_set_schedule): there is nothing to vary");
+		else if (s)
+			snprintf(why, size,
+				 "the failing schedule, replayed, did not fail the same way "
+				 "(it %s): the test depends on something the stepper does "
+				 "not decide",
+				 failed(s, rc) ? "failed otherwise" : "passed");
+		else
+			snprintf(why, size, "out of memory");
+		stp_free(s);
+		stp__preempts_reset(&p);
+		return -1;
+	}
+	size_t *list = malloc((p.ndec ? p.ndec : 1) * sizeof *list), nl = 0;
+	for (size_t k = 0; list && k < p.ndec; k++) {
+		const stp__pdecision *d = &p.dec[k];
+		if (d->chosen == d->dflt)
+			continue;
+		long i = add_switch(sh, d->current >= 0 ? s->threads[d->current]->name : NULL,
+				    d->point, d->occ, s->threads[d->chosen]->name,
+				    d->current_enabled);
+		if (i < 0)
+			break;
+		list[nl++] = (size_t)i;
+	}
+	p.follow = NULL;
+	adopt(sh, s, &p, list ? list : &nl, nl);
+	free(list);
+	if (!list || sh->stop) {
+		snprintf(why, size, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Replay the preemptions p[0..np) with the free choices f[0..nf). */
+static int test_with(struct shrinker *sh, const size_t *p, size_t np, const size_t *f,
+		     size_t nf)
+{
+	size_t *c = malloc((np + nf + 1) * sizeof *c);
+	if (!c) {
+		sh->stop = 1;
+		return 0;
+	}
+	memcpy(c, p, np * sizeof *c);
+	memcpy(c + np, f, nf * sizeof *c);
+	int rc = try_list(sh, c, np + nf, 0);
+	free(c);
+	return rc;
+}
+
+/* One round of ddmin at granularity *gran over p[0..*n): 1 when it
+ * reduced p. */
+static int ddmin_round(struct shrinker *sh, size_t *p, size_t *n, size_t *gran,
+		       const size_t *f, size_t nf, size_t *c)
+{
+	for (size_t i = 0; i < *gran && !sh->stop; i++) {
+		size_t lo = i * *n / *gran, hi = (i + 1) * *n / *gran;
+		if (test_with(sh, p + lo, hi - lo, f, nf) == 1) {
+			memmove(p, p + lo, (hi - lo) * sizeof *p);
+			*n = hi - lo;
+			*gran = 2;
+			return 1;
+		}
+	}
+	for (size_t i = 0; *gran > 2 && i < *gran && !sh->stop; i++) {
+		size_t lo = i * *n / *gran, hi = (i + 1) * *n / *gran, m = 0;
+		for (size_t k = 0; k < *n; k++)
+			if (k < lo || k >= hi)
+				c[m++] = p[k];
+		if (test_with(sh, c, m, f, nf) == 1) {
+			memcpy(p, c, m * sizeof *p);
+			*n = m;
+			*gran = *gran - 1 > 2 ? *gran - 1 : 2;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* ddmin over the best's preemptions, its free choices kept. */
+static void ddmin(struct shrinker *sh)
+{
+	size_t total = sh->nlist, n = 0, nf = 0, gran = 2;
+	size_t *p = malloc((total + 1) * sizeof *p), *f = malloc((total + 1) * sizeof *f);
+	size_t *c = malloc((total + 1) * sizeof *c);
+	if (!p || !f || !c) {
+		sh->stop = 1;
+		goto out;
+	}
+	for (size_t i = 0; i < total; i++) {
+		if (sh->sw[sh->list[i]].preempt)
+			p[n++] = sh->list[i];
+		else
+			f[nf++] = sh->list[i];
+	}
+	if (n == 0 || test_with(sh, NULL, 0, f, nf) == 1)
+		goto out; /* it fails without a preemption */
+	while (n >= 2 && !sh->stop) {
+		if (ddmin_round(sh, p, &n, &gran, f, nf, c))
+			continue;
+		if (gran >= n)
+			break;
+		gran = 2 * gran < n ? 2 * gran : n;
+	}
+out:
+	free(p);
+	free(f);
+	free(c);
+}
+
+/* Drop any one switch the failure does not need, until none can go. */
+static void one_minimal(struct shrinker *sh)
+{
+	for (int changed = 1; changed && !sh->stop;) {
+		changed = 0;
+		for (size_t i = sh->nlist; i-- > 0 && !sh->stop;) {
+			if (i >= sh->nlist)
+				continue;
+			size_t *c = malloc((sh->nlist + 1) * sizeof *c), m = 0;
+			if (!c) {
+				sh->stop = 1;
+				return;
+			}
+			for (size_t k = 0; k < sh->nlist; k++)
+				if (k != i)
+					c[m++] = sh->list[k];
+			changed |= try_list(sh, c, m, 0);
+			free(c);
+		}
+	}
+}
+
+/* The best run's decision taken at anchor a (thread index t), or -1. */
+static long decision_at(const struct shrinker *sh, int t, const stp__anchor *a)
+{
+	for (size_t k = 0; k < sh->bestp.ndec; k++) {
+		const stp__pdecision *d = &sh->bestp.dec[k];
+		if (d->current == t && d->occ == a->occ &&
+		    (d->point == a->point ||
+		     (d->point && a->point && strcmp(d->point, a->point) == 0)))
+			return (long)k;
+	}
+	return -1;
+}
+
+/* The index of the thread named name in the best run, or -1. */
+static int best_thread(const struct shrinker *sh, const char *name)
+{
+	for (int i = 0; name && i < sh->best->nthreads; i++)
+		if (strcmp(sh->best->threads[i]->name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* Move switch i of the list to its thread's decision before (dir -1) or
+ * after (+1): 1 when that made the run better. */
+static int try_move(struct shrinker *sh, size_t i, int dir)
+{
+	const stp__switch *w = &sh->sw[sh->list[i]];
+	int t = best_thread(sh, w->at.thread);
+	long j = t < 0 ? -1 : decision_at(sh, t, &w->at);
+	if (j < 0)
+		return 0;
+	long k = j + dir;
+	while (k >= 0 && (size_t)k < sh->bestp.ndec && sh->bestp.dec[k].current != t)
+		k += dir;
+	if (k < 0 || (size_t)k >= sh->bestp.ndec)
+		return 0;
+	const stp__pdecision *d = &sh->bestp.dec[k];
+	long m = add_switch(sh, w->at.thread, d->point, d->occ, w->to, d->current_enabled);
+	size_t *c = malloc((sh->nlist + 1) * sizeof *c);
+	if (m < 0 || !c) {
+		free(c);
+		sh->stop = 1;
+		return 0;
+	}
+	memcpy(c, sh->list, sh->nlist * sizeof *c);
+	c[i] = (size_t)m;
+	int rc = try_list(sh, c, sh->nlist, 1);
+	free(c);
+	return rc;
+}
+
+/* Move each preemption earlier, then later, while that cuts switches. */
+static int move_all(struct shrinker *sh)
+{
+	int moved = 0;
+	for (size_t i = 0; i < sh->nlist && !sh->stop; i++) {
+		if (!sh->sw[sh->list[i]].preempt)
+			continue;
+		for (int dir = -1; dir <= 1; dir += 2)
+			while (!sh->stop && i < sh->nlist && try_move(sh, i, dir))
+				moved = 1;
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------------------ */
+/* The report                                                          */
+/* ------------------------------------------------------------------ */
+
+/* How many times thread t was granted name in the best's log up to k. */
+static size_t occurrence(const stp_stepper *s, int t, const char *name, size_t k)
+{
+	size_t n = 0;
+	for (size_t i = 0; i <= k && i < s->nlog; i++)
+		n += s->log[i].thread == t && strcmp(s->log[i].name, name) == 0;
+	return n;
+}
+
+/* The replay of the best's switches without switch m: how it ends. */
+static const char *without(struct shrinker *sh, size_t m)
+{
+	size_t *c = malloc((sh->nlist + 1) * sizeof *c), n = 0;
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < sh->nlist; i++)
+		if (i != m)
+			c[n++] = sh->list[i];
+	stp__switch *w = malloc((n + 1) * sizeof *w);
+	for (size_t i = 0; w && i < n; i++)
+		w[i] = sh->sw[c[i]];
+	free(c);
+	if (!w)
+		return NULL;
+	stp__preempts p = { .sw = w, .nsw = n };
+	stp_stepper *s;
+	int rc, same = run_body(sh, &p, &s, &rc);
+	free(w);
+	const char *how = same < 0 ? NULL
+			  : !failed(s, rc) ? "; the other way round the run passes"
+			  : same ? "; the other way round it still fails (a replay "
+				   "that differs)"
+				 : "; the other way round it fails otherwise";
+	stp_free(s);
+	stp__preempts_reset(&p);
+	return how;
+}
+
+/* The last preemption of the best run: the step that ran, and the one
+ * it went before. */
+static void critical_pair(struct shrinker *sh, stp__shrunk *r)
+{
+	const stp_stepper *b = sh->best;
+	long k = (long)sh->bestp.ndec;
+	while (--k >= 0) {
+		const stp__pdecision *d = &sh->bestp.dec[k];
+		if (d->current_enabled && d->chosen != d->current)
+			break;
+	}
+	if (k < 0 || (size_t)k >= b->nlog)
+		return;
+	const stp__pdecision *d = &sh->bestp.dec[k];
+	const char *tname = b->threads[d->current]->name, *ran = b->log[k].name;
+	stp__anchor a = { tname, d->point, d->occ };
+	const char *how = NULL;
+	for (size_t m = 0; m < sh->nlist; m++) {
+		const stp__switch *w = &sh->sw[sh->list[m]];
+		if (strcmp(w->at.thread ? w->at.thread : "", tname) == 0 &&
+		    decision_at(sh, d->current, &w->at) == k) {
+			how = without(sh, m);
+			break;
+		}
+	}
+	snprintf(r->pair, sizeof r->pair,
+		 "critical pair: [%s] '%s' #%zu runs before [%s] '%s' #%zu (the last "
+		 "preemption)%s",
+		 b->threads[d->chosen]->name, ran, occurrence(b, d->chosen, ran, (size_t)k),
+		 tname, a.point, a.occ, how ? how : "");
+}
+
+/* Write the best run's trace beside the original: NAME-shrunk.json. */
+static void write_shrunk(stp__shrunk *r, const char *trace)
+{
+	if (!trace || !*trace) {
+		snprintf(r->trace_why, sizeof r->trace_why,
+			 "the failing run's trace was not written either");
+		return;
+	}
+	size_t len = strlen(trace);
+	if (len > 5 && strcmp(trace + len - 5, ".json") == 0)
+		len -= 5;
+	int n = snprintf(r->trace, sizeof r->trace, "%.*s-shrunk.json", (int)len, trace);
+	if (n < 0 || (size_t)n >= sizeof r->trace) {
+		snprintf(r->trace_why, sizeof r->trace_why, "its path would be too long");
+		r->trace[0] = '\0';
+		return;
+	}
+	r->best->strategy = "shrunk";
+	int rc = stp_trace_write(r->best, r->trace), e = errno;
+	if (rc < 0) {
+		snprintf(r->trace_why, sizeof r->trace_why, "cannot write %s: %s", r->trace,
+			 rc == STP_EIO ? strerror(e) : stp_strerror(rc));
+		r->trace[0] = '\0';
+	}
+}
+
+/* Why the failing run s is not one to shrink ("" when it is). */
+static void why_not(const stp_stepper *s, char *why, size_t size)
+{
+	why[0] = '\0';
+	if (s->phase != STP__DONE)
+		snprintf(why, size, "the test body did not run the stepper");
+	else if (s->opt.mode != STP_SERIAL)
+		snprintf(why, size, "overlap mode takes no decisions to vary");
+	else if (s->outcome == STP__OUT_STALL)
+		snprintf(why, size, "a stall: each replay would wait out the stall "
+				    "limit, and a stall is not decided by the order");
+}
+
+static void shrink_run(struct shrinker *sh, stp_stepper *orig, stp__shrunk *r)
+{
+	if (derive(sh, orig, r->why, sizeof r->why) < 0)
+		return;
+	r->from = sh->best_pre;
+	if (r->from == 0) {
+		snprintf(r->why, sizeof r->why,
+			 "the failing order has no preemption: nothing to shrink");
+		return;
+	}
+	ddmin(sh);
+	one_minimal(sh);
+	if (move_all(sh))
+		one_minimal(sh);
+	r->to = sh->best_pre;
+	if (r->to > 0)
+		critical_pair(sh, r);
+}
+
+stp__shrunk *stp__shrink(const stp_options *o, stp_stepper *orig, int body_rc,
+			 stp_body_fn body, void *arg, const char *trace, int quiet)
+{
+	stp__shrink_env env;
+	stp__shrink_env_get(&env);
+	if (env.on == 0 || (env.on < 0 && quiet) || orig->opt.replay)
+		return NULL;
+	stp__shrunk *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	uint64_t t0 = stp__mono_ns();
+	r->max_replays = env.replays;
+	r->max_secs = env.seconds;
+	struct shrinker sh = { .opt = *o, .body = body, .arg = arg,
+			       .max_replays = env.replays,
+			       .deadline_ns = t0 + (uint64_t)(env.seconds * 1e9) };
+	sh.opt.trace = NULL;
+	sh.opt.replay = NULL;
+	sh.opt.debug = 0;
+	why_not(orig, r->why, sizeof r->why);
+	if (!r->why[0] && !(sh.sig = signature(orig, body_rc)))
+		snprintf(r->why, sizeof r->why, "out of memory");
+	if (!r->why[0])
+		shrink_run(&sh, orig, r);
+	if (!r->why[0] && sh.best) {
+		r->best = sh.best;
+		sh.best = NULL;
+		const char *e0 = stp_error_count(orig) ? stp_error(orig, 0) : "";
+		const char *e1 = stp_error_count(r->best) ? stp_error(r->best, 0) : "";
+		r->errors_differ = strcmp(e0, e1) != 0;
+		write_shrunk(r, trace);
+	}
+	r->replays = sh.replays;
+	r->budget = sh.budget;
+	r->secs = (double)(stp__mono_ns() - t0) / 1e9;
+	stp_free(sh.best);
+	stp__preempts_reset(&sh.bestp);
+	for (size_t i = 0; i < sh.nsw; i++) {
+		free((char *)sh.sw[i].at.thread);
+		free((char *)sh.sw[i].at.point);
+		free((char *)sh.sw[i].to);
+	}
+	free(sh.sw);
+	free(sh.list);
+	free(sh.sig);
+	return r;
+}
+
+void stp__shrunk_print(FILE *out, const stp__shrunk *r, const char *cmd)
+{
+	if (!r)
+		return;
+	if (r->why[0]) {
+		fprintf(out, "not shrunk: %s\n", r->why);
+		return;
+	}
+	fprintf(out, "shrunk from %zu preemption%s to %zu in %llu replays (%.2f s)\n",
+		r->from, r->from == 1 ? "" : "s", r->to, (unsigned long long)r->replays,
+		r->secs);
+	if (r->budget)
+		fprintf(out,
+			"  stopped by the budget of %llu replays and %g s "
+			"(STEPPER_SHRINK_REPLAYS, STEPPER_SHRINK_SECONDS): more may shrink it "
+			"further\n",
+			(unsigned long long)r->max_replays, r->max_secs);
+	for (size_t i = 0; r->errors_differ && i < stp_error_count(r->best); i++)
+		fprintf(out, "  error: %s\n", stp_error(r->best, i));
+	fprintf(out, "order after shrinking (%zu preemption%s):\n", r->to,
+		r->to == 1 ? "" : "s");
+	stp_print_order(r->best, out);
+	if (r->pair[0])
+		fprintf(out, "%s\n", r->pair);
+	else if (r->to == 0)
+		fprintf(out, "no critical pair: it fails without a preemption\n");
+	if (r->trace[0])
+		fprintf(out, "replay shrunk: STEPPER_REPLAY=%s %s\n", r->trace, cmd);
+	else
+		fprintf(out, "no shrunk trace: %s\n", r->trace_why);
+}
+
+const char *stp__shrunk_trace(const stp__shrunk *r)
+{
+	return r ? r->trace : "";
+}
+
+void stp__shrunk_free(stp__shrunk *r)
+{
+	if (!r)
+		return;
+	stp_free(r->best);
+	free(r);
+}
