@@ -158,6 +158,12 @@ static int failed(const stp_stepper *s, int body_rc)
 /* Replays                                                             */
 /* ------------------------------------------------------------------ */
 
+/* A copy of s; NULL for NULL (and when out of memory). */
+static char *dup_or_null(const char *s)
+{
+	return s ? stp__strdup(s) : NULL;
+}
+
 /* A new switch in sh->sw (strings copied): its index, or -1. */
 static long add_switch(struct shrinker *sh, const char *thread, const char *point,
 		       size_t occ, const char *to, int preempt)
@@ -170,8 +176,8 @@ static long add_switch(struct shrinker *sh, const char *thread, const char *poin
 		sh->sw = w;
 		sh->capsw = cap;
 	}
-	stp__switch w = { { stp__strdup(thread), stp__strdup(point), occ },
-			  stp__strdup(to), preempt };
+	stp__switch w = { { dup_or_null(thread), dup_or_null(point), occ },
+			  dup_or_null(to), preempt };
 	if ((thread && !w.at.thread) || (point && !w.at.point) || !w.to) {
 		free((char *)w.at.thread);
 		free((char *)w.at.point);
@@ -236,10 +242,16 @@ static void adopt(struct shrinker *sh, stp_stepper *s, stp__preempts *p,
 	sh->best_pre = stp__preempts_count(p, &sh->best_sw);
 }
 
+/* When a replay that failed the same way becomes the best. */
+enum accept {
+	NO_MORE,  /* no more preemptions (a removal) */
+	NOT_WORSE, /* no more preemptions, no more switches (a move) */
+	BETTER    /* fewer preemptions, or as many and fewer switches */
+};
+
 /* Replay the switches of list; it becomes the best when it fails the
- * same way with no more preemptions (better: with fewer preemptions, or
- * as many and fewer switches). 1 when it did. */
-static int try_list(struct shrinker *sh, const size_t *list, size_t n, int better)
+ * same way and accept says so. 1 when it did. */
+static int try_list(struct shrinker *sh, const size_t *list, size_t n, enum accept accept)
 {
 	stp__switch *w = malloc((n ? n : 1) * sizeof *w);
 	if (!w) {
@@ -253,9 +265,11 @@ static int try_list(struct shrinker *sh, const size_t *list, size_t n, int bette
 	int rc, same = run_body(sh, &p, &s, &rc);
 	free(w);
 	size_t nsw, pre = stp__preempts_count(&p, &nsw);
-	int ok = same == 1 &&
-		 (better ? pre < sh->best_pre || (pre == sh->best_pre && nsw < sh->best_sw)
-			 : pre <= sh->best_pre);
+	int ok = same == 1 && pre <= sh->best_pre;
+	if (accept == NOT_WORSE)
+		ok = ok && nsw <= sh->best_sw;
+	else if (accept == BETTER)
+		ok = ok && (pre < sh->best_pre || nsw < sh->best_sw);
 	if (ok) {
 		adopt(sh, s, &p, list, n);
 		return !sh->stop;
@@ -327,7 +341,7 @@ static int test_with(struct shrinker *sh, const size_t *p, size_t np, const size
 	}
 	memcpy(c, p, np * sizeof *c);
 	memcpy(c + np, f, nf * sizeof *c);
-	int rc = try_list(sh, c, np + nf, 0);
+	int rc = try_list(sh, c, np + nf, NO_MORE);
 	free(c);
 	return rc;
 }
@@ -392,26 +406,45 @@ out:
 	free(c);
 }
 
+/* One pass: drop each switch but keep (SIZE_MAX: none) that the failure
+ * does not need. 1 when one went. */
+static int one_pass(struct shrinker *sh, size_t keep)
+{
+	int changed = 0;
+	for (size_t i = sh->nlist; i-- > 0 && !sh->stop;) {
+		if (i >= sh->nlist || sh->list[i] == keep)
+			continue;
+		size_t *c = malloc((sh->nlist + 1) * sizeof *c), m = 0;
+		if (!c) {
+			sh->stop = 1;
+			return changed;
+		}
+		for (size_t k = 0; k < sh->nlist; k++)
+			if (k != i)
+				c[m++] = sh->list[k];
+		changed |= try_list(sh, c, m, NO_MORE);
+		free(c);
+	}
+	return changed;
+}
+
 /* Drop any one switch the failure does not need, until none can go. */
 static void one_minimal(struct shrinker *sh)
 {
-	for (int changed = 1; changed && !sh->stop;) {
-		changed = 0;
-		for (size_t i = sh->nlist; i-- > 0 && !sh->stop;) {
-			if (i >= sh->nlist)
-				continue;
-			size_t *c = malloc((sh->nlist + 1) * sizeof *c), m = 0;
-			if (!c) {
-				sh->stop = 1;
-				return;
-			}
-			for (size_t k = 0; k < sh->nlist; k++)
-				if (k != i)
-					c[m++] = sh->list[k];
-			changed |= try_list(sh, c, m, 0);
-			free(c);
-		}
-	}
+	while (!sh->stop && one_pass(sh, SIZE_MAX))
+		;
+}
+
+/* Switch i moved: drop the others it made needless. Returns where it
+ * is in the list now. */
+static size_t one_pass_after_move(struct shrinker *sh, size_t i)
+{
+	size_t id = sh->list[i];
+	one_pass(sh, id);
+	for (size_t k = 0; k < sh->nlist; k++)
+		if (sh->list[k] == id)
+			return k;
+	return i; /* not reached: the moved switch stays */
 }
 
 /* The best run's decision taken at anchor a (thread index t), or -1. */
@@ -460,23 +493,26 @@ static int try_move(struct shrinker *sh, size_t i, int dir)
 	}
 	memcpy(c, sh->list, sh->nlist * sizeof *c);
 	c[i] = (size_t)m;
-	int rc = try_list(sh, c, sh->nlist, 1);
+	int rc = try_list(sh, c, sh->nlist, NOT_WORSE);
 	free(c);
 	return rc;
 }
 
-/* Move each preemption earlier, then later, while that cuts switches. */
-static int move_all(struct shrinker *sh)
+/* Move each preemption earlier, then later, one point of its thread at a
+ * time while the run fails the same way with no more preemptions and
+ * switches; after each move, drop the switches the moved one made
+ * needless (a preemption moved next to another often makes it so). */
+static void move_all(struct shrinker *sh)
 {
-	int moved = 0;
 	for (size_t i = 0; i < sh->nlist && !sh->stop; i++) {
 		if (!sh->sw[sh->list[i]].preempt)
 			continue;
-		for (int dir = -1; dir <= 1; dir += 2)
-			while (!sh->stop && i < sh->nlist && try_move(sh, i, dir))
-				moved = 1;
+		for (int dir = -1; dir <= 1; dir += 2) {
+			size_t cap = sh->bestp.ndec; /* a thread has no more points */
+			while (!sh->stop && i < sh->nlist && cap-- > 0 && try_move(sh, i, dir))
+				i = one_pass_after_move(sh, i);
+		}
 	}
-	return moved;
 }
 
 /* ------------------------------------------------------------------ */
@@ -513,8 +549,7 @@ static const char *without(struct shrinker *sh, size_t m)
 	free(w);
 	const char *how = same < 0 ? NULL
 			  : !failed(s, rc) ? "; the other way round the run passes"
-			  : same ? "; the other way round it still fails (a replay "
-				   "that differs)"
+			  : same ? "; the other way round it fails the same way too"
 				 : "; the other way round it fails otherwise";
 	stp_free(s);
 	stp__preempts_reset(&p);
@@ -604,8 +639,8 @@ static void shrink_run(struct shrinker *sh, stp_stepper *orig, stp__shrunk *r)
 	}
 	ddmin(sh);
 	one_minimal(sh);
-	if (move_all(sh))
-		one_minimal(sh);
+	move_all(sh);
+	one_minimal(sh); /* a moved switch may itself be needless now */
 	r->to = sh->best_pre;
 	if (r->to > 0)
 		critical_pair(sh, r);
@@ -667,9 +702,9 @@ void stp__shrunk_print(FILE *out, const stp__shrunk *r, const char *cmd)
 		fprintf(out, "not shrunk: %s\n", r->why);
 		return;
 	}
-	fprintf(out, "shrunk from %zu preemption%s to %zu in %llu replays (%.2f s)\n",
+	fprintf(out, "shrunk from %zu preemption%s to %zu in %llu replay%s (%.2f s)\n",
 		r->from, r->from == 1 ? "" : "s", r->to, (unsigned long long)r->replays,
-		r->secs);
+		r->replays == 1 ? "" : "s", r->secs);
 	if (r->budget)
 		fprintf(out,
 			"  stopped by the budget of %llu replays and %g s "
