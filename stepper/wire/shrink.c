@@ -339,8 +339,10 @@ static int test_with(struct shrinker *sh, const size_t *p, size_t np, const size
 		sh->stop = 1;
 		return 0;
 	}
-	memcpy(c, p, np * sizeof *c);
-	memcpy(c + np, f, nf * sizeof *c);
+	if (np)
+		memcpy(c, p, np * sizeof *c);
+	if (nf)
+		memcpy(c + np, f, nf * sizeof *c);
 	int rc = try_list(sh, c, np + nf, NO_MORE);
 	free(c);
 	return rc;
