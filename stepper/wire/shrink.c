@@ -530,36 +530,78 @@ static size_t occurrence(const stp_stepper *s, int t, const char *name, size_t k
 	return n;
 }
 
-/* The replay of the best's switches without switch m: how it ends. */
-static const char *without(struct shrinker *sh, size_t m)
+/* Replay the best's switches without switch skip (SIZE_MAX: none) and
+ * with extra (NULL: none): 1 when it failed the same way, 0 when not (how
+ * says what it did instead), -1 when the budget is spent. */
+static int probe(struct shrinker *sh, size_t skip, const stp__switch *extra,
+		 const char **how)
 {
-	size_t *c = malloc((sh->nlist + 1) * sizeof *c), n = 0;
-	if (!c)
-		return NULL;
+	stp__switch *w = malloc((sh->nlist + 2) * sizeof *w);
+	size_t n = 0;
+	if (!w) {
+		sh->stop = 1;
+		return -1;
+	}
 	for (size_t i = 0; i < sh->nlist; i++)
-		if (i != m)
-			c[n++] = sh->list[i];
-	stp__switch *w = malloc((n + 1) * sizeof *w);
-	for (size_t i = 0; w && i < n; i++)
-		w[i] = sh->sw[c[i]];
-	free(c);
-	if (!w)
-		return NULL;
+		if (i != skip)
+			w[n++] = sh->sw[sh->list[i]];
+	if (extra)
+		w[n++] = *extra;
 	stp__preempts p = { .sw = w, .nsw = n };
 	stp_stepper *s;
 	int rc, same = run_body(sh, &p, &s, &rc);
 	free(w);
-	const char *how = same < 0 ? NULL
-			  : !failed(s, rc) ? "; the other way round the run passes"
-			  : same ? "; the other way round it fails the same way too"
-				 : "; the other way round it fails otherwise";
+	if (same == 0)
+		*how = failed(s, rc) ? "it fails otherwise" : "the run passes";
 	stp_free(s);
 	stp__preempts_reset(&p);
-	return how;
+	return same;
 }
 
-/* The last preemption of the best run: the step that ran, and the one
- * it went before. */
+/* The decision of the best run that granted thread t its next point
+ * after decision k (ndec when none did). */
+static size_t resumed(const struct shrinker *sh, size_t k, int t)
+{
+	size_t g = k + 1;
+	while (g < sh->bestp.ndec && sh->bestp.dec[g].chosen != t)
+		g++;
+	return g;
+}
+
+/* The last preemption (decision k, switch m of the list) left thread t at
+ * its point while others ran: the first of their steps that must run
+ * before that point for the run to fail the same way. Resuming t after
+ * j of them, j = 0, 1, ...: the first j that fails names step k + j - 1
+ * (j = 0 is the run without the preemption, which does not fail so:
+ * 1-minimal). *how: what the run did with t one step earlier. */
+static size_t first_needed(struct shrinker *sh, size_t k, size_t m, int t,
+			   const char **how)
+{
+	*how = NULL;
+	int r = probe(sh, m, NULL, how);
+	if (r != 0)
+		return k; /* not known: the budget, or it fails without it too */
+	size_t g = resumed(sh, k, t), j = 1;
+	for (; k + j < g; j++) {
+		const stp__pdecision *e = &sh->bestp.dec[k + j];
+		stp__switch back = { { e->current >= 0 ? sh->best->threads[e->current]->name : NULL,
+				       e->point, e->occ },
+				     sh->best->threads[t]->name, 1 };
+		const char *h = NULL;
+		r = probe(sh, SIZE_MAX, &back, &h);
+		if (r < 0) {
+			*how = NULL;
+			return k;
+		}
+		if (r == 1)
+			break;
+		*how = h;
+	}
+	return k + j - 1;
+}
+
+/* The critical pair: the point where the last preemption left its
+ * thread, and the first step others ran there that it must not precede. */
 static void critical_pair(struct shrinker *sh, stp__shrunk *r)
 {
 	const stp_stepper *b = sh->best;
@@ -572,22 +614,23 @@ static void critical_pair(struct shrinker *sh, stp__shrunk *r)
 	if (k < 0 || (size_t)k >= b->nlog)
 		return;
 	const stp__pdecision *d = &sh->bestp.dec[k];
-	const char *tname = b->threads[d->current]->name, *ran = b->log[k].name;
-	stp__anchor a = { tname, d->point, d->occ };
-	const char *how = NULL;
-	for (size_t m = 0; m < sh->nlist; m++) {
-		const stp__switch *w = &sh->sw[sh->list[m]];
-		if (strcmp(w->at.thread ? w->at.thread : "", tname) == 0 &&
-		    decision_at(sh, d->current, &w->at) == k) {
-			how = without(sh, m);
-			break;
-		}
+	const char *tname = b->threads[d->current]->name;
+	size_t m = SIZE_MAX;
+	for (size_t i = 0; i < sh->nlist && m == SIZE_MAX; i++) {
+		const stp__switch *w = &sh->sw[sh->list[i]];
+		if (w->at.thread && strcmp(w->at.thread, tname) == 0 &&
+		    decision_at(sh, d->current, &w->at) == k)
+			m = i;
 	}
+	const char *how = NULL;
+	size_t e = m == SIZE_MAX ? (size_t)k
+				 : first_needed(sh, (size_t)k, m, d->current, &how);
+	const stp__entry *l = &b->log[e < b->nlog ? e : (size_t)k];
 	snprintf(r->pair, sizeof r->pair,
-		 "critical pair: [%s] '%s' #%zu runs before [%s] '%s' #%zu (the last "
-		 "preemption)%s",
-		 b->threads[d->chosen]->name, ran, occurrence(b, d->chosen, ran, (size_t)k),
-		 tname, a.point, a.occ, how ? how : "");
+		 "critical pair: [%s] '%s' #%zu runs before [%s] '%s' #%zu%s%s",
+		 b->threads[l->thread]->name, l->name,
+		 occurrence(b, l->thread, l->name, (size_t)(l - b->log)), tname, d->point,
+		 d->occ, how ? "; the other way round " : "", how ? how : "");
 }
 
 /* Write the best run's trace beside the original: NAME-shrunk.json. */
