@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DIR "build/test-shrink"
@@ -460,6 +461,25 @@ static void test_a_body_with_its_own_schedule_is_not_shrunk(void **state)
 	free(text);
 }
 
+/* `stepper run` keeps each failing seed's trace and log in its run
+ * folder; its processes do not shrink, STEPPER_SHRINK=1 or not (a shrunk
+ * trace's replay line would name the folder the process wrote in). */
+static void test_stepper_run_processes_do_not_shrink(void **state)
+{
+	(void)state;
+	const char *b = getenv("B") && *getenv("B") ? getenv("B") : "build";
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd,
+		 "rm -rf " DIR "/cli && STEPPER_SHRINK=1 %s/bin/stepper run --seeds 1..2 "
+		 "--trace-dir " DIR "/cli -- %s/examples/bank racy > " DIR "/cli.txt 2>&1",
+		 b, b);
+	int st = system(cmd);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1); /* seeds 1 and 2 fail */
+	assert_int_equal(system("grep -q 'balance is' " DIR "/cli/run-*/seed-1.log"), 0);
+	assert_int_not_equal(system("grep -q 'shrunk' " DIR "/cli/run-*/seed-1.log"), 0);
+	assert_int_not_equal(system("ls -a " DIR "/cli/*/ | grep -q shrunk"), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_a_budget_of_replays_stops_it_and_says_so),
 		cmocka_unit_test(test_a_budget_of_time_stops_it_and_says_so),
 		cmocka_unit_test(test_a_body_with_its_own_schedule_is_not_shrunk),
+		cmocka_unit_test(test_stepper_run_processes_do_not_shrink),
 	};
 	unsetenv("STEPPER_SHRINK");
 	unsetenv("STEPPER_SHRINK_REPLAYS");
