@@ -172,6 +172,20 @@ static int pinned_body(stp_stepper *s, void *arg)
 	return 0;
 }
 
+/* A failure the stepper does not decide: only the first run fails. */
+static int first_call_fails(stp_stepper *s, void *arg)
+{
+	int *calls = arg;
+	struct counter c = { 0 };
+	stp_thread(s, "alice", NULL, increment, &c);
+	stp_thread(s, "bob", NULL, increment, &c);
+	if (stp_run(s) < 0)
+		return -1;
+	if ((*calls)++ == 0)
+		stp_add_error(s, "the first run fails, whatever its order");
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
@@ -461,6 +475,51 @@ static void test_a_body_with_its_own_schedule_is_not_shrunk(void **state)
 	free(text);
 }
 
+static void test_a_failure_the_order_does_not_decide_is_not_shrunk(void **state)
+{
+	(void)state;
+	capture c;
+	stp_loop_options lo = loop_options("first", capture_open(&c));
+	int calls = 0;
+	stp_loop_result r;
+	assert_int_equal(stp_loop(&lo, first_call_fails, &calls, &r), 1);
+	const char *text = capture_text(&c);
+	assert_true(matches(text, "^not shrunk: the failing schedule, replayed, did not fail "
+				  "the same way \\(it passed\\): the test depends on something "
+				  "the stepper does not decide$"));
+	assert_int_equal(calls, 2); /* the run, and one replay */
+	capture_free(&c);
+}
+
+/* A malformed budget is said once, and the default kept. */
+static void test_a_malformed_budget_is_reported_and_the_default_kept(void **state)
+{
+	(void)state;
+	fflush(stderr);
+	FILE *err = tmpfile();
+	assert_non_null(err);
+	int saved = dup(2);
+	assert_true(saved >= 0 && dup2(fileno(err), 2) == 2);
+	assert_int_equal(setenv("STEPPER_SHRINK_REPLAYS", "lots", 1), 0);
+	stp_loop_result r;
+	char *text = failing_loop("malformed", lost_update_body, &r);
+	unsetenv("STEPPER_SHRINK_REPLAYS");
+	fflush(stderr);
+	assert_true(dup2(saved, 2) == 2);
+	close(saved);
+	char said[1024] = "";
+	rewind(err);
+	size_t n = fread(said, 1, sizeof said - 1, err);
+	said[n] = '\0';
+	fclose(err);
+	assert_non_null(strstr(said, "stepper: ignoring STEPPER_SHRINK_REPLAYS='lots': expected "
+				     "a number of replays from 1 to 1000000000; using 2000\n"));
+	unsigned from, to, replays;
+	shrunk_numbers(text, &from, &to, &replays);
+	assert_int_equal(to, 1);
+	free(text);
+}
+
 /* `stepper run` keeps each failing seed's trace and log in its run
  * folder; its processes do not shrink, STEPPER_SHRINK=1 or not (a shrunk
  * trace's replay line would name the folder the process wrote in). */
@@ -491,6 +550,8 @@ int main(void)
 		cmocka_unit_test(test_a_budget_of_replays_stops_it_and_says_so),
 		cmocka_unit_test(test_a_budget_of_time_stops_it_and_says_so),
 		cmocka_unit_test(test_a_body_with_its_own_schedule_is_not_shrunk),
+		cmocka_unit_test(test_a_failure_the_order_does_not_decide_is_not_shrunk),
+		cmocka_unit_test(test_a_malformed_budget_is_reported_and_the_default_kept),
 		cmocka_unit_test(test_stepper_run_processes_do_not_shrink),
 	};
 	unsetenv("STEPPER_SHRINK");
