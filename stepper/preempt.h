@@ -77,4 +77,11 @@ void stp__preempts_reset(stp__preempts *p);
  * gone on, and another went), and switches (another went). */
 size_t stp__preempts_count(const stp__preempts *p, size_t *switches);
 
+/* What "fails the same way" compares: "OUTCOME: ERROR" with each number
+ * of the error (decimal, or 0x and hex digits) outside a [thread] name
+ * and a 'step' name made '#', but a line number after a file name
+ * ("bank.c:42") kept; a deadlock's report cut after its cycle (where the
+ * other threads were is not the failure). NULL when out of memory. */
+char *stp__failure_signature(const char *outcome, const char *first_error);
+
 #endif

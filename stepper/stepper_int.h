@@ -129,6 +129,10 @@ typedef struct stp__entry {
 	int is_step;       /* 0: a lock, unlock, wait or signal point */
 	int current;       /* the thread that decided (-1: none) */
 	int preempt;       /* it could have gone on, and another was chosen */
+	const char *current_at; /* where current was (its point's name), NULL
+				 * when it had ended or none decided: with
+				 * current and the point's count, the anchor
+				 * of a switch (traces, shrinking) */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending

@@ -25,7 +25,6 @@
 #include "trace_int.h"
 #include "shrink.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,87 +65,16 @@ struct shrinker {
 /* The same failure                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Is the digit run at i a line number ("bank.c:42"): after a ':' that
- * follows a file name with an extension? */
-static int line_number(const char *text, size_t i)
-{
-	if (i < 2 || text[i - 1] != ':')
-		return 0;
-	for (size_t p = i - 1; p-- > 0;) {
-		unsigned char c = (unsigned char)text[p];
-		if (!isalnum(c) && !strchr("_./-+", c))
-			return 0;
-		if (c == '.' && isalpha((unsigned char)text[p + 1]))
-			return 1;
-	}
-	return 0;
-}
-
-/* The length of the number at i (decimal, or 0x and hex digits). */
-static size_t number_at(const char *text, size_t i)
-{
-	size_t n = 0;
-	if (text[i] == '0' && (text[i + 1] == 'x' || text[i + 1] == 'X') &&
-	    isxdigit((unsigned char)text[i + 2])) {
-		n = 2;
-		while (isxdigit((unsigned char)text[i + n]))
-			n++;
-		return n;
-	}
-	while (isdigit((unsigned char)text[i + n]))
-		n++;
-	return n;
-}
-
-/* text (len bytes) with each number outside [thread] and 'name' made
- * '#', line numbers kept. NULL when out of memory. */
-static char *masked(const char *text, size_t len)
-{
-	char *out = malloc(len + 1);
-	size_t n = 0;
-	int bracket = 0, quote = 0;
-	for (size_t i = 0; out && i < len;) {
-		char c = text[i];
-		int starts = isdigit((unsigned char)c) && !bracket && !quote &&
-			     (i == 0 || !(isalnum((unsigned char)text[i - 1]) || text[i - 1] == '_'));
-		if (starts && !line_number(text, i)) {
-			i += number_at(text, i);
-			out[n++] = '#';
-			continue;
-		}
-		if (c == '[' && !quote)
-			bracket = 1;
-		else if (c == ']' && !quote)
-			bracket = 0;
-		else if (c == '\'' && !bracket)
-			quote = !quote;
-		out[n++] = c;
-		i++;
-	}
-	if (out)
-		out[n] = '\0';
-	return out;
-}
-
-/* "fail: <first error, masked>": what "the same way" compares. A
- * deadlock's error is cut after its cycle (where the other threads were
- * is not the failure). NULL when out of memory. */
+/* What "the same way" compares (stp__failure_signature), or, with no
+ * error, the outcome and that the body said it failed. NULL when out of
+ * memory. */
 static char *signature(const stp_stepper *s, int body_rc)
 {
 	const char *first = stp_error_count(s) ? stp_error(s, 0) : NULL;
 	if (!first)
 		return stp__strdupf("%s: the test body returned non-zero (%s)",
 				    stp__outcome_name(s->outcome), body_rc ? "failed" : "passed");
-	size_t len = strlen(first);
-	const char *cut = strstr(first, "\n  the other threads:");
-	if (!cut)
-		cut = strstr(first, "\n  every thread:");
-	if (cut && s->outcome == STP__OUT_DEADLOCK)
-		len = (size_t)(cut - first);
-	char *m = masked(first, len);
-	char *sig = m ? stp__strdupf("%s: %s", stp__outcome_name(s->outcome), m) : NULL;
-	free(m);
-	return sig;
+	return stp__failure_signature(stp__outcome_name(s->outcome), first);
 }
 
 static int failed(const stp_stepper *s, int body_rc)
