@@ -99,6 +99,56 @@ static size_t get(const struct table *t, int thread, const char *name, size_t oc
 }
 
 /* ------------------------------------------------------------------ */
+/* Occurrence counts                                                   */
+/* ------------------------------------------------------------------ */
+
+struct stp__counter {
+	struct table t;
+};
+
+stp__counter *stp__counter_new(void)
+{
+	return calloc(1, sizeof(stp__counter));
+}
+
+size_t stp__counter_get(const stp__counter *c, int thread, const char *name)
+{
+	return get(&c->t, thread, name, 0);
+}
+
+size_t stp__counter_add(stp__counter *c, int thread, const char *name)
+{
+	struct slot *sl = put(&c->t, thread, name, 0);
+	return sl ? ++sl->value : 0;
+}
+
+void stp__counter_free(stp__counter *c)
+{
+	if (c)
+		free(c->t.slots);
+	free(c);
+}
+
+int stp__log_occurrences(const stp_stepper *s, size_t *occ, size_t *from_occ)
+{
+	stp__counter *c = stp__counter_new();
+	if (!c)
+		return STP_ENOMEM;
+	for (size_t k = 0; k < s->nlog; k++) {
+		const stp__entry *e = &s->log[k];
+		from_occ[k] = e->current >= 0 && e->current_at
+				      ? stp__counter_get(c, e->current, e->current_at) + 1
+				      : 0;
+		if (!(occ[k] = stp__counter_add(c, e->thread, e->name))) {
+			stp__counter_free(c);
+			return STP_ENOMEM;
+		}
+	}
+	stp__counter_free(c);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* The source                                                          */
 /* ------------------------------------------------------------------ */
 

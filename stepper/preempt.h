@@ -77,6 +77,21 @@ void stp__preempts_reset(stp__preempts *p);
  * gone on, and another went), and switches (another went). */
 size_t stp__preempts_count(const stp__preempts *p, size_t *switches);
 
+/* How many times each thread was at each point name: an occurrence
+ * count (names compared as strings; the caller keeps them alive). */
+typedef struct stp__counter stp__counter;
+stp__counter *stp__counter_new(void); /* NULL when out of memory */
+size_t stp__counter_get(const stp__counter *c, int thread, const char *name);
+/* Count one more; the new count, 0 when out of memory. */
+size_t stp__counter_add(stp__counter *c, int thread, const char *name);
+void stp__counter_free(stp__counter *c);
+
+/* For each entry k of s's log (an online run's): occ[k], the how-many-th
+ * time its thread was at its point, from 1; from_occ[k], the same of
+ * where its decider was (current_at), 0 when it had ended or none
+ * decided. 0, or STP_ENOMEM. */
+int stp__log_occurrences(const stp_stepper *s, size_t *occ, size_t *from_occ);
+
 /* What "fails the same way" compares: "OUTCOME: ERROR" with each number
  * of the error (decimal, or 0x and hex digits) outside a [thread] name
  * and a 'step' name made '#', but a line number after a file name

@@ -58,6 +58,17 @@ struct stp_trace {
 	char **sched_names; /* version 2: each entry's step name, owned */
 	unsigned char *sched_kind; /* version 2: each entry's enum stp__kind */
 	unsigned char *sched_passed; /* version 2: 1 when an event is the entry */
+	/* Version 2, optional per entry (FORMAT.md): how the entry came. */
+	size_t *sched_occ;        /* the how-many-th time its thread was at its
+				   * point; 0: not written */
+	int *sched_from;          /* the thread that decided, when another: -1 none */
+	char **sched_from_at;     /* where it was (NULL: it had ended), owned */
+	size_t *sched_from_occ;   /* ... the how-many-th time */
+	unsigned char *sched_preempt; /* 1: it could have gone on */
+	/* A lenient replay's switches (replay.c), pointing into the above. */
+	struct stp__switch *lenient_sw;
+	size_t nlenient;
+	struct stp__preempts *lenient;
 	int has_outcome;
 	char *outcome;
 	size_t nevents;
