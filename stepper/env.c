@@ -18,7 +18,8 @@ static void complain(const char *var, const char *value, const char *expected,
 	static const char *const vars[] = { "STEPPER_SEED", "STEPPER_MODE",
 					    "STEPPER_STALL_MS", "STEPPER_DEBUG",
 					    "STEPPER_SHRINK", "STEPPER_SHRINK_REPLAYS",
-					    "STEPPER_SHRINK_SECONDS" };
+					    "STEPPER_SHRINK_SECONDS",
+					    "STEPPER_REPLAY_LENIENT" };
 	unsigned bit = 0;
 	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (strcmp(vars[i], var) == 0)
@@ -168,4 +169,15 @@ void stp__shrink_env_get(stp__shrink_env *e)
 	if ((v = getenv("STEPPER_SHRINK_SECONDS")) && *v && parse_seconds(v, &e->seconds) != 0)
 		complain("STEPPER_SHRINK_SECONDS", v,
 			 "seconds above 0, at most 86400 (decimals allowed: 0.5)", "10");
+}
+
+int stp__replay_lenient(void)
+{
+	const char *v = getenv("STEPPER_REPLAY_LENIENT");
+	if (!v || !*v || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0)
+		return 1;
+	complain("STEPPER_REPLAY_LENIENT", v, "0 or 1", "0 (strict replay)");
+	return 0;
 }

@@ -28,4 +28,8 @@ typedef struct stp__shrink_env {
 
 void stp__shrink_env_get(stp__shrink_env *e);
 
+/* STEPPER_REPLAY_LENIENT=1: a replay of a version 2 trace applies its
+ * recorded switches where their anchors come up (traces/replay.c). */
+int stp__replay_lenient(void);
+
 #endif

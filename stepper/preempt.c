@@ -207,6 +207,7 @@ static int preempt_begin(stp_stepper *s)
 	}
 	p->used = 1;
 	p->ndec = 0;
+	p->hits = 0;
 	p->diverged = 0;
 	p->nomem = 0;
 	s->src_state = st;
@@ -275,8 +276,10 @@ static int take(stp_stepper *s, const stp__choice *c)
 			p->diverged = 1;
 	} else {
 		size_t i = get(&st->anchors, c->current, d.point, d.occ);
-		if (i && is_enabled(c, st->to[i - 1]))
+		if (i && is_enabled(c, st->to[i - 1])) {
 			pick = st->to[i - 1];
+			p->hits++;
+		}
 	}
 	d.chosen = pick;
 	note(p, &d);
@@ -322,6 +325,7 @@ void stp__preempts_reset(stp__preempts *p)
 	p->dec = NULL;
 	p->ndec = p->capdec = 0;
 	p->used = p->diverged = p->nomem = 0;
+	p->hits = 0;
 }
 
 size_t stp__preempts_count(const stp__preempts *p, size_t *switches)

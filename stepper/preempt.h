@@ -60,6 +60,7 @@ typedef struct stp__preempts {
 	size_t nfollow;
 	stp__pdecision *dec;   /* every decision of the run, malloc'ed */
 	size_t ndec, capdec;
+	size_t hits;           /* switches whose anchor came up, target enabled */
 	int used;              /* this source decided the run */
 	int diverged;          /* follow: a recorded thread could not go on */
 	int nomem;             /* a decision could not be recorded */

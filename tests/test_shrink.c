@@ -16,6 +16,8 @@
 
 #include "helpers.h"
 
+#include <jansson.h>
+
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,6 +171,47 @@ static int pinned_body(stp_stepper *s, void *arg)
 		return -1;
 	if (c.value != 2)
 		stp_add_error(s, "counter is %d, expected 2", c.value);
+	return 0;
+}
+
+/* The lost update after an edit: 'after' renamed 'later', and alice
+ * (only she) passes a step more; fixed: the read and the write are one. */
+struct edited {
+	struct counter *c;
+	int extra;
+	int fixed;
+};
+
+static void increment_edited(void *arg)
+{
+	struct edited *e = arg;
+	for (int i = 0; i < 3; i++)
+		STEP("noise");
+	if (e->extra)
+		STEP("extra");
+	STEP("read");
+	int v = e->c->value;
+	if (e->fixed)
+		e->c->value = v + 1;
+	STEP("write");
+	if (!e->fixed)
+		e->c->value = v + 1;
+	for (int i = 0; i < 2; i++)
+		STEP("later");
+}
+
+static int edited_body(stp_stepper *s, void *arg)
+{
+	int fixed = arg != NULL;
+	struct counter c = { 0 };
+	struct edited a = { &c, 1, fixed }, b = { &c, 0, fixed }, d = { &c, 0, fixed };
+	stp_thread(s, "alice", NULL, increment_edited, &a);
+	stp_thread(s, "bob", NULL, increment_edited, &b);
+	stp_thread(s, "carol", NULL, increment_edited, &d);
+	if (stp_run(s) < 0)
+		return -1;
+	if (c.value != 3)
+		stp_add_error(s, "counter is %d, expected 3", c.value);
 	return 0;
 }
 
@@ -520,6 +563,97 @@ static void test_a_malformed_budget_is_reported_and_the_default_kept(void **stat
 	free(text);
 }
 
+/* The lost update's shrunk trace, its path in path. */
+static void shrunk_lost_update(char *path, size_t size)
+{
+	stp_loop_result r;
+	char *text = failing_loop("lenient", lost_update_body, &r);
+	free(text);
+	shrunk_path(&r, path, size);
+}
+
+/* body replays path in a loop, leniently or not: the loop's output. */
+static char *replay_output(const char *path, stp_body_fn body, void *arg, int lenient,
+			   int want_rc)
+{
+	if (lenient)
+		assert_int_equal(setenv("STEPPER_REPLAY_LENIENT", "1", 1), 0);
+	capture c;
+	stp_loop_options lo = loop_options("lenient", capture_open(&c));
+	lo.base.replay = path;
+	lo.count = 1;
+	stp_loop_result r;
+	int rc = stp_loop(&lo, body, arg, &r);
+	unsetenv("STEPPER_REPLAY_LENIENT");
+	char *text = strdup(capture_text(&c));
+	capture_free(&c);
+	if (rc != want_rc)
+		fail_msg("the replay returned %d, not %d:\n%s", rc, want_rc, text);
+	return text;
+}
+
+/* A shrunk trace names each entry's occurrence and, on a switch, where
+ * the thread that decided was. */
+static void test_a_shrunk_trace_records_its_anchors(void **state)
+{
+	(void)state;
+	char path[600];
+	shrunk_lost_update(path, sizeof path);
+	json_error_t e;
+	json_t *d = json_load_file(path, 0, &e);
+	assert_non_null(d);
+	json_t *sched = json_object_get(d, "schedule");
+	size_t preempts = 0;
+	for (size_t k = 0; k < json_array_size(sched); k++) {
+		json_t *x = json_array_get(sched, k);
+		assert_true(json_integer_value(json_object_get(x, "occurrence")) >= 1);
+		if (!json_object_get(x, "preempt"))
+			continue;
+		preempts++;
+		json_t *from = json_object_get(x, "from");
+		assert_string_equal(json_string_value(json_object_get(from, "at")), "write");
+		assert_int_equal(json_integer_value(json_object_get(from, "occurrence")), 1);
+	}
+	assert_int_equal(preempts, 1);
+	/* a wrong count is refused, naming the entry */
+	json_t *x = json_array_get(sched, json_array_size(sched) - 1);
+	json_object_set_new(x, "occurrence", json_integer(7));
+	assert_int_equal(json_dump_file(d, DIR "/wrong.json", JSON_INDENT(2)), 0);
+	json_decref(d);
+	stp_trace_error err;
+	assert_null(stp_trace_load(DIR "/wrong.json", &err));
+	char buf[1024];
+	const char *why = stp_trace_error_text(&err, buf, sizeof buf);
+	if (!matches(why, "schedule\\[[0-9]+\\]\\.occurrence: expected 2 \\(thread [0-9] at "
+			  "'after': time 2 in the schedule\\), found 7"))
+		fail_msg("unexpected: %s", why);
+}
+
+/* After an edit (a step renamed, a step added to one thread) the strict
+ * replay stops at the first difference; the lenient one applies the
+ * recorded switches where they come up, and the failure comes back. */
+static void test_lenient_replay_after_an_edit_reproduces_the_failure(void **state)
+{
+	(void)state;
+	char path[600];
+	shrunk_lost_update(path, sizeof path);
+	char *strict = replay_output(path, edited_body, NULL, 0, 1);
+	assert_true(matches(strict, "^  error: replay: decision [0-9]+: recorded "));
+	free(strict);
+	char *text = replay_output(path, edited_body, NULL, 1, 1);
+	if (!matches(text, "^stepper: lenient: lenient replay of .*-shrunk\\.json \\(([0-9]+) of "
+			   "\\1 recorded switch(es)? applied\\): the recorded failure came back$"))
+		fail_msg("no verdict in:\n%s", text);
+	assert_true(matches(text, "^  error: counter is [0-9], expected 3$"));
+	free(text);
+	/* the bug fixed: it does not come back, and the replay says so */
+	int fixed = 1;
+	text = replay_output(path, edited_body, &fixed, 1, 0);
+	assert_true(matches(text, "^stepper: lenient: lenient replay of .*: the recorded "
+				  "failure did not come back; this run: it passed$"));
+	free(text);
+}
+
 /* `stepper run` keeps each failing seed's trace and log in its run
  * folder; its processes do not shrink, STEPPER_SHRINK=1 or not (a shrunk
  * trace's replay line would name the folder the process wrote in). */
@@ -553,6 +687,8 @@ int main(void)
 		cmocka_unit_test(test_a_failure_the_order_does_not_decide_is_not_shrunk),
 		cmocka_unit_test(test_a_malformed_budget_is_reported_and_the_default_kept),
 		cmocka_unit_test(test_stepper_run_processes_do_not_shrink),
+		cmocka_unit_test(test_a_shrunk_trace_records_its_anchors),
+		cmocka_unit_test(test_lenient_replay_after_an_edit_reproduces_the_failure),
 	};
 	unsetenv("STEPPER_SHRINK");
 	unsetenv("STEPPER_SHRINK_REPLAYS");
@@ -560,5 +696,6 @@ int main(void)
 	unsetenv("STEPPER_SEED");
 	unsetenv("STEPPER_SEEDS");
 	unsetenv("STEPPER_REPLAY");
+	unsetenv("STEPPER_REPLAY_LENIENT");
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -579,8 +579,8 @@ static void check_count(checker *c, json_t *v, where w, size_t want, const char 
 	if (!v || int_field(c, v, w, 1, STP__TRACE_MAX_ENTRIES, &x) < 0)
 		return;
 	if ((size_t)x != want) {
-		fail_at(c, w, "expected %zu (the schedule has %s %zu time%s so far), found %lld",
-			want, what, want, want == 1 ? "" : "s", (long long)x);
+		fail_at(c, w, "expected %zu (%s: time %zu in the schedule), found %lld", want,
+			what, want, (long long)x);
 		return;
 	}
 	*out = (size_t)x;

@@ -98,6 +98,12 @@ int stp__replay_interleave(stp_stepper *s);
 void stp__trace_run_start(stp_stepper *s);
 void stp__trace_run_end(stp_stepper *s);
 void stp__trace_refresh(stp_stepper *s);
+/* After a lenient replay (STEPPER_REPLAY_LENIENT=1) that body_rc ended:
+ * into buf, how many recorded switches it applied and whether the
+ * recorded failure came back (the same outcome and first error, numbers
+ * masked: stp__failure_signature). 1 when it did, 0 when not, -1 when s
+ * was not a lenient replay (buf untouched). */
+int stp__replay_verdict(const stp_stepper *s, int body_rc, char *buf, size_t size);
 /* Keep a loop's failing trace in the trace dir, in a new folder named
  * folder (path receives where, "" if nowhere). */
 void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,

@@ -130,6 +130,10 @@ static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
 	int body_rc = body(s, arg);
 	r->tried++;
 	l->explore->runs++;
+	char verdict[1024];
+	if (stp__replay_verdict(s, body_rc, verdict, sizeof verdict) >= 0 && !l->lo.quiet)
+		fprintf(l->out, "stepper: %s%s%s\n", l->lo.name ? l->lo.name : "",
+			l->lo.name ? ": " : "", verdict);
 	if (body_rc == 0 && stp_error_count(s) == 0) {
 		stp_free(s);
 		return 0;
