@@ -10,14 +10,17 @@
  * with the preempt source each time:
  *   1. ddmin over the preemptions (the free choices kept),
  *   2. 1-minimal: drop any one switch that is not needed,
- *   3. move each remaining preemption to its thread's point before or
- *      after, while that cuts preemptions or switches (then 1-minimal
- *      again).
+ *   3. move each remaining preemption to its thread's point before, then
+ *      after, while the run fails the same way with no more preemptions
+ *      and switches, dropping the switches each move made needless; then
+ *      1-minimal again.
  * A replay "fails the same way" when it fails with the same outcome kind
  * and the same first error, numbers and addresses masked (a deadlock:
- * the same cycle). A candidate becomes the best only when it fails the
- * same way with no more preemptions (a move: with fewer preemptions or
- * switches), so the best is always a run that was seen to fail.
+ * the same cycle): stp__failure_signature. A candidate becomes the best
+ * only when it fails the same way with no more preemptions (a move: no
+ * more switches either), so the best is always a run that was seen to
+ * fail. Last, the critical pair: replays that resume the thread of the
+ * last preemption earlier find the first step it must not precede.
  */
 #include "stepper_int.h"
 #include "preempt.h"
@@ -173,8 +176,7 @@ static void adopt(struct shrinker *sh, stp_stepper *s, stp__preempts *p,
 /* When a replay that failed the same way becomes the best. */
 enum accept {
 	NO_MORE,  /* no more preemptions (a removal) */
-	NOT_WORSE, /* no more preemptions, no more switches (a move) */
-	BETTER    /* fewer preemptions, or as many and fewer switches */
+	NOT_WORSE /* no more preemptions, no more switches (a move) */
 };
 
 /* Replay the switches of list; it becomes the best when it fails the
@@ -196,8 +198,6 @@ static int try_list(struct shrinker *sh, const size_t *list, size_t n, enum acce
 	int ok = same == 1 && pre <= sh->best_pre;
 	if (accept == NOT_WORSE)
 		ok = ok && nsw <= sh->best_sw;
-	else if (accept == BETTER)
-		ok = ok && (pre < sh->best_pre || nsw < sh->best_sw);
 	if (ok) {
 		adopt(sh, s, &p, list, n);
 		return !sh->stop;
@@ -244,8 +244,10 @@ static int derive(struct shrinker *sh, stp_stepper *orig, char *why, size_t size
 		long i = add_switch(sh, d->current >= 0 ? s->threads[d->current]->name : NULL,
 				    d->point, d->occ, s->threads[d->chosen]->name,
 				    d->current_enabled);
-		if (i < 0)
+		if (i < 0) {
+			sh->stop = 1;
 			break;
+		}
 		list[nl++] = (size_t)i;
 	}
 	p.follow = NULL;
@@ -400,7 +402,7 @@ static int best_thread(const struct shrinker *sh, const char *name)
 }
 
 /* Move switch i of the list to its thread's decision before (dir -1) or
- * after (+1): 1 when that made the run better. */
+ * after (+1): 1 when the moved run became the best. */
 static int try_move(struct shrinker *sh, size_t i, int dir)
 {
 	const stp__switch *w = &sh->sw[sh->list[i]];
