@@ -16,7 +16,10 @@ static void complain(const char *var, const char *value, const char *expected,
 {
 	static atomic_uint said;
 	static const char *const vars[] = { "STEPPER_SEED", "STEPPER_MODE",
-					    "STEPPER_STALL_MS", "STEPPER_DEBUG" };
+					    "STEPPER_STALL_MS", "STEPPER_DEBUG",
+					    "STEPPER_SHRINK", "STEPPER_SHRINK_REPLAYS",
+					    "STEPPER_SHRINK_SECONDS",
+					    "STEPPER_REPLAY_LENIENT" };
 	unsigned bit = 0;
 	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (strcmp(vars[i], var) == 0)
@@ -129,5 +132,52 @@ int stp__loop_env_check(char *why, size_t size)
 		snprintf(why, size, "STEPPER_STRATEGY: %s; no seed was run", bad);
 		return STP_EINVAL;
 	}
+	return 0;
+}
+
+/* A number of seconds: decimal, above 0, at most a day. */
+static int parse_seconds(const char *v, double *out)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(v, &end);
+	if (errno || end == v || *end || !(d > 0) || d > 86400 || !isdigit((unsigned char)*v))
+		return -1;
+	*out = d;
+	return 0;
+}
+
+void stp__shrink_env_get(stp__shrink_env *e)
+{
+	*e = (stp__shrink_env){ -1, STP__SHRINK_REPLAYS, STP__SHRINK_SECONDS };
+	const char *v;
+	uint64_t n;
+	if ((v = getenv("STEPPER_SHRINK")) && *v) {
+		if (strcmp(v, "0") == 0 || strcmp(v, "1") == 0)
+			e->on = v[0] == '1';
+		else
+			complain("STEPPER_SHRINK", v, "0 (off) or 1 (on, even in a quiet loop)",
+				 "on unless the loop is quiet");
+	}
+	if ((v = getenv("STEPPER_SHRINK_REPLAYS")) && *v) {
+		if (stp__parse_u64(v, &n) == 0 && n >= 1 && n <= 1000000000)
+			e->replays = n;
+		else
+			complain("STEPPER_SHRINK_REPLAYS", v, "a number of replays from 1 to 1000000000",
+				 "2000");
+	}
+	if ((v = getenv("STEPPER_SHRINK_SECONDS")) && *v && parse_seconds(v, &e->seconds) != 0)
+		complain("STEPPER_SHRINK_SECONDS", v,
+			 "seconds above 0, at most 86400 (decimals allowed: 0.5)", "10");
+}
+
+int stp__replay_lenient(void)
+{
+	const char *v = getenv("STEPPER_REPLAY_LENIENT");
+	if (!v || !*v || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0)
+		return 1;
+	complain("STEPPER_REPLAY_LENIENT", v, "0 or 1", "0 (strict replay)");
 	return 0;
 }

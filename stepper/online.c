@@ -343,10 +343,12 @@ static int materialize(stp_stepper *s)
 		 * was its last step */
 		int cur = k ? s->sched[k - 1] : s->nthreads - 1;
 		const struct stp__thread *c = s->threads[cur];
-		int could = k == 0 || s->sched_step[k - 1] + 1 < c->nsteps;
+		size_t next = k ? s->sched_step[k - 1] + 1 : 0;
+		int could = next < c->nsteps;
 		s->log[k] = (stp__entry){ s->sched[k], t->order[step], t->times[step],
 					  t->vtimes[step], 1, 1, cur,
-					  could && cur != s->sched[k] };
+					  could && cur != s->sched[k],
+					  could ? c->order[next] : NULL };
 	}
 	return 0;
 }
@@ -377,9 +379,12 @@ static int record(stp_stepper *s, int pick, int current, int could)
 	}
 	if (materialize(s) < 0 || grow_log(s, s->nlog + 1) < 0)
 		return -1;
+	const struct stp__thread *c = current >= 0 ? s->threads[current] : NULL;
 	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
 					   t->op == STP__OP_STEP, current,
-					   could && pick != current };
+					   could && pick != current,
+					   c && !atomic_load(&c->ended) ? atomic_load(&c->at)
+									: NULL };
 	return 0;
 }
 

@@ -289,7 +289,13 @@ STP_API void stp_loop_options_init(stp_loop_options *lo);
 /* Run body once per seed until one fails. On a failure it prints the seed,
  * how many seeds it took, the errors and the order, writes the run's trace
  * into the trace dir (STEPPER_TRACE_DIR, default ./stepper-traces) and
- * prints the command that replays it. res (may be NULL) receives the
+ * prints the command that replays it. Before it reports, it shrinks the
+ * failure: replays of the body find an order with the fewest preemptions
+ * that fails the same way, printed with its replay command and written
+ * beside the trace as seed-N-shrunk.json (README "Shrinking";
+ * STEPPER_SHRINK=0 turns it off, a quiet loop shrinks only with
+ * STEPPER_SHRINK=1; STEPPER_SHRINK_REPLAYS and STEPPER_SHRINK_SECONDS are
+ * its budget). res (may be NULL) receives the
  * outcome. Returns 0 when every seed passed, 1 when one failed, or a
  * negative STP_E* code (bad arguments, out of memory; STP_EINVAL, printed
  * even when quiet, when STEPPER_SEED or STEPPER_SEEDS is set but malformed:

@@ -129,6 +129,10 @@ typedef struct stp__entry {
 	int is_step;       /* 0: a lock, unlock, wait or signal point */
 	int current;       /* the thread that decided (-1: none) */
 	int preempt;       /* it could have gone on, and another was chosen */
+	const char *current_at; /* where current was (its point's name), NULL
+				 * when it had ended or none decided: with
+				 * current and the point's count, the anchor
+				 * of a switch (traces, shrinking) */
 } stp__entry;
 
 /* What a source is asked at a decision: the enabled threads (ascending
@@ -166,7 +170,13 @@ typedef struct stp__source {
 
 /* A strategy as stp_options.strategy names it: "random", or a name with
  * an optional parameter ("pct:3"). */
-enum stp__strategy_kind { STP__ST_RANDOM, STP__ST_PCT, STP__ST_POS, STP__ST_DFS };
+enum stp__strategy_kind {
+	STP__ST_RANDOM,
+	STP__ST_PCT,
+	STP__ST_POS,
+	STP__ST_DFS,
+	STP__ST_PREEMPT /* shrinking's replays (preempt.h); no name users can give */
+};
 
 typedef struct stp__strategy {
 	enum stp__strategy_kind kind;
@@ -274,6 +284,7 @@ struct stp_stepper {
 	stp__strategy strat;  /* from opt.strategy, at stp_interleave */
 	void *src_state;      /* the source's own (begin/end) */
 	stp__explore *explore; /* the seed loop's, or NULL */
+	struct stp__preempts *preempts; /* a shrinking replay's (preempt.h), or NULL */
 	stp__rng rng;         /* the random source's stream */
 	int *rec_thread;      /* explicit or recorded decisions, owned */
 	char **rec_name;      /* recorded step names (NULL: not checked) */

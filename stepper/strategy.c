@@ -10,6 +10,7 @@
  */
 #include "stepper_int.h"
 #include "dfs.h"
+#include "preempt.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -254,6 +255,8 @@ const stp__source *stp__strategy_source(enum stp__strategy_kind kind)
 		return &stp__pos_source;
 	case STP__ST_DFS:
 		return stp__dfs_source();
+	case STP__ST_PREEMPT:
+		return &stp__preempt_source;
 	case STP__ST_RANDOM:
 	default:
 		return NULL;

@@ -758,7 +758,7 @@ static void test_a_trace_names_its_strategy_and_a_bad_name_is_refused(void **sta
 	char buf[512];
 	stp_trace_error_text(&err, buf, sizeof buf);
 	char want[400];
-	snprintf(want, sizeof want, "strategy: expected \"replay\", \"explicit\" or a "
+	snprintf(want, sizeof want, "strategy: expected \"replay\", \"explicit\", \"shrunk\" or a "
 		 "strategy (%s)", stp_strategies());
 	CONTAINS(buf, want);
 	CONTAINS(buf, "found \"dfs:y\"");

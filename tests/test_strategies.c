@@ -621,7 +621,8 @@ static void test_a_trace_may_name_any_strategy_the_library_accepts(void **state)
 		assert_null(stp_trace_load(DIR_ "/named2.json", &e));
 		char want[256];
 		snprintf(want, sizeof want,
-			 "expected \"replay\", \"explicit\" or a strategy (%s), found \"%s\"",
+			 "expected \"replay\", \"explicit\", \"shrunk\" or a strategy (%s), "
+			 "found \"%s\"",
 			 stp_strategies(), wrong[i]);
 		if (strcmp(e.text, want) != 0 || strcmp(e.path, "strategy") != 0)
 			fail_msg("'%s': got %s: %s", wrong[i], e.path, e.text);

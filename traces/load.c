@@ -5,6 +5,7 @@
  * expected and what was found.
  */
 #include "trace_int.h"
+#include "preempt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -278,12 +279,13 @@ static void check_strategy(checker *c, json_t *d, stp_trace *t)
 	if (!s)
 		return;
 	if (strcmp(s, "replay") == 0 || strcmp(s, "explicit") == 0 ||
+	    strcmp(s, "shrunk") == 0 ||
 	    stp__strategy_parse(s, &st, why, sizeof why) == 0) {
 		t->strategy = s;
 		return;
 	}
 	fail_at(c, AT("strategy"),
-		"expected \"replay\", \"explicit\" or a strategy (%s), found %s",
+		"expected \"replay\", \"explicit\", \"shrunk\" or a strategy (%s), found %s",
 		stp_strategies(), shown(s, buf, sizeof buf));
 	free(s);
 }
@@ -561,6 +563,101 @@ static void check_entry_v2(checker *c, stp_trace *t, json_t *e, size_t k,
 	t->sched_step[k] = kind == STP__K_STEP ? next[i]++ : next[i];
 }
 
+/* The arrays of the entries' optional anchors, and a counter of
+ * occurrences; NULL after failing. */
+static stp__counter *alloc_anchors(checker *c, stp_trace *t, size_t n)
+{
+	size_t m = n ? n : 1;
+	t->sched_occ = calloc(m, sizeof *t->sched_occ);
+	t->sched_from = malloc(m * sizeof *t->sched_from);
+	t->sched_from_at = calloc(m, sizeof *t->sched_from_at);
+	t->sched_from_occ = calloc(m, sizeof *t->sched_from_occ);
+	t->sched_preempt = calloc(m, sizeof *t->sched_preempt);
+	stp__counter *occ = stp__counter_new();
+	if (!t->sched_occ || !t->sched_from || !t->sched_from_at || !t->sched_from_occ ||
+	    !t->sched_preempt || !occ) {
+		stp__counter_free(occ);
+		fail_at(c, AT("schedule"), "out of memory");
+		return NULL;
+	}
+	for (size_t k = 0; k < n; k++)
+		t->sched_from[k] = -1;
+	return occ;
+}
+
+/* An optional count of entry k: a positive integer that must be want. */
+static void check_count(checker *c, json_t *v, where w, size_t want, const char *what,
+			size_t *out)
+{
+	json_int_t x;
+	if (!v || int_field(c, v, w, 1, STP__TRACE_MAX_ENTRIES, &x) < 0)
+		return;
+	if ((size_t)x != want) {
+		fail_at(c, w, "expected %zu (%s: time %zu in the schedule), found %lld", want,
+			what, want, (long long)x);
+		return;
+	}
+	*out = (size_t)x;
+}
+
+/* Entry k's "from": the thread that decided, where it was, and how many
+ * times it had been there (checked against the schedule). */
+static void check_from(checker *c, stp_trace *t, json_t *f, size_t k, stp__counter *occ)
+{
+	json_int_t i;
+	where w = AT_IK("schedule", k, "from");
+	if (!is_kind(c, f, w, JSON_OBJECT, "an object"))
+		return;
+	if (int_field(c, json_object_get(f, "thread"), AT_IK("schedule", k, "from.thread"), 0,
+		      (json_int_t)t->nthreads - 1, &i) < 0)
+		return;
+	if (i == t->sched[k]) {
+		fail_at(c, AT_IK("schedule", k, "from.thread"),
+			"expected another thread than the entry's own (%lld)", (long long)i);
+		return;
+	}
+	t->sched_from[k] = (int)i;
+	json_t *at = json_object_get(f, "at"), *n = json_object_get(f, "occurrence");
+	if (!at && !n)
+		return; /* it had ended */
+	where wa = AT_IK("schedule", k, "from.at"), wn = AT_IK("schedule", k, "from.occurrence");
+	if (!at || !n) {
+		fail_at(c, at ? wn : wa, "missing (\"at\" and \"occurrence\" come together)");
+		return;
+	}
+	if (!(t->sched_from_at[k] = str_field(c, at, wa, 1, STP_MAX_NAME)))
+		return;
+	char what[STP_MAX_NAME + 64];
+	snprintf(what, sizeof what, "thread %lld at '%s'", (long long)i, t->sched_from_at[k]);
+	check_count(c, n, wn, stp__counter_get(occ, (int)i, t->sched_from_at[k]) + 1, what,
+		    &t->sched_from_occ[k]);
+}
+
+/* Version 2: entry k's optional anchor fields (FORMAT.md). */
+static void check_anchor_v2(checker *c, stp_trace *t, json_t *e, size_t k,
+			    stp__counter *occ)
+{
+	size_t n = stp__counter_add(occ, t->sched[k], t->sched_names[k]);
+	if (!n) {
+		fail_at(c, AT_I("schedule", k), "out of memory");
+		return;
+	}
+	char what[STP_MAX_NAME + 64];
+	snprintf(what, sizeof what, "thread %d at '%s'", t->sched[k], t->sched_names[k]);
+	check_count(c, json_object_get(e, "occurrence"), AT_IK("schedule", k, "occurrence"), n,
+		    what, &t->sched_occ[k]);
+	json_t *f = json_object_get(e, "from"), *p = json_object_get(e, "preempt");
+	if (f && !c->failed)
+		check_from(c, t, f, k, occ);
+	if (p && !c->failed) {
+		if (!is_kind(c, p, AT_IK("schedule", k, "preempt"), JSON_TRUE, "true"))
+			return;
+		if (!f)
+			fail_at(c, AT_IK("schedule", k, "preempt"), "without \"from\"");
+		t->sched_preempt[k] = 1;
+	}
+}
+
 static void check_schedule_v2(checker *c, json_t *d, stp_trace *t)
 {
 	json_t *arr = get(c, d, AT("schedule"), 1);
@@ -585,8 +682,13 @@ static void check_schedule_v2(checker *c, json_t *d, stp_trace *t)
 		return;
 	}
 	t->nsched = n;
-	for (size_t k = 0; k < n && !c->failed; k++)
+	stp__counter *occ = alloc_anchors(c, t, n);
+	for (size_t k = 0; k < n && !c->failed; k++) {
 		check_entry_v2(c, t, json_array_get(arr, k), k, next);
+		if (!c->failed)
+			check_anchor_v2(c, t, json_array_get(arr, k), k, occ);
+	}
+	stp__counter_free(occ);
 	free(next);
 }
 
@@ -772,6 +874,17 @@ void stp_trace_free(stp_trace *t)
 	free(t->sched_names);
 	free(t->sched_kind);
 	free(t->sched_passed);
+	for (size_t k = 0; t->sched_from_at && k < t->nsched; k++)
+		free(t->sched_from_at[k]);
+	free(t->sched_from_at);
+	free(t->sched_occ);
+	free(t->sched_from);
+	free(t->sched_from_occ);
+	free(t->sched_preempt);
+	free(t->lenient_sw);
+	if (t->lenient)
+		stp__preempts_reset(t->lenient);
+	free(t->lenient);
 	free(t->is_free);
 	free(t->events);
 	free(t->outcome);

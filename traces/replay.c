@@ -5,6 +5,8 @@
  */
 #include "trace_int.h"
 #include "base.h"
+#include "env.h"
+#include "preempt.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -64,6 +66,36 @@ static int compare_declarations(stp_stepper *s, const stp_trace *t)
 	return 0;
 }
 
+/* A lenient replay: the same threads by name (their declared orders may
+ * differ), and the recorded switches applied by their anchors over the
+ * default policy (preempt.h). */
+static int lenient_prepare(stp_stepper *s, stp_trace *t)
+{
+	if ((size_t)s->nthreads != t->nthreads)
+		return compare_declarations(s, t); /* says so */
+	for (size_t i = 0; i < t->nthreads; i++)
+		if (strcmp(s->threads[i]->name, t->names[i]) != 0)
+			return compare_declarations(s, t);
+	t->lenient = calloc(1, sizeof *t->lenient);
+	t->lenient_sw = malloc((t->nsched ? t->nsched : 1) * sizeof *t->lenient_sw);
+	if (!t->lenient || !t->lenient_sw)
+		return STP_ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; t->sched_from && k < t->nsched; k++) {
+		int f = t->sched_from[k];
+		if (f < 0)
+			continue;
+		const char *at = t->sched_from_at[k];
+		t->lenient_sw[n++] = (stp__switch){ { t->names[f], at, at ? t->sched_from_occ[k] : 1 },
+						    t->names[t->sched[k]], t->sched_preempt[k] };
+	}
+	t->nlenient = n;
+	*t->lenient = (stp__preempts){ .sw = t->lenient_sw, .nsw = n };
+	s->opt.mode = t->mode;
+	s->preempts = t->lenient;
+	return stp__preempt_interleave(s);
+}
+
 int stp__replay_interleave(stp_stepper *s)
 {
 	stp_trace_error err;
@@ -74,15 +106,17 @@ int stp__replay_interleave(stp_stepper *s)
 			   stp_trace_error_text(&err, buf, sizeof buf));
 		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
 	}
-	int rc = compare_declarations(s, t);
-	if (rc == 0 && t->version == 2) { /* decisions, checked as they come */
+	int lenient = t->version == 2 && stp__replay_lenient();
+	int rc = lenient ? lenient_prepare(s, t) : compare_declarations(s, t);
+	if (rc == 0 && !lenient && t->version == 2) { /* decisions, checked as they come */
 		s->opt.mode = t->mode;
 		rc = stp__set_recorded(s, t->sched, (const char *const *)t->sched_names,
 				       t->nsched, "replay");
-	} else if (rc == 0) {
+	} else if (rc == 0 && !lenient) {
 		rc = stp__set_schedule(s, t->sched, t->nsched);
 	}
 	if (rc < 0) {
+		s->preempts = NULL;
 		stp_trace_free(t);
 		return rc;
 	}
@@ -96,6 +130,60 @@ int stp__replay_interleave(stp_stepper *s)
 	s->replay = t;
 	s->replay_free = replay_free;
 	return 0;
+}
+
+/* "OUTCOME: first error" of a run that body_rc ended (as a seed loop
+ * sees it), masked (stp__failure_signature). */
+static char *run_signature(const stp_stepper *s, int body_rc)
+{
+	const char *out = stp__outcome_name(s->outcome);
+	if (stp_error_count(s))
+		return stp__failure_signature(out, stp_error(s, 0));
+	return body_rc ? stp__strdupf("fail: the test body returned non-zero")
+		       : stp__strdupf("%s", out);
+}
+
+/* The recorded run's. */
+static char *trace_signature(const stp_trace *t)
+{
+	const char *out = t->has_outcome ? t->outcome : "none";
+	return t->nerrors ? stp__failure_signature(out, t->errors[0]) : stp__strdupf("%s", out);
+}
+
+/* The first line of text, at most 200 bytes of it. */
+static int first_line(const char *text)
+{
+	size_t n = strcspn(text, "\n");
+	return (int)(n < 200 ? n : 200);
+}
+
+int stp__replay_verdict(const stp_stepper *s, int body_rc, char *buf, size_t size)
+{
+	const stp_trace *t = s->replay;
+	if (!t || !t->lenient)
+		return -1;
+	size_t applied = t->lenient->hits;
+	char *a = trace_signature(t), *b = run_signature(s, body_rc);
+	int same = a && b && strcmp(a, b) == 0, passed = t->has_outcome &&
+							  strcmp(t->outcome, "pass") == 0;
+	const char *now = stp_error_count(s) ? stp_error(s, 0)
+			  : body_rc	     ? "the test body returned non-zero"
+					     : "it passed";
+	int n = snprintf(buf, size, "lenient replay of %s (%zu of %zu recorded switch%s applied): ",
+			 t->source, applied, t->nlenient, t->nlenient == 1 ? "" : "es");
+	if (n >= 0 && (size_t)n < size) {
+		if (same)
+			snprintf(buf + n, size - (size_t)n, "%s",
+				 passed ? "the recorded run passed, and this one did too"
+					: "the recorded failure came back");
+		else
+			snprintf(buf + n, size - (size_t)n,
+				 "the recorded %s did not come back; this run: %.*s",
+				 passed ? "pass" : "failure", first_line(now), now);
+	}
+	free(a);
+	free(b);
+	return same;
 }
 
 /* After a replayed run: were the events the recorded ones? */

@@ -58,6 +58,17 @@ struct stp_trace {
 	char **sched_names; /* version 2: each entry's step name, owned */
 	unsigned char *sched_kind; /* version 2: each entry's enum stp__kind */
 	unsigned char *sched_passed; /* version 2: 1 when an event is the entry */
+	/* Version 2, optional per entry (FORMAT.md): how the entry came. */
+	size_t *sched_occ;        /* the how-many-th time its thread was at its
+				   * point; 0: not written */
+	int *sched_from;          /* the thread that decided, when another: -1 none */
+	char **sched_from_at;     /* where it was (NULL: it had ended), owned */
+	size_t *sched_from_occ;   /* ... the how-many-th time */
+	unsigned char *sched_preempt; /* 1: it could have gone on */
+	/* A lenient replay's switches (replay.c), pointing into the above. */
+	struct stp__switch *lenient_sw;
+	size_t nlenient;
+	struct stp__preempts *lenient;
 	int has_outcome;
 	char *outcome;
 	size_t nevents;
@@ -87,6 +98,12 @@ int stp__replay_interleave(stp_stepper *s);
 void stp__trace_run_start(stp_stepper *s);
 void stp__trace_run_end(stp_stepper *s);
 void stp__trace_refresh(stp_stepper *s);
+/* After a lenient replay (STEPPER_REPLAY_LENIENT=1) that body_rc ended:
+ * into buf, how many recorded switches it applied and whether the
+ * recorded failure came back (the same outcome and first error, numbers
+ * masked: stp__failure_signature). 1 when it did, 0 when not, -1 when s
+ * was not a lenient replay (buf untouched). */
+int stp__replay_verdict(const stp_stepper *s, int body_rc, char *buf, size_t size);
 /* Keep a loop's failing trace in the trace dir, in a new folder named
  * folder (path receives where, "" if nowhere). */
 void stp__loop_keep_trace(stp_stepper *s, const char *folder, char *path,

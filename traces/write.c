@@ -2,6 +2,7 @@
  * write.c - a stepper's trace as a JSON document, written atomically.
  */
 #include "trace_int.h"
+#include "preempt.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -110,19 +111,54 @@ static enum stp__kind log_kind(const stp__entry *l)
 	return l->is_step ? STP__K_STEP : stp__kind_of_name(l->name);
 }
 
+/* Version 2: how entry k came (FORMAT.md): the how-many-th time its
+ * thread was at its point, and, when another thread decided, where that
+ * one was and whether it could have gone on. */
+static int add_anchor(json_t *e, const stp__entry *l, size_t occ, size_t from_occ)
+{
+	if (add(e, "occurrence", json_integer((json_int_t)occ)))
+		return -1;
+	if (l->current < 0 || l->current == l->thread)
+		return 0;
+	json_t *from = json_object();
+	if (!from || add(from, "thread", json_integer(l->current)) ||
+	    (l->current_at && (add(from, "at", name_json(l->current_at)) ||
+			       add(from, "occurrence", json_integer((json_int_t)from_occ))))) {
+		json_decref(from);
+		return -1;
+	}
+	return add(e, "from", from) || (l->preempt && add(e, "preempt", json_true()));
+}
+
+/* Does the trace carry each entry's anchor (a shrunk trace: short, and
+ * what a lenient replay applies)? Other traces leave them out: on a long
+ * run they would take the trace past its size limit. */
+static int with_anchors(const stp_stepper *s)
+{
+	return s->online && s->strategy && strcmp(s->strategy, "shrunk") == 0;
+}
+
 static json_t *schedule_json(const stp_stepper *s)
 {
-	json_t *arr = json_array();
+	size_t n = !with_anchors(s) ? 0 : s->nlog > s->nsched ? s->nlog : s->nsched;
+	size_t *occ = calloc(n ? n : 1, sizeof *occ);
+	size_t *from_occ = calloc(n ? n : 1, sizeof *from_occ);
+	json_t *arr = occ && from_occ && !(n && stp__log_occurrences(s, occ, from_occ) < 0)
+			      ? json_array()
+			      : NULL;
 	for (size_t k = 0; arr && k < s->nsched; k++) {
 		json_t *e = json_object();
 		if (!e || add(e, "thread", json_integer(s->sched[k])) ||
 		    add(e, "step", name_json(stp_entry_step(s, k))) ||
 		    (s->online && add_kind(e, log_kind(&s->log[k]), s->log[k].name)) ||
+		    (n && add_anchor(e, &s->log[k], occ[k], from_occ[k])) ||
 		    json_array_append_new(arr, e)) {
 			json_decref(arr);
-			return NULL;
+			arr = NULL;
 		}
 	}
+	free(occ);
+	free(from_occ);
 	return arr;
 }
 
@@ -345,13 +381,32 @@ static json_t *loaded_threads(const stp_trace *t)
 	return threads;
 }
 
+/* Entry k's optional anchor fields, as loaded. */
+static int loaded_anchor(json_t *o, const stp_trace *t, size_t k)
+{
+	if (t->sched_occ[k] && add(o, "occurrence", json_integer((json_int_t)t->sched_occ[k])))
+		return -1;
+	if (t->sched_from[k] < 0)
+		return 0;
+	json_t *from = json_object();
+	if (!from || add(from, "thread", json_integer(t->sched_from[k])) ||
+	    (t->sched_from_at[k] &&
+	     (add(from, "at", json_string(t->sched_from_at[k])) ||
+	      add(from, "occurrence", json_integer((json_int_t)t->sched_from_occ[k]))))) {
+		json_decref(from);
+		return -1;
+	}
+	return add(o, "from", from) || (t->sched_preempt[k] && add(o, "preempt", json_true()));
+}
+
 static json_t *loaded_schedule(const stp_trace *t)
 {
 	json_t *sched = json_array();
 	for (size_t k = 0; sched && k < t->nsched; k++) {
 		const char *name = stp_trace_entry_step(t, k);
 		json_t *o = step_ref(t->sched[k], name);
-		if (o && t->sched_kind && add_kind(o, t->sched_kind[k], name)) {
+		if (o && ((t->sched_kind && add_kind(o, t->sched_kind[k], name)) ||
+			  (t->sched_occ && loaded_anchor(o, t, k)))) {
 			json_decref(o);
 			o = NULL;
 		}

@@ -279,8 +279,10 @@ static int start_one(runner *r, slot *s)
 	cli_run_work_path(r, seed, "json", trace);
 	snprintf(env_seed, sizeof env_seed, "STEPPER_SEED=%llu", (unsigned long long)seed);
 	snprintf(env_trace, sizeof env_trace, "STEPPER_TRACE=%s", trace);
-	const char *added[] = { env_seed, env_trace };
-	cli_env_set(&r->env, added, 2);
+	/* a process does not shrink: its files move to the run folder,
+	 * which a shrunk trace's replay line could not name */
+	const char *added[] = { env_seed, env_trace, "STEPPER_SHRINK=0" };
+	cli_env_set(&r->env, added, 3);
 	pid_t pid = cli_spawn(r->o.cmd, r->env.vars, log, 0);
 	if (pid < 0) {
 		fprintf(stderr, "stepper: cannot start '%s': %s\n", r->o.cmd[0],

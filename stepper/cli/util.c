@@ -78,7 +78,8 @@ int cli_parse_nodes(const char *cmd, const char *v, unsigned *out)
 static int owned(const char *var)
 {
 	static const char *const names[] = { "STEPPER_SEED=", "STEPPER_SEEDS=",
-					     "STEPPER_TRACE=", "STEPPER_REPLAY=" };
+					     "STEPPER_TRACE=", "STEPPER_REPLAY=",
+					     "STEPPER_SHRINK=" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strncmp(var, names[i], strlen(names[i])) == 0)
 			return 1;

@@ -7,6 +7,7 @@
 #include "base.h"
 #include "trace_int.h"
 #include "dfs.h"
+#include "shrink.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -85,7 +86,7 @@ static const char *first_seeds(uint64_t first)
 
 static void report_failure(FILE *out, const stp_loop_options *lo,
 			   stp_stepper *s, uint64_t seed, uint64_t tried,
-			   int body_rc, const char *trace)
+			   int body_rc, const char *trace, const stp__shrunk *shrunk)
 {
 	int dfs = stp__dfs_explores(s->explore);
 	fprintf(out, "stepper: %s%sseed %llu failed after %llu %s%s (range %llu..%llu)",
@@ -118,6 +119,7 @@ static void report_failure(FILE *out, const stp_loop_options *lo,
 				     : "",
 			dfs ? "S" : "", dfs ? first_seeds(lo->first_seed) : "",
 			(unsigned long long)seed, cmd);
+	stp__shrunk_print(out, shrunk, cmd);
 }
 
 /* The folder of this loop's traces: NAME-YYYYMMDD-HHMMSS-PID, with the
@@ -165,6 +167,10 @@ static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
 	int body_rc = body(s, arg);
 	r->tried++;
 	l->explore->runs++;
+	char verdict[1024];
+	if (stp__replay_verdict(s, body_rc, verdict, sizeof verdict) >= 0 && !l->lo.quiet)
+		fprintf(l->out, "stepper: %s%s%s\n", l->lo.name ? l->lo.name : "",
+			l->lo.name ? ": " : "", verdict);
 	if (body_rc == 0 && stp_error_count(s) == 0) {
 		stp_free(s);
 		return 0;
@@ -175,12 +181,14 @@ static int run_seed(struct loop *l, uint64_t seed, stp_body_fn body, void *arg,
 	folder_name(l->lo.name ? l->lo.name : program_invocation_short_name,
 		    l->started, folder, sizeof folder);
 	stp__loop_keep_trace(s, folder, r->trace_path, sizeof r->trace_path);
-	if (!l->lo.quiet) {
-		if (l->tty)
-			fputc('\n', l->out);
+	if (l->tty && !l->lo.quiet)
+		fputc('\n', l->out);
+	stp__shrunk *shrunk = stp__shrink(&o, s, body_rc, body, arg, r->trace_path,
+					  l->lo.quiet);
+	if (!l->lo.quiet)
 		report_failure(l->out, &l->lo, s, r->failed_seed, r->tried, body_rc,
-			       r->trace_path);
-	}
+			       r->trace_path, shrunk);
+	stp__shrunk_free(shrunk);
 	stp_free(s);
 	return 1;
 }
