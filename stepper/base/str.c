@@ -41,6 +41,8 @@ char *stp__strdupf(const char *fmt, ...)
 
 char *stp__strdup(const char *s)
 {
+	if (!s)
+		return NULL;
 	size_t n = strlen(s) + 1;
 	char *p = malloc(n);
 	if (p)
