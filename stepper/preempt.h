@@ -93,11 +93,6 @@ void stp__counter_free(stp__counter *c);
  * decided. 0, or STP_ENOMEM. */
 int stp__log_occurrences(const stp_stepper *s, size_t *occ, size_t *from_occ);
 
-/* What "fails the same way" compares: "OUTCOME: ERROR" with each number
- * of the error (decimal, or 0x and hex digits) outside a [thread] name
- * and a 'step' name made '#', but a line number after a file name
- * ("bank.c:42") kept; a deadlock's report cut after its cycle (where the
- * other threads were is not the failure). NULL when out of memory. */
-char *stp__failure_signature(const char *outcome, const char *first_error);
+/* stp__failure_signature (what "fails the same way" compares) is in base.h. */
 
 #endif

@@ -357,6 +357,39 @@ static void test_replay_of_a_failure_that_comes_back(void **state)
 	check_verdict(DIR_ "/fail.json", bank, "racy", 0, want);
 }
 
+/* --lenient compares a failure as shrinking does: the outcome and the
+ * first error with its numbers masked. A recorded error whose numbers
+ * differ is "other errors" to a strict replay, the same failure to a
+ * lenient one; a fixed program is not reproduced either way. */
+static void test_lenient_replay_compares_failures_with_numbers_masked(void **state)
+{
+	(void)state;
+	char e[512], want[2048];
+	first_error(DIR_ "/fail.json", e, sizeof e);
+	const char *other = "balance is 999, expected 220 (100 + 50 + 70)";
+	edit_trace(DIR_ "/fail.json", DIR_ "/fail-999.json", "fail", other, NULL);
+	child_result r;
+	stepper(&r, "replay", DIR_ "/fail-999.json", "--", bank, "racy", NULL);
+	assert_non_null(strstr(r.out, "verdict: not reproduced: the replay failed with other "
+				      "errors\n"));
+	child_free(&r);
+	stepper(&r, "replay", "--lenient", DIR_ "/fail-999.json", "--", bank, "racy", NULL);
+	snprintf(want, sizeof want,
+		 "recorded: fail (1 error: %s)\n"
+		 "replayed: fail (1 error: %s); exit status 1\n"
+		 "verdict: reproduced: the recorded failure happened again\n", other, e);
+	const char *tail = strstr(r.out, "\nrecorded: ");
+	if (!tail || strcmp(tail + 1, want) != 0 || r.code != 0)
+		fail_msg("lenient replay printed (exit %d):\n%s\nexpected:\n%s", r.code, r.out,
+			 want);
+	child_free(&r);
+	stepper(&r, "replay", "--lenient", DIR_ "/fail-999.json", "--", bank, "fixed", NULL);
+	assert_non_null(strstr(r.out, "verdict: not reproduced: the recorded run failed, "
+				      "the replay passed\n"));
+	assert_int_equal(r.code, 1);
+	child_free(&r);
+}
+
 static void test_replay_of_a_pass_that_passes_again(void **state)
 {
 	(void)state;
@@ -917,6 +950,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_every_command_answers_h_and_help_alike),
 		cmocka_unit_test(test_h_after_other_options_is_help),
 		cmocka_unit_test(test_replay_of_a_failure_that_comes_back),
+		cmocka_unit_test(test_lenient_replay_compares_failures_with_numbers_masked),
 		cmocka_unit_test(test_replay_of_a_pass_that_passes_again),
 		cmocka_unit_test(test_replay_of_a_pass_that_now_fails),
 		cmocka_unit_test(test_replay_of_a_failure_that_now_passes),

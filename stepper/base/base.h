@@ -24,6 +24,14 @@ char *stp__vstrdupf(const char *fmt, va_list ap);
 /* A malloc'ed copy of s; NULL when out of memory or s is NULL. */
 char *stp__strdup(const char *s);
 
+/* What "fails the same way" compares: "OUTCOME: ERROR" with each number
+ * of the error (decimal, or 0x and hex digits) outside a [thread] name
+ * and a 'step' name made '#', but a line number after a file name
+ * ("bank.c:42") kept; a deadlock's report cut after its cycle (where the
+ * other threads were is not the failure). Malloc'ed; NULL when out of
+ * memory (signature.c). */
+char *stp__failure_signature(const char *outcome, const char *first_error);
+
 /* A decimal unsigned 64-bit number, digits only. STP_EINVAL for anything
  * else, STP_ERANGE when it does not fit. */
 int stp__parse_u64(const char *text, uint64_t *out);

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 static const char replay_usage[] =
-	"usage: stepper replay TRACE -- COMMAND [ARGS...]\n"
+	"usage: stepper replay [--lenient] TRACE -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND with STEPPER_REPLAY=TRACE, so its stepper takes the schedule\n"
 	"from the trace, and say what was recorded, what happened this time and\n"
@@ -27,6 +27,13 @@ static const char replay_usage[] =
 	"errors (for a passing trace: a pass again; for a deadlock: the same\n"
 	"deadlock report; for a trace that holds only the plan, because the\n"
 	"recorded run died: the replay dying too).\n"
+	"\n"
+	"--lenient  replay a version 2 trace by its anchors (STEPPER_REPLAY_LENIENT=1):\n"
+	"           the recorded switches are applied where their thread comes to\n"
+	"           the same point the same time, the default policy elsewhere, so a\n"
+	"           shrunk trace survives small edits (a renamed or added step).\n"
+	"           The failure counts as the same when its outcome and its first\n"
+	"           error match with numbers masked, as shrinking compares them.\n"
 	"\n"
 	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND's process group.\n"
 	"\n"
@@ -41,6 +48,7 @@ void cli_replay_help(FILE *out)
 
 /* What one replay did. */
 typedef struct replay_run {
+	int lenient;         /* --lenient: anchors, and failures compared masked */
 	int status;          /* the command's wait status */
 	stp_trace *now;      /* the trace it wrote; NULL: none */
 	char mismatch[512];  /* the stepper's "replay: ..." error, from its output */
@@ -50,8 +58,24 @@ typedef struct replay_run {
 } replay_run;
 
 /* Same outcome and the same errors? */
-static int same_failure(const stp_trace *a, const stp_trace *b)
+/* Lenient: the same outcome and the same first error, numbers masked. */
+static int same_signature(const stp_trace *a, const stp_trace *b)
 {
+	if (stp_trace_error_count(a) == 0 || stp_trace_error_count(b) == 0)
+		return stp_trace_error_count(a) == stp_trace_error_count(b) &&
+		       strcmp(stp_trace_outcome(a), stp_trace_outcome(b)) == 0;
+	char *x = stp__failure_signature(stp_trace_outcome(a), stp_trace_error_at(a, 0));
+	char *y = stp__failure_signature(stp_trace_outcome(b), stp_trace_error_at(b, 0));
+	int same = x && y && strcmp(x, y) == 0;
+	free(x);
+	free(y);
+	return same;
+}
+
+static int same_failure(const stp_trace *a, const stp_trace *b, int lenient)
+{
+	if (lenient)
+		return same_signature(a, b);
 	if (strcmp(stp_trace_outcome(a), stp_trace_outcome(b)) != 0)
 		return 0;
 	if (stp_trace_error_count(a) != stp_trace_error_count(b))
@@ -164,14 +188,15 @@ static int run_replay(char **cmd, const char *path, const char *fresh, replay_ru
 {
 	char *env_replay = env_var("STEPPER_REPLAY", path);
 	char *env_trace = env_var("STEPPER_TRACE", fresh);
+	char *env_lenient = env_var("STEPPER_REPLAY_LENIENT", r->lenient ? "1" : "0");
 	cli_env env;
 	int p[2] = { -1, -1 }, rc = -1;
-	if (!env_replay || !env_trace || cli_env_init(&env) < 0) {
+	if (!env_replay || !env_trace || !env_lenient || cli_env_init(&env) < 0) {
 		fprintf(stderr, "stepper: out of memory\n");
 		goto out;
 	}
-	const char *added[] = { env_replay, env_trace };
-	cli_env_set(&env, added, 2);
+	const char *added[] = { env_replay, env_trace, env_lenient };
+	cli_env_set(&env, added, 3);
 	pid_t pid = -1;
 	sigset_t set;
 	cli_block_child_signals(&set);
@@ -198,6 +223,7 @@ out:
 		close(p[0]);
 	free(env_replay);
 	free(env_trace);
+	free(env_lenient);
 	return rc;
 }
 
@@ -320,7 +346,7 @@ static int print_verdict(const stp_trace *rec, const replay_run *r)
 		    "error (does it run one stepper test, which takes STEPPER_REPLAY?)";
 	else if (is_plan(now))
 		v = "not reproduced: the replay died before its trace was complete";
-	else if ((ok = same_failure(rec, now)))
+	else if ((ok = same_failure(rec, now, r->lenient)))
 		v = is_outcome(rec, "pass")
 			    ? "reproduced: the recorded run passed and the replay passed too"
 		    : is_outcome(rec, "deadlock")
@@ -332,10 +358,14 @@ static int print_verdict(const stp_trace *rec, const replay_run *r)
 	return ok;
 }
 
-/* replay [-h] TRACE [--] COMMAND [ARGS...]: -1 to go on, else an exit status. */
-static int parse_replay(int argc, char **argv, const char **path, char ***cmd)
+/* replay [-h] [--lenient] TRACE [--] COMMAND [ARGS...]: -1 to go on, else
+ * an exit status. */
+static int parse_replay(int argc, char **argv, const char **path, char ***cmd,
+			int *lenient)
 {
 	int i = 1;
+	if (i < argc && strcmp(argv[i], "--lenient") == 0)
+		*lenient = 1, i++;
 	if (i < argc && cli_is_help(argv[i]))
 		return fputs(replay_usage, stdout), CLI_OK;
 	if (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
@@ -386,14 +416,15 @@ int cli_replay(int argc, char **argv)
 {
 	const char *path = NULL;
 	char **cmd = NULL;
-	int rc = parse_replay(argc, argv, &path, &cmd);
+	int lenient = 0;
+	int rc = parse_replay(argc, argv, &path, &cmd, &lenient);
 	if (rc >= 0)
 		return rc;
 	stp_trace *rec = cli_load_trace(path);
 	if (!rec)
 		return CLI_USAGE;
 	char dir[4096], fresh[4200];
-	replay_run r = { 0 };
+	replay_run r = { .lenient = lenient };
 	rc = CLI_USAGE;
 	if (make_scratch(dir, sizeof dir) < 0)
 		goto out;
