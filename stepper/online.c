@@ -362,7 +362,7 @@ static size_t log_limit(const stp_stepper *s)
 /* Append the entry of a decision taken by current (-1: none), which
  * could have gone on itself when could; 0, or -1 after reporting the
  * limit. */
-static int record(stp_stepper *s, int pick, int current, int could)
+static int record(stp_stepper *s, int pick, int is_step, int current, int could)
 {
 	struct stp__thread *t = s->threads[pick];
 	if (s->nlog >= log_limit(s)) {
@@ -372,8 +372,7 @@ static int record(stp_stepper *s, int pick, int current, int could)
 			   log_limit(s), t->name, atomic_load(&t->at), log_limit(s));
 		return -1;
 	}
-	if (s->lazy_log && t->op == STP__OP_STEP && !s->deviated &&
-	    s->plan_head == s->nlog) {
+	if (s->lazy_log && is_step && !s->deviated && s->plan_head == s->nlog) {
 		s->nlog++; /* the plan's entry, as planned */
 		return 0;
 	}
@@ -381,7 +380,7 @@ static int record(stp_stepper *s, int pick, int current, int could)
 		return -1;
 	const struct stp__thread *c = current >= 0 ? s->threads[current] : NULL;
 	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
-					   t->op == STP__OP_STEP, current,
+					   is_step, current,
 					   could && pick != current,
 					   c && !atomic_load(&c->ended) ? atomic_load(&c->at)
 									: NULL };
@@ -446,12 +445,12 @@ static int enabled_now(stp_stepper *s, int *en)
 	return n;
 }
 
-/* How a thread that was not chosen should wait: how eagerly, and, when it
- * spins, on whom (spinning on the CPU of the thread that will post it
- * only keeps that thread from running). */
+/* How a thread that was not chosen should wait. (Only how eagerly: a
+ * hot waiter that also watched the CPU where its poster last ran went to
+ * sleep on 7% of the hand-offs of a 2-thread alternation, because the
+ * threads trade cores; its spin ends after HOT_SPINS anyway.) */
 struct wait_hint {
 	enum stp__heat heat;
-	const atomic_int *poster_cpu;
 };
 
 /* How eagerly t, parked and not chosen, should wait: in a planned run the
@@ -479,8 +478,8 @@ static size_t plan_live_from(stp_stepper *s, size_t j)
 
 /* A planned run that has kept to its plan: the thread of the plan's head
  * when it can go on (the min-rank pick, found without a scan), else -1,
- * and the run has deviated from then on. */
-static int plan_fast(stp_stepper *s)
+ * and the run has deviated from then on. *at_step: it is parked at a step. */
+static int plan_fast(stp_stepper *s, int *at_step)
 {
 	size_t j = plan_live_from(s, s->plan_head);
 	if (j != s->plan_head || j >= s->nsched) {
@@ -488,9 +487,8 @@ static int plan_fast(stp_stepper *s)
 		return -1;
 	}
 	int p = s->sched[j];
-	struct stp__thread *t = s->threads[p];
-	if ((s->parked >> p & 1) &&
-	    (t->op == STP__OP_STEP || stp__op_enabled(s, t)))
+	*at_step = (int)(s->stepping >> p & 1);
+	if ((s->parked >> p & 1) && (*at_step || stp__op_enabled(s, s->threads[p])))
 		return p;
 	s->deviated = 1;
 	return -1;
@@ -522,21 +520,21 @@ static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self)
 static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 				       struct wait_hint *hint)
 {
-	int pick = plan_fast(s);
+	int at_step;
+	int pick = plan_fast(s, &at_step);
 	if (pick < 0)
 		return NULL;
 	struct stp__thread *t = s->threads[pick];
-	if (self && self != t && hint) {
+	if (self && self != t && hint)
 		hint->heat = plan_heat(s, self);
-		hint->poster_cpu = &t->cpu; /* the next to decide */
-	}
 	int could = self && (s->parked >> self->index & 1) &&
 		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
-	if (record(s, pick, self ? self->index : -1, could) < 0) {
+	if (record(s, pick, at_step, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
-	plan_advance(s, t);
+	if (at_step) /* it takes the plan's head entry: its count need not be read */
+		s->plan_head++;
 	s->parked &= ~((uint64_t)1 << pick);
 	return t;
 }
@@ -585,7 +583,9 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	int could = 0;
 	for (int k = 0; self && k < n; k++)
 		could |= en[k] == self->index;
-	if (pick < 0 || record(s, pick, self ? self->index : -1, could) < 0) {
+	if (pick < 0 ||
+	    record(s, pick, s->threads[pick]->op == STP__OP_STEP, self ? self->index : -1,
+		   could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
@@ -627,8 +627,8 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
 								name);
 			continue;
 		}
-		stp__sem_wait_for(&t->sem, hint.heat, hint.poster_cpu);
-		hint = (struct wait_hint){ STP__WARM, NULL }; /* woken early */
+		stp__sem_wait(&t->sem, hint.heat);
+		hint.heat = STP__WARM; /* woken early: wait on, less eagerly */
 	}
 	if (blocked)
 		s->hooks.clock->unblock(t->member);
@@ -667,14 +667,19 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 int stp__online_point(struct stp__thread *t, const char *at)
 {
 	stp_stepper *s = t->s;
-	atomic_store_explicit(&t->at_step, t->op == STP__OP_STEP, memory_order_relaxed);
+	int step = t->op == STP__OP_STEP;
+	atomic_store_explicit(&t->at_step, step, memory_order_relaxed);
 	atomic_store_explicit(&t->at, at, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
 	s->parked |= (uint64_t)1 << t->index;
+	if (step)
+		s->stepping |= (uint64_t)1 << t->index;
+	else
+		s->stepping &= ~((uint64_t)1 << t->index);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
-	struct wait_hint hint = { STP__WARM, NULL };
+	struct wait_hint hint = { STP__WARM };
 	if (decide(s, t, &hint) != t)
 		wait_grant(s, t, seen, at, hint);
 	if (aborted(s)) {

@@ -323,6 +323,7 @@ struct stp_stepper {
 	_Alignas(64) stp__entry *log;
 	size_t nlog, caplog;
 	uint64_t parked;      /* bitset of parked threads */
+	uint64_t stepping;    /* ...of those parked at a step (always enabled) */
 	size_t plan_head;     /* the first plan entry not yet granted */
 	int lazy_log;
 	int deviated;         /* a decision left the plan's order */
