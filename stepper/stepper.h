@@ -126,8 +126,11 @@ STP_API int stp_set_schedule(stp_stepper *s, const int *threads, size_t n);
 
 /* Print the schedule: a "====" line, one "[thread] step" line per entry,
  * a "====" line. Prints nothing but the two rules before stp_interleave,
- * and, with a free thread, before stp_run: then there is no plan, and after
- * the run it prints the order that happened. */
+ * and, with a free thread (or a strategy other than random), before
+ * stp_run: then there is no plan. After a run that met a lock or wait
+ * point it prints the order that happened, points included ("[t]
+ * lock(m#1)", "[t] wait(cv#1)"); after a deadlock, one more line per
+ * blocked thread: "[t] lock(m#2)   (blocked: the deadlock)". */
 STP_API void stp_print_order(const stp_stepper *s, FILE *out);
 
 /* Start the threads, enforce the schedule, wait for every thread to end
