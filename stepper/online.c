@@ -659,7 +659,6 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 		atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	}
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
-	stp__note_cpu(t);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
 }

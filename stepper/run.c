@@ -178,12 +178,6 @@ static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 	return j;
 }
 
-void stp__note_cpu(struct stp__thread *t)
-{
-	int c = sched_getcpu();
-	if (atomic_load_explicit(&t->cpu, memory_order_relaxed) != c)
-		atomic_store_explicit(&t->cpu, c, memory_order_relaxed);
-}
 
 static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 {
@@ -193,7 +187,6 @@ static void pass(stp_stepper *s, struct stp__thread *t, size_t k, size_t j)
 		t->vtimes[k] = s->hooks.clock->now(s->opt.clock);
 	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
-	stp__note_cpu(t);
 	atomic_store_explicit(&s->next, j + 1, memory_order_seq_cst);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, t->order[k]);
@@ -403,7 +396,6 @@ static void thread_main(void *p)
 	stp_self_ = t;
 	if (s->deciding)
 		stp__cond_self = &stp__core_cond_hook;
-	stp__note_cpu(t);
 	if (t->member)
 		s->hooks.clock->adopt(t->member);
 	if (serial(s)) {

@@ -81,9 +81,6 @@ struct stp__thread {
 	void *member;       /* in the run's clock, if it has one (clock hooks) */
 	uint64_t *vtimes;           /* virtual time of each step (clock runs) */
 	atomic_int ended;
-	/* Where it last passed a step; stored only when it changes, so the
-	 * hot waiters that read it do not pull a busy line around. */
-	atomic_int cpu;
 
 	/* Written by whoever hands the turnstile to this thread. */
 	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */
@@ -440,8 +437,6 @@ void stp__online_finish(stp_stepper *s);
  * and its end, after the run (online.c). */
 int stp__online_begin(stp_stepper *s);
 void stp__online_end_source(stp_stepper *s);
-/* Note where t runs (its cpu), when that changed (run.c). */
-void stp__note_cpu(struct stp__thread *t);
 /* Grant a thread its turn (run.c); key as the clock's mark_running. */
 void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key);
 /* Serial mode: hand the turnstile to the next prefix, if one has not run

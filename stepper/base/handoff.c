@@ -107,8 +107,7 @@ static int posted(stp__sem *s)
 }
 
 /* Spin as the heat allows. Returns 1 when taken, 0 to go to sleep. */
-static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns,
-		const _Atomic int *poster_cpu)
+static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns)
 {
 	if (heat == STP__COLD || ncpu() == 1)
 		return posted(s);
@@ -118,13 +117,9 @@ static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns,
 		 * keep both runnable there (the scheduler does not move a busy,
 		 * cache-hot thread), sleeping lets the wake-up place it on an
 		 * idle core. */
-		int me = poster_cpu ? sched_getcpu() : -1;
 		for (int i = 0; i < HOT_SPINS; i++) {
 			if (posted(s))
 				return 1;
-			if (poster_cpu && (i & 63) == 0 &&
-			    atomic_load_explicit(poster_cpu, memory_order_relaxed) == me)
-				return 0;
 			cpu_relax();
 		}
 		return 0;
@@ -142,10 +137,9 @@ static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns,
 }
 
 /* Returns 0 when taken, -1 on the deadline (deadline 0: none). */
-static int wait_common(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat,
-		       const _Atomic int *poster_cpu)
+static int wait_common(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
 {
-	if (spin(s, heat, deadline_ns, poster_cpu))
+	if (spin(s, heat, deadline_ns))
 		return 0;
 	for (;;) {
 		uint32_t v = atomic_load_explicit(&s->word, memory_order_relaxed);
@@ -181,18 +175,13 @@ static int wait_common(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat,
 
 void stp__sem_wait(stp__sem *s, enum stp__heat heat)
 {
-	(void)wait_common(s, 0, heat, NULL);
+	(void)wait_common(s, 0, heat);
 }
 
-void stp__sem_wait_for(stp__sem *s, enum stp__heat heat,
-		       const _Atomic int *poster_cpu)
-{
-	(void)wait_common(s, 0, heat, poster_cpu);
-}
 
 int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
 {
-	return wait_common(s, deadline_ns ? deadline_ns : 1, heat, NULL);
+	return wait_common(s, deadline_ns ? deadline_ns : 1, heat);
 }
 
 _Thread_local const stp__cond_hook *stp__cond_self;

@@ -37,11 +37,6 @@ enum stp__heat {
 void stp__sem_init(stp__sem *s);
 void stp__sem_post(stp__sem *s);
 void stp__sem_wait(stp__sem *s, enum stp__heat heat);
-/* As stp__sem_wait, for a hot waiter that knows which thread will post it:
- * *poster_cpu is where that thread last ran. Spinning on the same CPU only
- * keeps it from running, so the waiter sleeps instead. */
-void stp__sem_wait_for(stp__sem *s, enum stp__heat heat,
-		       const _Atomic int *poster_cpu);
 /* Wait until posted or the absolute CLOCK_MONOTONIC deadline passes.
  * Returns 0 when posted, -1 on the deadline. */
 int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat);
