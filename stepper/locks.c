@@ -26,11 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int aborted(stp_stepper *s)
-{
-	return atomic_load_explicit(&s->aborted, memory_order_acquire);
-}
-
 static uint64_t bit(const struct stp__thread *t)
 {
 	return (uint64_t)1 << t->index;
@@ -337,7 +332,7 @@ int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 	if (!controlled(t))
 		return from_errno(pthread_mutex_lock(real));
 	stp_stepper *s = t->s;
-	if (aborted(s))
+	if (stp__aborted(s))
 		return lock_after_abort(s, t, real, file, line);
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
@@ -359,7 +354,7 @@ int stp_mutex_trylock_(pthread_mutex_t *real, const char *file, int line)
 	if (!controlled(t))
 		return from_errno(pthread_mutex_trylock(real));
 	stp_stepper *s = t->s;
-	struct stp__obj *m = aborted(s) ? NULL : find(s, real, 0);
+	struct stp__obj *m = stp__aborted(s) ? NULL : find(s, real, 0);
 	if (!m || point(t, STP__OP_TRYLOCK, "trylock", m, file, line) < 0)
 		return lock_after_abort(s, t, real, file, line) == 0 ? 0 : STP_EBUSY;
 	if (m->owner >= 0)
@@ -409,8 +404,8 @@ int stp_mutex_unlock_(pthread_mutex_t *real, const char *file, int line)
 	int mine = m->owner == t->index;
 	stp__unlock(&s->objmu);
 	if (!mine)
-		return aborted(s) ? STP_EPERM : not_owner(s, t, m, file, line);
-	if (!aborted(s))
+		return stp__aborted(s) ? STP_EPERM : not_owner(s, t, m, file, line);
+	if (!stp__aborted(s))
 		point(t, STP__OP_UNLOCK, "unlock", m, file, line);
 	release(s, t, m, real);
 	return 0;
@@ -466,7 +461,7 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 	if (!controlled(t))
 		return STP__COND_PASS;
 	stp_stepper *s = t->s;
-	if (aborted(s))
+	if (stp__aborted(s))
 		return STP_EDEADLOCK;
 	struct stp__obj *cv = find(s, cvp, 1), *m = cv ? find(s, mu, 0) : NULL;
 	if (!m)
@@ -501,7 +496,7 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
 {
 	struct stp__thread *t = stp_self_;
-	if (!controlled(t) || aborted(t->s))
+	if (!controlled(t) || stp__aborted(t->s))
 		return STP__COND_PASS;
 	stp_stepper *s = t->s;
 	struct stp__obj *cv = find(s, cvp, 1);
@@ -524,7 +519,7 @@ static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
 static int core_sleep(uint64_t ns)
 {
 	struct stp__thread *t = stp_self_;
-	if (!controlled(t) || aborted(t->s))
+	if (!controlled(t) || stp__aborted(t->s))
 		return STP__COND_PASS;
 	stp_stepper *s = t->s;
 	atomic_store(&t->may_time_out, 0);

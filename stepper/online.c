@@ -20,11 +20,6 @@
 /* The most distinct step names one free thread may reach in a run. */
 #define MAX_NAMES 4096
 
-static int aborted(stp_stepper *s)
-{
-	return atomic_load_explicit(&s->aborted, memory_order_acquire);
-}
-
 int stp__any_free(const stp_stepper *s)
 {
 	for (int i = 0; i < s->nthreads; i++)
@@ -559,7 +554,7 @@ static void grant(stp_stepper *s, struct stp__thread *t, const struct stp__threa
 static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 				  struct wait_hint *hint)
 {
-	if (aborted(s) || stp__prefix_turn(s, self))
+	if (stp__aborted(s) || stp__prefix_turn(s, self))
 		return NULL;
 	if (s->planned && !s->deviated && !s->opt.debug) {
 		struct stp__thread *t = decide_fast(s, self, hint);
@@ -567,7 +562,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 			grant(s, t, self);
 			return t;
 		}
-		if (aborted(s))
+		if (stp__aborted(s))
 			return NULL;
 	}
 	int en[STP_MAX_THREADS];
@@ -610,7 +605,7 @@ static int granted(void *p)
 {
 	struct grant_wait *w = p;
 	return atomic_load_explicit(&w->t->granted, memory_order_acquire) != w->seen ||
-	       aborted(w->s);
+	       stp__aborted(w->s);
 }
 
 /* Park until another thread grants t a turn (or the run is aborted). On a
@@ -681,7 +676,7 @@ int stp__online_point(struct stp__thread *t, const char *at)
 	struct wait_hint hint = { STP__WARM };
 	if (decide(s, t, &hint) != t)
 		wait_grant(s, t, seen, at, hint);
-	if (aborted(s)) {
+	if (stp__aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
 		return -1;
 	}
@@ -739,7 +734,7 @@ void stp__online_finish(stp_stepper *s)
 		s->sched = sched;
 		s->nsched = s->nlog;
 	}
-	if (!aborted(s) && s->src.finish)
+	if (!stp__aborted(s) && s->src.finish)
 		s->src.finish(s, s->nlog);
 }
 
@@ -747,7 +742,7 @@ void stp__online_deadline(struct stp__thread *t)
 {
 	stp_stepper *s = t->s;
 	atomic_store(&t->may_time_out, 1);
-	if (s->idle && !aborted(s)) {
+	if (s->idle && !stp__aborted(s)) {
 		s->idle = 0;
 		decide(s, NULL, NULL);
 	}

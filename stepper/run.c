@@ -28,11 +28,6 @@ static int serial(const stp_stepper *s)
 	return s->opt.mode == STP_SERIAL;
 }
 
-static int aborted(stp_stepper *s)
-{
-	return atomic_load_explicit(&s->aborted, memory_order_acquire);
-}
-
 /* ended and next are stored and loaded seq_cst: see thread_main. */
 static int ended(const struct stp__thread *t)
 {
@@ -162,7 +157,7 @@ int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self)
  * an aborted run, a later grant already there). */
 static size_t hand_off(stp_stepper *s, const struct stp__thread *self)
 {
-	if (aborted(s))
+	if (stp__aborted(s))
 		return SIZE_MAX;
 	size_t j = head_for(s, NULL);
 	if (j >= s->nsched)
@@ -207,13 +202,13 @@ static int step_ready(void *p)
 {
 	struct turn_wait *w = p;
 	return atomic_load_explicit(&w->t->granted, memory_order_acquire) == w->granted ||
-	       aborted(w->s);
+	       stp__aborted(w->s);
 }
 
 static int prefix_ready(void *p)
 {
 	struct turn_wait *w = p;
-	return aborted(w->s) ||
+	return stp__aborted(w->s) ||
 	       atomic_load_explicit(&w->s->prefix_next, memory_order_acquire) > w->t->index;
 }
 
@@ -266,7 +261,7 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 	int blocked = 0;
 	for (int woken = 0;; woken = 1) {
 		if (atomic_load_explicit(&t->granted, memory_order_acquire) == j + 1 ||
-		    aborted(s))
+		    stp__aborted(s))
 			break;
 		if (t->member && !blocked) {
 			/* Only a thread that will wait counts as blocked for
@@ -290,7 +285,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 {
 	stp_stepper *s = t->s;
 	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
-	if (aborted(s))
+	if (stp__aborted(s))
 		return;
 	if (!name)
 		name = "(null)";
@@ -305,7 +300,7 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, name);
 	wait_for_turn(s, t, j, name);
-	if (aborted(s)) {
+	if (stp__aborted(s)) {
 		atomic_store_explicit(&t->state, STP__T_RUNNING,
 				      memory_order_release);
 		return;
@@ -403,7 +398,7 @@ static void thread_main(void *p)
 		for (;;) {
 			int pn = atomic_load_explicit(&s->prefix_next,
 						      memory_order_acquire);
-			if (aborted(s) || pn > t->index)
+			if (stp__aborted(s) || pn > t->index)
 				break;
 			if (t->member && !blocked) {
 				struct turn_wait tw = { s, t, 0 };
@@ -424,7 +419,7 @@ static void thread_main(void *p)
 	t->fn(t->arg);
 
 	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
-	if (!aborted(s) && k < t->nsteps)
+	if (!stp__aborted(s) && k < t->nsteps)
 		report_early_end(s, t, k);
 	atomic_store_explicit(&t->state, STP__T_ENDED, memory_order_release);
 	/* In overlap mode a thread may end while another passes a step. Each
@@ -638,7 +633,7 @@ static void watch(stp_stepper *s)
 			seen = p;
 			seen_at = now;
 		} else if (now - seen_at >= limit) {
-			if (!aborted(s)) {
+			if (!stp__aborted(s)) {
 				report_stall(s, now - seen_at);
 				stp__abort(s);
 			}

@@ -354,6 +354,12 @@ void stp__verror(stp_stepper *s, enum stp__outcome out, const char *fmt,
 		 va_list ap);
 /* Abort the schedule: no step waits from now on; wake every thread. */
 void stp__abort(stp_stepper *s);
+/* Has the run been aborted? (Acquire: what the aborting thread did
+ * before is seen.) */
+static inline int stp__aborted(stp_stepper *s)
+{
+	return atomic_load_explicit(&s->aborted, memory_order_acquire);
+}
 void stp__unref(stp_stepper *s);
 /* Steps passed by all threads together. */
 size_t stp__passed_total(const stp_stepper *s);
