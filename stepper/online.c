@@ -95,7 +95,7 @@ static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
 	char where[STP_MAX_NAME + 64];
 	if (atomic_load(&((struct stp__thread *)t)->ended))
 		snprintf(where, sizeof where, "had ended");
-	else if (s->parked >> r & 1)
+	else if (s->dec.parked >> r & 1)
 		snprintf(where, sizeof where, "is blocked at '%s'",
 			 atomic_load(&((struct stp__thread *)t)->at));
 	else
@@ -155,7 +155,7 @@ static void recorded_finish(stp_stepper *s, size_t n)
 		   "decisions, the %s %zu)",
 		   s->rec_label, n + 1, s->threads[r]->name,
 		   s->rec_name ? s->rec_name[n] : "(any step)",
-		   s->parked ? "no thread could go on (the deadlock above)"
+		   s->dec.parked ? "no thread could go on (the deadlock above)"
 			     : "every thread had ended",
 		   n, s->rec_name ? "recording" : "schedule", s->nrec);
 }
@@ -199,8 +199,9 @@ static int go_online(stp_stepper *s, const stp__source *src)
 	s->sched = NULL;
 	s->sched_step = NULL;
 	s->nsched = 0;
-	s->nlog = 0;
-	s->parked = 0;
+	s->dec.nlog = 0;
+	s->dec.parked = 0;
+	s->carrying = 0;
 	s->lazy_log = 0;
 	stp__rng_seed(&s->rng, s->opt.seed);
 	return 0;
@@ -211,9 +212,10 @@ void stp__online_plan(stp_stepper *s)
 	s->deciding = 1;
 	s->planned = 1;
 	s->src = plan_source;
-	s->nlog = 0;
-	s->parked = 0;
-	s->plan_head = 0;
+	s->dec.nlog = 0;
+	s->dec.parked = 0;
+	s->dec.plan_head = 0;
+	s->carrying = 0;
 	s->deviated = 0;
 	s->lazy_log = 1;
 }
@@ -328,9 +330,9 @@ static int materialize(stp_stepper *s)
 	if (!s->lazy_log)
 		return 0;
 	s->lazy_log = 0;
-	if (grow_log(s, s->nlog + 1) < 0)
+	if (grow_log(s, s->dec.nlog + 1) < 0)
 		return -1;
-	for (size_t k = 0; k < s->nlog; k++) {
+	for (size_t k = 0; k < s->dec.nlog; k++) {
 		const struct stp__thread *t = s->threads[s->sched[k]];
 		size_t step = s->sched_step[k];
 		/* steps only, so far: the decider is the last prefix (k == 0)
@@ -360,21 +362,21 @@ static size_t log_limit(const stp_stepper *s)
 static int record(stp_stepper *s, int pick, int is_step, int current, int could)
 {
 	struct stp__thread *t = s->threads[pick];
-	if (s->nlog >= log_limit(s)) {
+	if (s->dec.nlog >= log_limit(s)) {
 		stp__error(s, STP__OUT_FAIL,
 			   "limit: a run records at most %zu decisions; [%s] reached '%s' "
 			   "as decision %zu + 1",
 			   log_limit(s), t->name, atomic_load(&t->at), log_limit(s));
 		return -1;
 	}
-	if (s->lazy_log && is_step && !s->deviated && s->plan_head == s->nlog) {
-		s->nlog++; /* the plan's entry, as planned */
+	if (s->lazy_log && is_step && !s->deviated && s->dec.plan_head == s->dec.nlog) {
+		s->dec.nlog++; /* the plan's entry, as planned */
 		return 0;
 	}
-	if (materialize(s) < 0 || grow_log(s, s->nlog + 1) < 0)
+	if (materialize(s) < 0 || grow_log(s, s->dec.nlog + 1) < 0)
 		return -1;
 	const struct stp__thread *c = current >= 0 ? s->threads[current] : NULL;
-	s->log[s->nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
+	s->log[s->dec.nlog++] = (stp__entry){ pick, atomic_load(&t->at), 0, 0, 0,
 					   is_step, current,
 					   could && pick != current,
 					   c && !atomic_load(&c->ended) ? atomic_load(&c->at)
@@ -396,7 +398,7 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 {
 	int any = 0;
-	for (uint64_t m = s->parked; m; m &= m - 1) {
+	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
 		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
 		if (!(t->op == STP__OP_WOKEN && t->timed) && t->op != STP__OP_SLEEP)
 			continue;
@@ -419,7 +421,7 @@ static int enabled_now(stp_stepper *s, int *en)
 {
 	int n = 0, on_clock = 0;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
-		for (uint64_t m = s->parked; m; m &= m - 1) {
+		for (uint64_t m = s->dec.parked; m; m &= m - 1) {
 			int i = __builtin_ctzll(m);
 			if (stp__op_enabled(s, s->threads[i]))
 				en[n++] = i;
@@ -431,10 +433,10 @@ static int enabled_now(stp_stepper *s, int *en)
 		s->idle = 1; /* the clock's timer decides when it fires */
 		return 0;
 	}
-	if (n == 0 && s->parked) {
-		stp__report_deadlock(s, s->parked);
+	if (n == 0 && s->dec.parked) {
+		stp__report_deadlock(s, s->dec.parked);
 		if (s->src.finish) /* a recording that goes on says so */
-			s->src.finish(s, s->nlog);
+			s->src.finish(s, s->dec.nlog);
 		stp__abort(s);
 	}
 	return n;
@@ -455,7 +457,7 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 	if (!s->planned)
 		return STP__WARM;
 	size_t r = rank(t);
-	for (uint64_t m = s->parked & ~((uint64_t)1 << pick); m; m &= m - 1) {
+	for (uint64_t m = s->dec.parked & ~((uint64_t)1 << pick); m; m &= m - 1) {
 		const struct stp__thread *o = s->threads[__builtin_ctzll(m)];
 		if (o != t && rank(o) < r)
 			return STP__COLD;
@@ -476,14 +478,14 @@ static size_t plan_live_from(stp_stepper *s, size_t j)
  * and the run has deviated from then on. *at_step: it is parked at a step. */
 static int plan_fast(stp_stepper *s, int *at_step)
 {
-	size_t j = plan_live_from(s, s->plan_head);
-	if (j != s->plan_head || j >= s->nsched) {
+	size_t j = plan_live_from(s, s->dec.plan_head);
+	if (j != s->dec.plan_head || j >= s->nsched) {
 		s->deviated = 1; /* an entry of an ended thread is skipped */
 		return -1;
 	}
 	int p = s->sched[j];
-	*at_step = (int)(s->stepping >> p & 1);
-	if ((s->parked >> p & 1) && (*at_step || stp__op_enabled(s, s->threads[p])))
+	*at_step = (int)(s->dec.stepping >> p & 1);
+	if ((s->dec.parked >> p & 1) && (*at_step || stp__op_enabled(s, s->threads[p])))
 		return p;
 	s->deviated = 1;
 	return -1;
@@ -495,8 +497,8 @@ static void plan_advance(stp_stepper *s, const struct stp__thread *t)
 	if (s->planned && t->op == STP__OP_STEP) {
 		size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
 		size_t e = t->entry_of[k] + 1;
-		if (e > s->plan_head)
-			s->plan_head = e;
+		if (e > s->dec.plan_head)
+			s->dec.plan_head = e;
 	}
 }
 
@@ -504,7 +506,7 @@ static void plan_advance(stp_stepper *s, const struct stp__thread *t)
  * thread of the entry after the chosen one spins, any other sleeps. */
 static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self)
 {
-	size_t j = s->plan_head + 1;
+	size_t j = s->dec.plan_head + 1;
 	if (j < s->nsched && s->sched[j] == self->index)
 		return STP__HOT;
 	return STP__COLD;
@@ -522,29 +524,109 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 	struct stp__thread *t = s->threads[pick];
 	if (self && self != t && hint)
 		hint->heat = plan_heat(s, self);
-	int could = self && (s->parked >> self->index & 1) &&
+	int could = self && (s->dec.parked >> self->index & 1) &&
 		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
 	if (record(s, pick, at_step, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
 	}
 	if (at_step) /* it takes the plan's head entry: its count need not be read */
-		s->plan_head++;
-	s->parked &= ~((uint64_t)1 << pick);
+		s->dec.plan_head++;
+	s->dec.parked &= ~((uint64_t)1 << pick);
 	return t;
+}
+
+/* Grant t decision n - 1 (the n-th), and wake it. */
+static void grant_nth(stp_stepper *s, struct stp__thread *t, const struct stp__thread *self,
+		      size_t n)
+{
+	/* The clock's key of this grant is the thread's previous grant + 1,
+	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
+	 * key of an older grant, so a late mark from one never wakes a later
+	 * wait. Only a clock reads it: without one the grant line of t is
+	 * only written, not read first (a read would fetch the line from the
+	 * core t spins on, and the write fetch it again, exclusive). */
+	size_t key = t->member ? atomic_load_explicit(&t->granted, memory_order_relaxed) + 1
+			       : 0;
+	atomic_store_explicit(&t->granted, n, memory_order_release);
+	if (t != self)
+		stp__wake(s, t, key);
 }
 
 /* Grant t the decision just recorded, and wake it. */
 static void grant(stp_stepper *s, struct stp__thread *t, const struct stp__thread *self)
 {
-	/* The clock's key of this grant is the thread's previous grant + 1,
-	 * as its wait says (wait_grant): never 0 (a prefix turn), never the
-	 * key of an older grant, so a late mark from one never wakes a later
-	 * wait. */
-	size_t key = atomic_load_explicit(&t->granted, memory_order_relaxed) + 1;
-	atomic_store_explicit(&t->granted, s->nlog, memory_order_release);
+	grant_nth(s, t, self, s->dec.nlog);
+}
+
+/* Carrying the decider's state (stp__dec in stepper_int.h): from the
+ * first decision of a planned run to the first that is not the plan's
+ * next step as planned, the state lives in the holder's grant line and
+ * the grant copies it into the chosen thread's; s->dec is stale (and not
+ * written, so its line stays shared) until uncarry() puts it back. */
+
+/* The holder self takes the state from s (the last prefix, before the
+ * first decision). */
+static void carry(stp_stepper *s, struct stp__thread *self)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		s->threads[i]->carry.valid = 0;
+	self->carry = s->dec;
+	self->carry.valid = 1;
+	s->carrying = 1;
+}
+
+/* Put the carried state back into s. self: the holder, or NULL when it
+ * is not known (the end of the run, all threads joined): the latest copy
+ * is the one with the most decisions, as each grant records one. */
+static void uncarry(stp_stepper *s, struct stp__thread *self)
+{
+	if (!s->carrying)
+		return;
+	const stp__dec *d = self ? &self->carry : NULL;
+	for (int i = 0; !self && i < s->nthreads; i++) {
+		const stp__dec *c = &s->threads[i]->carry;
+		if (c->valid && (!d || c->nlog > d->nlog))
+			d = c;
+	}
+	if (!d)
+		stp__panic("uncarry: no thread carries the decider's state", 0);
+	s->dec = *d;
+	s->dec.valid = 0;
+	s->carrying = 0;
+}
+
+/* The decider's state as the running thread t sees it. */
+static stp__dec *dec_of(stp_stepper *s, struct stp__thread *t)
+{
+	return s->carrying ? &t->carry : &s->dec;
+}
+
+/* The carried decision: the plan's head goes when it is parked at a step
+ * and the log is still the plan (what decide_fast does, on the carried
+ * state). NULL when the decision needs more: the caller uncarries. */
+static struct stp__thread *decide_carried(stp_stepper *s, struct stp__thread *self,
+					  struct wait_hint *hint)
+{
+	stp__dec *d = &self->carry;
+	size_t j = d->plan_head;
+	if (j >= s->nsched || d->nlog != j)
+		return NULL;
+	int p = s->sched[j];
+	uint64_t bit = (uint64_t)1 << p;
+	if (!(d->parked & d->stepping & bit))
+		return NULL;
+	struct stp__thread *t = s->threads[p];
+	if (self != t && hint)
+		hint->heat = j + 1 < s->nsched && s->sched[j + 1] == self->index ? STP__HOT
+										 : STP__COLD;
+	stp__dec next = { d->parked & ~bit, d->stepping, j + 1, j + 1, 1 };
 	if (t != self)
-		stp__wake(s, t, key);
+		t->carry = next; /* from registers: no reload of what was just stored */
+	else
+		*d = next;
+	grant_nth(s, t, self, j + 1);
+	return t;
 }
 
 /* The holder of the turnstile (self: parked at a point, or ended) decides
@@ -556,6 +638,19 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 {
 	if (stp__aborted(s) || stp__prefix_turn(s, self))
 		return NULL;
+	if (s->carrying) {
+		struct stp__thread *t = self ? decide_carried(s, self, hint) : NULL;
+		if (t)
+			return t;
+		uncarry(s, self);
+	} else if (self && s->planned && s->lazy_log && !s->deviated && !s->opt.debug &&
+		   s->dec.nlog == 0) {
+		carry(s, self);
+		struct stp__thread *t = decide_carried(s, self, hint);
+		if (t)
+			return t;
+		uncarry(s, self);
+	}
 	if (s->planned && !s->deviated && !s->opt.debug) {
 		struct stp__thread *t = decide_fast(s, self, hint);
 		if (t) {
@@ -569,7 +664,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	int n = enabled_now(s, en);
 	if (n == 0)
 		return NULL;
-	stp__choice c = { en, n, self ? self->index : -1, s->nlog };
+	stp__choice c = { en, n, self ? self->index : -1, s->dec.nlog };
 	int pick = en[0];
 	if (n > 1)
 		pick = s->src.pick(s, &c);
@@ -590,7 +685,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	if (self && self != t && hint)
 		hint->heat = heat_of(s, self, pick);
 	plan_advance(s, t);
-	s->parked &= ~((uint64_t)1 << pick);
+	s->dec.parked &= ~((uint64_t)1 << pick);
 	grant(s, t, self);
 	return t;
 }
@@ -646,7 +741,8 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 			      memory_order_relaxed);
 	if (t->op == STP__OP_STEP) {
 		size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
-		if (t->times && k < t->nsteps) {
+		/* (untimed and clockless: they stay 0, as calloc made them) */
+		if (t->times && k < t->nsteps && (s->timed || s->hooks.clock)) {
 			t->times[k] = e->mono_ns;
 			t->vtimes[k] = e->virt_ns;
 		}
@@ -665,11 +761,12 @@ int stp__online_point(struct stp__thread *t, const char *at)
 	atomic_store_explicit(&t->at_step, step, memory_order_relaxed);
 	atomic_store_explicit(&t->at, at, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
-	s->parked |= (uint64_t)1 << t->index;
+	stp__dec *d = dec_of(s, t);
+	d->parked |= (uint64_t)1 << t->index;
 	if (step)
-		s->stepping |= (uint64_t)1 << t->index;
+		d->stepping |= (uint64_t)1 << t->index;
 	else
-		s->stepping &= ~((uint64_t)1 << t->index);
+		d->stepping &= ~((uint64_t)1 << t->index);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
@@ -712,7 +809,7 @@ void stp__online_end(struct stp__thread *t)
 /* Did the run pass steps only (no lock or wait point)? */
 static int steps_only(const stp_stepper *s)
 {
-	for (size_t k = 0; k < s->nlog; k++)
+	for (size_t k = 0; k < s->dec.nlog; k++)
 		if (!s->log[k].is_step)
 			return 0;
 	return 1;
@@ -720,22 +817,23 @@ static int steps_only(const stp_stepper *s)
 
 void stp__online_finish(stp_stepper *s)
 {
+	uncarry(s, NULL);
 	if (s->planned && (s->lazy_log || steps_only(s)))
 		return; /* the plan, as planned: a plain run */
 	s->online = 1;
 	s->planned = 0;
 	free(s->sched_step);
 	s->sched_step = NULL;
-	int *sched = malloc((s->nlog ? s->nlog : 1) * sizeof *sched);
+	int *sched = malloc((s->dec.nlog ? s->dec.nlog : 1) * sizeof *sched);
 	if (sched) {
-		for (size_t k = 0; k < s->nlog; k++)
+		for (size_t k = 0; k < s->dec.nlog; k++)
 			sched[k] = s->log[k].thread;
 		free(s->sched);
 		s->sched = sched;
-		s->nsched = s->nlog;
+		s->nsched = s->dec.nlog;
 	}
 	if (!stp__aborted(s) && s->src.finish)
-		s->src.finish(s, s->nlog);
+		s->src.finish(s, s->dec.nlog);
 }
 
 void stp__online_deadline(struct stp__thread *t)

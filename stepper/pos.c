@@ -99,7 +99,7 @@ static void chosen(stp_stepper *s, struct pos *p, int i)
 	struct stp__thread *t = s->threads[i];
 	uint64_t redrawn = 0;
 	for (int k = 0; k < s->nthreads; k++)
-		if (k == i || ((s->parked >> k & 1) && conflict(s->threads[k], t))) {
+		if (k == i || ((s->dec.parked >> k & 1) && conflict(s->threads[k], t))) {
 			p->prio[k] = stp__rng_next(&p->rng);
 			redrawn |= (uint64_t)1 << k;
 		}

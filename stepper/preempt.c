@@ -133,7 +133,7 @@ int stp__log_occurrences(const stp_stepper *s, size_t *occ, size_t *from_occ)
 	stp__counter *c = stp__counter_new();
 	if (!c)
 		return STP_ENOMEM;
-	for (size_t k = 0; k < s->nlog; k++) {
+	for (size_t k = 0; k < s->dec.nlog; k++) {
 		const stp__entry *e = &s->log[k];
 		from_occ[k] = e->current >= 0 && e->current_at
 				      ? stp__counter_get(c, e->current, e->current_at) + 1

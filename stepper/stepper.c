@@ -100,9 +100,7 @@ static void free_thread(struct stp__thread *t)
 {
 	if (!t)
 		return;
-	for (size_t k = 0; k < t->nsteps; k++)
-		free(t->order[k]);
-	free(t->order);
+	free(t->order); /* its names are t->names */
 	for (size_t k = 0; k < t->nnames; k++)
 		free(t->names[k]);
 	free(t->names);
@@ -163,6 +161,80 @@ static int valid_name(const char *n)
 	return len > 0 && len <= STP_MAX_NAME && stp__utf8_valid(n);
 }
 
+/* An open-addressed set of the names interned so far (indices + 1 into
+ * t->names), for intern_order. */
+struct name_set {
+	size_t *slot;
+	size_t cap; /* a power of two, at least twice the names */
+};
+
+static size_t name_hash(const char *p)
+{
+	size_t h = 14695981039346656037u; /* FNV-1a */
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211u;
+	return h;
+}
+
+/* The slot of name in the set: its own, or the empty one it would take. */
+static size_t *name_slot(const struct name_set *ns, char **names, const char *name)
+{
+	size_t i = name_hash(name) & (ns->cap - 1);
+	while (ns->slot[i] && strcmp(names[ns->slot[i] - 1], name) != 0)
+		i = (i + 1) & (ns->cap - 1);
+	return &ns->slot[i];
+}
+
+static int name_set_grow(struct name_set *ns, char **names, size_t nnames)
+{
+	struct name_set g = { calloc(ns->cap * 2, sizeof *g.slot), ns->cap * 2 };
+	if (!g.slot)
+		return -1;
+	for (size_t k = 0; k < nnames; k++)
+		*name_slot(&g, names, names[k]) = k + 1;
+	free(ns->slot);
+	*ns = g;
+	return 0;
+}
+
+/* Point order[k] at one copy of each distinct name, kept in t->names: a
+ * long order repeats a few names, and a step compares its name with the
+ * same string each time (cache-warm, and memory per step is a pointer). */
+static int intern_order(struct stp__thread *t, const char *const *order, size_t n)
+{
+	struct name_set ns = { calloc(16, sizeof *ns.slot), 16 };
+	int rc = ns.slot ? 0 : -1;
+	for (size_t k = 0; rc == 0 && k < n; k++) {
+		size_t *sl = name_slot(&ns, t->names, order[k]);
+		if (*sl) {
+			t->order[k] = t->names[*sl - 1];
+			continue;
+		}
+		if (t->nnames == t->capnames) {
+			size_t cap = t->capnames ? 2 * t->capnames : 8;
+			char **p = realloc(t->names, cap * sizeof *p);
+			if (!p) {
+				rc = -1;
+				break;
+			}
+			t->names = p;
+			t->capnames = cap;
+		}
+		char *c = stp__strdup(order[k]);
+		if (!c) {
+			rc = -1;
+			break;
+		}
+		t->names[t->nnames++] = c;
+		*sl = t->nnames;
+		t->order[k] = c;
+		if (2 * t->nnames >= ns.cap)
+			rc = name_set_grow(&ns, t->names, t->nnames);
+	}
+	free(ns.slot);
+	return rc;
+}
+
 int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 	       void (*fn)(void *), void *arg)
 {
@@ -200,12 +272,8 @@ int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 	t->order = order ? calloc(n, sizeof *t->order) : NULL;
 	if (!t->name || (order && !t->order))
 		goto nomem;
-	for (size_t k = 0; k < n; k++) {
-		t->order[k] = stp__strdup(order[k]);
-		if (!t->order[k])
-			goto nomem;
-		t->nsteps = k + 1;
-	}
+	if (order && intern_order(t, order, n) < 0)
+		goto nomem;
 	t->nsteps = n;
 	t->s = s;
 	t->index = s->nthreads;

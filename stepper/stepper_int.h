@@ -65,6 +65,19 @@ struct stp__obj {
 /* A controlled thread: its declaration and, during a run, its position.
  * The fields are grouped by who writes them, one cache line per group, so
  * that a hand-off moves one line (the semaphore) and not three. */
+/* The decider's hot state (online.c). While a planned run keeps to its
+ * plan with steps only (s->carrying), it travels in the grant line of the
+ * thread that holds the turnstile (each grant copies it into the chosen
+ * thread's line, which the grant writes anyway), so that a hand-off moves
+ * one cache line, as the raw hand-off does; otherwise it is s->dec. */
+typedef struct stp__dec {
+	uint64_t parked;   /* bitset of parked threads */
+	uint64_t stepping; /* ...of those parked at a step (always enabled) */
+	size_t plan_head;  /* the first plan entry not yet granted */
+	size_t nlog;       /* decisions recorded */
+	int valid;         /* carried: this copy was handed over in this run */
+} stp__dec;
+
 struct stp__thread {
 	/* Written before the run (ended: once, at its end). */
 	stp_stepper *s;
@@ -85,6 +98,7 @@ struct stp__thread {
 	/* Written by whoever hands the turnstile to this thread. */
 	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */
 	atomic_size_t granted;       /* the entry last granted, plus one */
+	stp__dec carry;              /* the decider's state, when carried */
 
 	/* Written by the thread itself. */
 	_Alignas(64) atomic_size_t passed; /* steps passed */
@@ -94,6 +108,9 @@ struct stp__thread {
 	_Atomic(const char *) at;
 	atomic_int at_step;         /* 0: at is a lock or wait point */
 	_Atomic(const char *) last; /* the step it passed last */
+	/* The STEP literal last found equal to the declared name hit_order
+	 * (run.c: a repeated step is matched by its pointers). */
+	const char *hit_name, *hit_order;
 	char **names;           /* distinct step names reached, owned */
 	size_t nnames, capnames;
 	/* Online runs: the operation it is parked at, written by the thread
@@ -318,10 +335,9 @@ struct stp_stepper {
 	 * is the plan itself and no entry is written: nlog counts them, and
 	 * the first departure writes them out (online.c). */
 	_Alignas(64) stp__entry *log;
-	size_t nlog, caplog;
-	uint64_t parked;      /* bitset of parked threads */
-	uint64_t stepping;    /* ...of those parked at a step (always enabled) */
-	size_t plan_head;     /* the first plan entry not yet granted */
+	size_t caplog;
+	stp__dec dec;         /* the decider's state, unless carried */
+	int carrying;         /* dec is carried by the turnstile's holder */
 	int lazy_log;
 	int deviated;         /* a decision left the plan's order */
 	/* Nothing could go on but a timed wait whose deadline the clock has
@@ -444,9 +460,25 @@ void stp__online_finish(stp_stepper *s);
 int stp__online_begin(stp_stepper *s);
 void stp__online_end_source(stp_stepper *s);
 /* Grant a thread its turn (run.c); key as the clock's mark_running. */
-void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key);
+/* Grant a thread its turn. With a clock, the thread is marked running
+ * first, so that an advance never sees it as idle while it wakes. */
+static inline void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key)
+{
+	if (t->member)
+		s->hooks.clock->mark_running(t->member, key);
+	stp__sem_post(&t->sem);
+}
 /* Serial mode: hand the turnstile to the next prefix, if one has not run
  * yet; 1 when it did. */
-int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self);
+int stp__prefix_turn_slow(stp_stepper *s, const struct stp__thread *self);
+/* Serial mode: hand the turnstile to the next prefix while one has not
+ * run yet (1); the last prefix's hand-off opens the schedule (0). Inline
+ * for the common case, every prefix run. */
+static inline int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self)
+{
+	if (atomic_load_explicit(&s->prefix_next, memory_order_relaxed) > s->nthreads)
+		return 0;
+	return stp__prefix_turn_slow(s, self);
+}
 
 #endif

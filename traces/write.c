@@ -140,7 +140,7 @@ static int with_anchors(const stp_stepper *s)
 
 static json_t *schedule_json(const stp_stepper *s)
 {
-	size_t n = !with_anchors(s) ? 0 : s->nlog > s->nsched ? s->nlog : s->nsched;
+	size_t n = !with_anchors(s) ? 0 : s->dec.nlog > s->nsched ? s->dec.nlog : s->nsched;
 	size_t *occ = calloc(n ? n : 1, sizeof *occ);
 	size_t *from_occ = calloc(n ? n : 1, sizeof *from_occ);
 	json_t *arr = occ && from_occ && !(n && stp__log_occurrences(s, occ, from_occ) < 0)

@@ -82,10 +82,9 @@ void stp__sem_init(stp__sem *s)
 	atomic_init(&s->word, 0);
 }
 
-void stp__sem_post(stp__sem *s)
+void stp__sem_wake_sleeper(stp__sem *s)
 {
-	if (atomic_exchange_explicit(&s->word, 1, memory_order_acq_rel) == 2)
-		futex(&s->word, FUTEX_WAKE_PRIVATE, 1, NULL);
+	futex(&s->word, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
 int stp__sem_sleeping(stp__sem *s)

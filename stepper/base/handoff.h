@@ -35,7 +35,14 @@ enum stp__heat {
 #define STP__ANY_TURN SIZE_MAX
 
 void stp__sem_init(stp__sem *s);
-void stp__sem_post(stp__sem *s);
+/* Wake the waiter that sleeps in the kernel (stp__sem_post's slow path). */
+void stp__sem_wake_sleeper(stp__sem *s);
+/* Post (inline: it is on the critical path of every hand-off). */
+static inline void stp__sem_post(stp__sem *s)
+{
+	if (atomic_exchange_explicit(&s->word, 1, memory_order_acq_rel) == 2)
+		stp__sem_wake_sleeper(s);
+}
 void stp__sem_wait(stp__sem *s, enum stp__heat heat);
 /* Wait until posted or the absolute CLOCK_MONOTONIC deadline passes.
  * Returns 0 when posted, -1 on the deadline. */

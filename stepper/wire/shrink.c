@@ -455,7 +455,7 @@ static void move_all(struct shrinker *sh)
 static size_t occurrence(const stp_stepper *s, int t, const char *name, size_t k)
 {
 	size_t n = 0;
-	for (size_t i = 0; i <= k && i < s->nlog; i++)
+	for (size_t i = 0; i <= k && i < s->dec.nlog; i++)
 		n += s->log[i].thread == t && strcmp(s->log[i].name, name) == 0;
 	return n;
 }
@@ -541,7 +541,7 @@ static void critical_pair(struct shrinker *sh, stp__shrunk *r)
 		if (d->current_enabled && d->chosen != d->current)
 			break;
 	}
-	if (k < 0 || (size_t)k >= b->nlog)
+	if (k < 0 || (size_t)k >= b->dec.nlog)
 		return;
 	const stp__pdecision *d = &sh->bestp.dec[k];
 	const char *tname = b->threads[d->current]->name;
@@ -555,7 +555,7 @@ static void critical_pair(struct shrinker *sh, stp__shrunk *r)
 	const char *how = NULL;
 	size_t e = m == SIZE_MAX ? (size_t)k
 				 : first_needed(sh, (size_t)k, m, d->current, &how);
-	const stp__entry *l = &b->log[e < b->nlog ? e : (size_t)k];
+	const stp__entry *l = &b->log[e < b->dec.nlog ? e : (size_t)k];
 	snprintf(r->pair, sizeof r->pair,
 		 "critical pair: [%s] '%s' #%zu runs before [%s] '%s' #%zu%s%s",
 		 b->threads[l->thread]->name, l->name,
