@@ -638,6 +638,11 @@ static void misfit_golden(const char *path)
 	if (!d)
 		fail_msg("%s: %s", GOLDEN_DEADLOCK, je.text);
 	json_t *sched = json_object_get(d, "schedule");
+	for (size_t k = 0; k < json_array_size(sched); k++) { /* counts the edit makes wrong */
+		json_object_del(json_array_get(sched, k), "occurrence");
+		json_object_del(json_array_get(sched, k), "from");
+		json_object_del(json_array_get(sched, k), "preempt");
+	}
 	json_t *e = json_array_get(sched, 11);
 	json_object_set_new(e, "thread", json_integer(1));
 	json_object_set_new(e, "step", json_string("lock(m#1)"));

@@ -667,6 +667,79 @@ static void test_lenient_replay_after_an_edit_reproduces_the_failure(void **stat
 	free(text);
 }
 
+/* Not only shrunk traces: the failing run's own trace (version 2, free
+ * threads, every switch the random schedule made) carries its anchors,
+ * and a lenient replay after the same edit brings its failure back. */
+static void test_lenient_replay_of_a_trace_not_shrunk(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("STEPPER_SHRINK", "0", 1), 0);
+	stp_loop_result r;
+	char *text = failing_loop("unshrunk", lost_update_body, &r);
+	unsetenv("STEPPER_SHRINK");
+	free(text);
+	stp_trace *t = stp_trace_load(r.trace_path, NULL);
+	assert_non_null(t);
+	assert_true(preemptions_of(t) >= 1);
+	stp_trace_free(t);
+	text = replay_output(r.trace_path, edited_body, NULL, 1, 1);
+	if (!matches(text, "^stepper: lenient: lenient replay of .*seed-[0-9]+\\.json \\([0-9]+ of "
+			   "[0-9]+ recorded switch(es)? applied\\): the recorded failure came back$"))
+		fail_msg("no verdict in:\n%s", text);
+	free(text);
+}
+
+/* A declared pair with a step more in the writer's order and code. */
+static void writer_edited(void *arg)
+{
+	struct pair *p = arg;
+	STEP("warm 1");
+	STEP("warm 1b");
+	STEP("warm 2");
+	STEP("set a");
+	p->a = 1;
+	STEP("set b");
+	p->b = 1;
+	STEP("cool");
+}
+
+static int pair_edited_body(stp_stepper *s, void *arg)
+{
+	(void)arg;
+	struct pair p = { 0, 0 };
+	static const char *const r[] = { "idle", "look", "done", NULL };
+	static const char *const w[] = { "warm 1", "warm 1b", "warm 2", "set a", "set b", "cool",
+					 NULL };
+	stp_thread(s, "reader", r, reader, &p);
+	stp_thread(s, "writer", w, writer_edited, &p);
+	return stp_run(s) < 0 ? -1 : 0;
+}
+
+/* A version 1 trace (declared threads, steps only) names no anchors: the
+ * loader derives them from the schedule, so it replays leniently too. */
+static void test_lenient_replay_of_a_version_1_trace(void **state)
+{
+	(void)state;
+	assert_int_equal(setenv("STEPPER_SHRINK", "0", 1), 0);
+	stp_loop_result r;
+	char *text = failing_loop("pair-v1", pair_body, &r);
+	unsetenv("STEPPER_SHRINK");
+	free(text);
+	json_t *d = json_load_file(r.trace_path, 0, NULL);
+	assert_non_null(d);
+	assert_int_equal(json_integer_value(json_object_get(d, "version")), 1);
+	json_decref(d);
+	char *strict = replay_output(r.trace_path, pair_edited_body, NULL, 0, 1);
+	if (!matches(strict, "replay: thread 'writer' step 2: .* declares 'warm 2', the test 'warm 1b'$"))
+		fail_msg("strict:\n%s", strict);
+	free(strict);
+	text = replay_output(r.trace_path, pair_edited_body, NULL, 1, 1);
+	if (!matches(text, "^stepper: lenient: lenient replay of .*seed-[0-9]+\\.json \\([0-9]+ of "
+			   "[0-9]+ recorded switch(es)? applied\\): the recorded failure came back$"))
+		fail_msg("no verdict in:\n%s", text);
+	free(text);
+}
+
 /* `stepper run` keeps each failing seed's trace and log in its run
  * folder; its processes do not shrink, STEPPER_SHRINK=1 or not (a shrunk
  * trace's replay line would name the folder the process wrote in). */
@@ -702,6 +775,8 @@ int main(void)
 		cmocka_unit_test(test_stepper_run_processes_do_not_shrink),
 		cmocka_unit_test(test_a_shrunk_trace_records_its_anchors),
 		cmocka_unit_test(test_lenient_replay_after_an_edit_reproduces_the_failure),
+		cmocka_unit_test(test_lenient_replay_of_a_trace_not_shrunk),
+		cmocka_unit_test(test_lenient_replay_of_a_version_1_trace),
 	};
 	unsetenv("STEPPER_SHRINK");
 	unsetenv("STEPPER_SHRINK_REPLAYS");

@@ -409,6 +409,43 @@ static void check_step(checker *c, stp_trace *t, json_t *e, const char *list,
 	*step = next[i]++;
 }
 
+static stp__counter *alloc_anchors(checker *c, stp_trace *t, size_t n);
+
+/* Version 1 (declared steps only, no blocking): each entry's anchor
+ * follows from the schedule, as a version 2 writer would have written it
+ * (FORMAT.md). Entry k was decided by the thread of entry k - 1 (entry 0:
+ * by the thread registered last, whose prefix ran last), parked at its
+ * next declared step, which it could always have passed; or it had
+ * ended. */
+static void derive_anchors_v1(checker *c, stp_trace *t)
+{
+	size_t n = t->nsched;
+	stp__counter *occ = alloc_anchors(c, t, n);
+	size_t *passed = calloc(t->nthreads ? t->nthreads : 1, sizeof *passed);
+	for (size_t k = 0; occ && passed && k < n && !c->failed; k++) {
+		int i = t->sched[k];
+		int d = k ? t->sched[k - 1] : (int)t->nthreads - 1;
+		if (!(t->sched_occ[k] = stp__counter_add(occ, i, t->orders[i][t->sched_step[k]])))
+			fail_at(c, AT_I("schedule", k), "out of memory");
+		passed[i]++;
+		if (d == i)
+			continue;
+		t->sched_from[k] = d;
+		if (passed[d] >= t->nsteps[d])
+			continue; /* it had ended */
+		const char *at = t->orders[d][passed[d]];
+		t->sched_from_at[k] = stp__strdup(at);
+		t->sched_from_occ[k] = stp__counter_get(occ, d, at) + 1;
+		t->sched_preempt[k] = 1;
+		if (!t->sched_from_at[k])
+			fail_at(c, AT_I("schedule", k), "out of memory");
+	}
+	if (occ && !passed)
+		fail_at(c, AT("schedule"), "out of memory");
+	free(passed);
+	stp__counter_free(occ);
+}
+
 static void check_schedule(checker *c, json_t *d, stp_trace *t)
 {
 	json_t *arr = get(c, d, AT("schedule"), 1);
@@ -442,6 +479,8 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 		check_step(c, t, json_array_get(arr, k), "schedule", k, next,
 			   &t->sched[k], &t->sched_step[k]);
 	free(next);
+	if (!c->failed)
+		derive_anchors_v1(c, t);
 }
 
 /* ------------------------------------------------------------------ */

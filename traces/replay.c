@@ -106,7 +106,7 @@ int stp__replay_interleave(stp_stepper *s)
 			   stp_trace_error_text(&err, buf, sizeof buf));
 		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
 	}
-	int lenient = t->version == 2 && stp__replay_lenient();
+	int lenient = stp__replay_lenient();
 	int rc = lenient ? lenient_prepare(s, t) : compare_declarations(s, t);
 	if (rc == 0 && !lenient && t->version == 2) { /* decisions, checked as they come */
 		s->opt.mode = t->mode;

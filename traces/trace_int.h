@@ -82,6 +82,9 @@ struct stp_trace {
  * STP_ELIMIT), and the loader refuses anything beyond them before it keeps
  * it. The byte limit bounds what loading costs (see FORMAT.md). */
 #define STP__TRACE_MAX_BYTES (16u << 20)     /* a trace file */
+/* The most entries of a (not shrunk) version 2 trace that carry anchors:
+ * some 60 bytes each at most, well inside the file's limit. */
+#define STP__TRACE_ANCHORED 20000u
 #define STP__TRACE_MAX_ENTRIES 100000u       /* schedule entries */
 #define STP__TRACE_MAX_ERROR (1u << 20)      /* bytes of one error */
 #define STP__TRACE_MAX_ERRORS 1000u          /* errors in one trace */

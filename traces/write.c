@@ -130,12 +130,17 @@ static int add_anchor(json_t *e, const stp__entry *l, size_t occ, size_t from_oc
 	return add(e, "from", from) || (l->preempt && add(e, "preempt", json_true()));
 }
 
-/* Does the trace carry each entry's anchor (a shrunk trace: short, and
- * what a lenient replay applies)? Other traces leave them out: on a long
- * run they would take the trace past its size limit. */
+/* Does the trace carry each entry's anchor (what a lenient replay
+ * applies)? A shrunk trace always; any other online run's up to
+ * STP__TRACE_ANCHORED entries: past that, anchors could take a long run's
+ * trace past its size limit, and it replays leniently by the default
+ * policy alone. */
 static int with_anchors(const stp_stepper *s)
 {
-	return s->online && s->strategy && strcmp(s->strategy, "shrunk") == 0;
+	if (!s->online)
+		return 0;
+	return (s->strategy && strcmp(s->strategy, "shrunk") == 0) ||
+	       (s->dec.nlog > s->nsched ? s->dec.nlog : s->nsched) <= STP__TRACE_ANCHORED;
 }
 
 static json_t *schedule_json(const stp_stepper *s)
@@ -406,7 +411,7 @@ static json_t *loaded_schedule(const stp_trace *t)
 		const char *name = stp_trace_entry_step(t, k);
 		json_t *o = step_ref(t->sched[k], name);
 		if (o && ((t->sched_kind && add_kind(o, t->sched_kind[k], name)) ||
-			  (t->sched_occ && loaded_anchor(o, t, k)))) {
+			  (t->version == 2 && t->sched_occ && loaded_anchor(o, t, k)))) {
 			json_decref(o);
 			o = NULL;
 		}

@@ -28,7 +28,7 @@ static const char replay_usage[] =
 	"deadlock report; for a trace that holds only the plan, because the\n"
 	"recorded run died: the replay dying too).\n"
 	"\n"
-	"--lenient  replay a version 2 trace by its anchors (STEPPER_REPLAY_LENIENT=1):\n"
+	"--lenient  replay a trace by its anchors (STEPPER_REPLAY_LENIENT=1):\n"
 	"           the recorded switches are applied where their thread comes to\n"
 	"           the same point the same time, the default policy elsewhere, so a\n"
 	"           shrunk trace survives small edits (a renamed or added step).\n"
