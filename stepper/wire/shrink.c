@@ -362,11 +362,17 @@ static int derive(struct shrinker *sh, const int *follow, size_t n, char *why, s
 					    "(stp_set_schedule): there is nothing to vary");
 		else if (!r.p.used)
 			snprintf(why, size, "%s", r.what);
-		else
+		else if (r.s)
 			snprintf(why, size,
 				 "the failing schedule, replayed, did not fail the same way "
 				 "(%s): the test depends on something the stepper does "
 				 "not decide",
+				 r.what);
+		else
+			snprintf(why, size,
+				 "the command, replaying the trace, did not fail the same way "
+				 "(%s): is it the test that wrote the trace? (else the test "
+				 "depends on something the stepper does not decide)",
 				 r.what);
 		stp__srun_free(&r);
 		return -1;

@@ -486,7 +486,8 @@ static void judge(struct procs *ps, stp__srun *r, const stp_shrink_proc *pr,
 	if (rc == -3)
 		r->p.nomem = 1;
 	if (pr->timed_out || rc == -3) {
-		snprintf(r->what, sizeof r->what, "%s", how);
+		snprintf(r->what, sizeof r->what, "the command, replaying the trace, %s",
+			 rc == -3 && !pr->timed_out ? "ran out of memory" : how + 3);
 	} else if (rc < 0 || !r->t || !r->p.used) {
 		r->p.used = 0;
 		if (WIFSIGNALED(pr->status))
