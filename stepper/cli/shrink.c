@@ -108,7 +108,9 @@ static int parse_option(int c, const char *v, char **argv, shrink_cli *o)
 /* TRACE -- COMMAND [ARGS...] after the options. */
 static int parse_rest(int argc, char **argv, shrink_cli *o)
 {
-	if (optind >= argc || strcmp(argv[optind], "--") == 0)
+	/* getopt takes a "--" that comes before any other word */
+	if (optind >= argc || strcmp(argv[optind], "--") == 0 ||
+	    strcmp(argv[optind - 1], "--") == 0)
 		return cli_usage_error("shrink", "missing the trace to shrink"), -1;
 	o->trace = argv[optind++];
 	if (optind >= argc || strcmp(argv[optind], "--") != 0)
