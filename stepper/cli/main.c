@@ -1,8 +1,8 @@
 /*
  * main.c - the `stepper` command: the table of commands, dispatch and
  * `stepper help`. Each command lives in its own file (run.c, replay.c,
- * shrink.c, show.c, export.c, multinode.c, barrier_server.c) and is reached only
- * through this table.
+ * shrink.c, show.c, export.c, multinode.c, barrier_server.c) and is
+ * reached only through this table.
  */
 #include "cli.h"
 
