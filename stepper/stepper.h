@@ -306,6 +306,74 @@ STP_API void stp_loop_options_init(stp_loop_options *lo);
 STP_API int stp_loop(const stp_loop_options *lo, stp_body_fn body, void *arg,
 		     stp_loop_result *res);
 
+/* ------------------------------------------------------------------ */
+/* Shrinking a trace with a command (`stepper shrink`)                 */
+/* ------------------------------------------------------------------ */
+
+/* What a seed loop does in process (README "Shrinking"), for a failing
+ * trace and a command that runs its test: each replay is a process of the
+ * command, which the caller starts. The library writes each candidate to
+ * a file and gives the process these variables: STEPPER_REPLAY (the
+ * failing trace), STEPPER_SHRINK_CANDIDATE (the candidate: the process's
+ * stepper replays the trace by the candidate's switches and writes its
+ * decisions beside it), STEPPER_TRACE (the process's own trace) and
+ * STEPPER_SHRINK=0. */
+
+/* One process to run. */
+typedef struct stp_shrink_proc {
+	const char *env[5]; /* "NAME=value" to add to its environment, NULL
+			     * after the last; owned by the library */
+	/* Filled by the caller: */
+	int started;        /* 0: it could not be started, or the caller
+			     * stops (why in what) */
+	int timed_out;      /* it ran past the caller's timeout and was killed */
+	int status;         /* its wait status (started, not timed out) */
+	char what[256];     /* why it did not start ("interrupted by SIGINT") */
+} stp_shrink_proc;
+
+/* Run procs[0..n) at once (n is at most the jobs asked for), each a
+ * process of the command, and return when every one has ended. Called on
+ * the thread that called stp_shrink_trace. */
+typedef void (*stp_shrink_exec_fn)(void *arg, stp_shrink_proc *procs, size_t n);
+
+typedef struct stp_shrink_options {
+	const char *trace;       /* the failing trace; only read */
+	const char *dir;         /* an existing folder for the replays' files
+				  * (each is removed once read; the caller
+				  * removes the folder) */
+	unsigned jobs;           /* processes at once (0: 1); the result does
+				  * not depend on it */
+	uint64_t max_replays;    /* 0: STEPPER_SHRINK_REPLAYS (default 2000) */
+	double max_seconds;      /* 0: STEPPER_SHRINK_SECONDS (default 10) */
+	stp_shrink_exec_fn exec; /* required */
+	void *arg;
+} stp_shrink_options;
+
+typedef struct stp_shrink_result stp_shrink_result;
+
+/* Shrink the failure of o->trace by replays in processes, and write the
+ * shrunk trace beside it (NAME-shrunk.json). Returns 0 with *out set
+ * (stp_shrink_result_why says "" when it shrank, else why not: the
+ * command did not fail the same way, ...), or without *out: STP_EINVAL
+ * (bad options, or a trace that cannot be shrunk: version 1, a run that
+ * passed, died before its trace was complete, stalled or ran in overlap
+ * mode), STP_EPARSE or STP_EIO (the trace cannot be read), STP_ENOMEM;
+ * why (may be NULL) then says what was expected and what was found. Free
+ * *out with stp_shrink_result_free. */
+STP_API int stp_shrink_trace(const stp_shrink_options *o, stp_shrink_result **out,
+			     char *why, size_t size);
+/* The report, as a seed loop prints it; its last line is "replay shrunk:
+ * " before TRACE after (e.g. "stepper replay ", " -- ./test"). */
+STP_API void stp_shrink_result_print(const stp_shrink_result *r, FILE *out,
+				     const char *before, const char *after);
+/* Why it was not shrunk ("" when it was), and the shrunk trace's path ("":
+ * none written). Strings live as long as r. */
+STP_API const char *stp_shrink_result_why(const stp_shrink_result *r);
+STP_API const char *stp_shrink_result_trace(const stp_shrink_result *r);
+/* Preemptions of the shrunk run; *before (may be NULL): of the failing one. */
+STP_API size_t stp_shrink_result_preemptions(const stp_shrink_result *r, size_t *before);
+STP_API void stp_shrink_result_free(stp_shrink_result *r);
+
 #ifdef __cplusplus
 }
 #endif

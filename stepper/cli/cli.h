@@ -89,6 +89,8 @@ int cli_run(int argc, char **argv);
 void cli_run_help(FILE *out);
 int cli_replay(int argc, char **argv);
 void cli_replay_help(FILE *out);
+int cli_shrink(int argc, char **argv);
+void cli_shrink_help(FILE *out);
 int cli_show(int argc, char **argv);
 void cli_show_help(FILE *out);
 int cli_export(int argc, char **argv);

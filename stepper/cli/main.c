@@ -1,8 +1,8 @@
 /*
  * main.c - the `stepper` command: the table of commands, dispatch and
  * `stepper help`. Each command lives in its own file (run.c, replay.c,
- * show.c, export.c, multinode.c, barrier_server.c) and is reached only
- * through this table.
+ * shrink.c, show.c, export.c, multinode.c, barrier_server.c) and is
+ * reached only through this table.
  */
 #include "cli.h"
 
@@ -42,6 +42,8 @@ static const command commands[] = {
 	  "run a test once per seed, in parallel, keeping failing traces" },
 	{ "replay", cli_replay, cli_replay_help,
 	  "run a test on a recorded trace; say whether the outcome came back" },
+	{ "shrink", cli_shrink, cli_shrink_help,
+	  "shrink a failing trace to the fewest preemptions, a process per replay" },
 	{ "show", cli_show, cli_show_help, "print a trace: seed, outcome, errors, the order" },
 	{ "export", cli_export, cli_export_help,
 	  "convert a trace (--chrome: Perfetto / chrome://tracing)" },

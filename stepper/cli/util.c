@@ -79,7 +79,7 @@ static int owned(const char *var)
 {
 	static const char *const names[] = { "STEPPER_SEED=", "STEPPER_SEEDS=",
 					     "STEPPER_TRACE=", "STEPPER_REPLAY=",
-					     "STEPPER_SHRINK=" };
+					     "STEPPER_SHRINK=", "STEPPER_SHRINK_CANDIDATE=" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strncmp(var, names[i], strlen(names[i])) == 0)
 			return 1;
