@@ -28,7 +28,8 @@
  *     schedule.
  *   - A free thread in a seed loop: the most decisions after the first of
  *     a run so far in this loop, at least the declared steps less one.
- *   - A free thread on a loop's first run, or outside a loop: 1. Nothing
+ *   - A free thread on a loop's first run, or outside a loop: the
+ *     declared steps less one if there are two or more, else 1. Nothing
  *     was seen; a short default lets a short run meet its change points
  *     (with 100, a run of a few decisions had none), and L grows in the
  *     run: when the count passes L, L doubles and the change points that
@@ -37,9 +38,13 @@
  *     counted decisions 1 and 2.
  * L is at least 1.
  *
- * A bug that needs d ordering constraints is found by one run with
- * probability at least 1/(n * k^(d-1)) for n threads and k steps when
- * D >= d and L <= k (the paper's Theorem 9, with L for k).
+ * A bug that needs d ordering constraints, whose d-1 change points fall
+ * on counted decisions up to L, is found by one run with probability at
+ * least 1/(n * L^(d-1)) for n threads when D >= d; L, all the decisions
+ * of a run, is at most the paper's k (its steps), so this is at least the
+ * paper's 1/(n * k^(d-1)) (Theorem 9). A run that counts past L still
+ * gets every change point: the ones that did not fit are drawn as L
+ * grows.
  *
  * Everything comes from one stream seeded with opt.seed, drawn in this
  * order: the permutation (Fisher-Yates: for i = n-1 down to 1, swap
@@ -77,13 +82,11 @@ static size_t length(const stp_stepper *s, const char **why)
 	}
 	size_t seen = s->explore ? s->explore->longest : 0;
 	size_t l = declared > 1 ? declared - 1 : 1;
-	*why = !any_free ? "the declared steps"
-	       : seen	 ? "the longest run of this loop so far"
-			 : "the default for free threads";
-	if (any_free && !seen)
-		return 1;
-	if (any_free && seen > l)
+	if (any_free && seen && seen >= l) {
+		*why = "the longest run of this loop so far";
 		return seen;
+	}
+	*why = any_free && declared <= 1 ? "the default for free threads" : "the declared steps";
 	return l;
 }
 
