@@ -179,20 +179,27 @@ static void grow(stp_stepper *s, struct pct *p)
 	fputc('\n', s->opt.log);
 }
 
+/* A change point: the deciding thread drops below every other. */
+static void demote(stp_stepper *s, struct pct *p, const stp__choice *c)
+{
+	p->next++;
+	if (c->current < 0)
+		return;
+	p->prio[c->current] = p->low--;
+	if (s->opt.debug)
+		fprintf(s->opt.log, "pct: change point %zu at decision %zu: [%s] "
+				    "drops to priority %lu\n",
+			p->count, c->decision + 1, s->threads[c->current]->name, p->low + 1);
+}
+
 static int pct_pick(stp_stepper *s, const stp__choice *c)
 {
 	struct pct *p = s->src_state;
-	if (c->decision > 0 && ++p->count > p->length)
-		grow(s, p);
-	if (c->decision > 0 && p->next < p->npoints && p->points[p->next] == p->count) {
-		p->next++;
-		if (c->current >= 0)
-			p->prio[c->current] = p->low--;
-		if (s->opt.debug && c->current >= 0)
-			fprintf(s->opt.log, "pct: change point %zu at decision %zu: [%s] "
-					    "drops to priority %lu\n",
-				p->count, c->decision + 1, s->threads[c->current]->name,
-				p->low + 1);
+	if (c->decision > 0) { /* the run's first decision is not counted */
+		if (++p->count > p->length)
+			grow(s, p);
+		if (p->next < p->npoints && p->points[p->next] == p->count)
+			demote(s, p, c);
 	}
 	int best = c->enabled[0];
 	for (int k = 1; k < c->n; k++)
