@@ -5,47 +5,71 @@
  *
  * Before the run every thread gets a distinct priority: a random
  * permutation of D .. D+n-1 (higher goes first). Then min(D-1, L) distinct
- * change points are drawn uniformly from [1, L], where L is the run's
- * expected number of decisions with two or more enabled threads (length()
- * below). Only such decisions are counted, from 1; the others are not
- * asked. At a counted decision whose number is the j-th change point
- * (j from 0), the deciding thread (the one that ran last, c->current,
- * enabled or not) drops to priority D-1-j, below every other thread; then,
- * at every decision, the enabled thread with the highest priority goes.
+ * change points are drawn uniformly from [1, L] (L below). Counted are the
+ * decisions with two or more enabled threads, from 1, except the run's
+ * first decision: that one is taken by the thread whose prefix ran last,
+ * not by the priorities, and lowering it there would only choose who
+ * starts, which the random priorities already do. At a counted decision
+ * whose number is the j-th change point (j from 0), the deciding thread
+ * (the one that ran last, c->current, enabled or not) drops to priority
+ * D-1-j, below every other thread; then, at every decision, the enabled
+ * thread with the highest priority goes.
  *
- * A bug that needs d ordering constraints is found by one run with
- * probability at least 1/(n * k^(d-1)) for n threads and k steps when
- * D >= d (the paper's Theorem 9).
+ * L is the number of counted decisions PCT expects the run to have: the
+ * paper's k, the steps of the run. It is measured in decisions of any
+ * kind, forced ones too, after the first: a run's counted decisions
+ * depend on its schedule, and PCT's own change points cut them short (a
+ * lowered thread lets another run to its end, after which nothing is
+ * counted), so the longest count seen stays below the decisions a bug
+ * may need (zoo `rotate`: ~182 wanted, never more than L seen). All the
+ * decisions are an upper bound of the counted ones of a run that long.
+ *   - Every thread declared: the declared steps together, less one (lock
+ *     and wait points are not counted ahead), so a seed alone gives the
+ *     schedule.
+ *   - A free thread in a seed loop: the most decisions after the first of
+ *     a run so far in this loop, at least the declared steps less one.
+ *   - A free thread on a loop's first run, or outside a loop: the
+ *     declared steps less one if there are two or more, else 1. Nothing
+ *     was seen; a short default lets a short run meet its change points
+ *     (with 100, a run of a few decisions had none), and L grows in the
+ *     run: when the count passes L, L doubles and the change points that
+ *     did not fit in [1, L] (min(D-1, L) were drawn) are drawn over the
+ *     new part (old L, new L]. For D = 3 the first run's points are the
+ *     counted decisions 1 and 2.
+ * L is at least 1.
+ *
+ * A bug that needs d ordering constraints, whose d-1 change points fall
+ * on counted decisions up to L, is found by one run with probability at
+ * least 1/(n * L^(d-1)) for n threads when D >= d; L, all the decisions
+ * of a run, is at most the paper's k (its steps), so this is at least the
+ * paper's 1/(n * k^(d-1)) (Theorem 9). A run that counts past L still
+ * gets every change point: the ones that did not fit are drawn as L
+ * grows.
  *
  * Everything comes from one stream seeded with opt.seed, drawn in this
  * order: the permutation (Fisher-Yates: for i = n-1 down to 1, swap
  * slot i with slot below(i+1); slot k's thread gets D+k), then the change
- * points (1 + below(L) each, a repeated value drawn again), sorted.
+ * points (1 + below(L) each, a repeated value drawn again), sorted; at
+ * each growth of L in the run, the points that now fit (old + 1 +
+ * below(new - old) each, a repeated value drawn again).
  * tests/golden/gen_pct.py is an independent implementation of all this.
  */
 #include "stepper_int.h"
 
 #include <stdlib.h>
 
-/* L for a run with a free thread outside a loop, or on a loop's first
- * run: nothing has been seen yet. */
-#define PCT_DEFAULT_LENGTH 100
-
 struct pct {
 	stp__rng rng;
 	unsigned long prio[STP_MAX_THREADS];
 	size_t points[STP__PCT_MAX_DEPTH]; /* ascending */
-	size_t npoints, next;              /* next: the first not reached */
+	size_t npoints, want;              /* drawn so far; D-1 */
+	size_t next;                       /* the first not reached */
 	size_t count;                      /* decisions counted so far */
 	size_t length;                     /* L */
 	unsigned long low;                 /* the next demoted priority */
 };
 
-/* L: with every thread declared, the declared steps together (lock and
- * wait points are not counted ahead), so a seed alone gives the schedule.
- * With a free thread, the most counted decisions of a run so far in this
- * seed loop, at least the declared steps; PCT_DEFAULT_LENGTH when none
- * was seen (the loop's first run, or no loop). */
+/* L at the start of a run (see the header). */
 static size_t length(const stp_stepper *s, const char **why)
 {
 	size_t declared = 0;
@@ -57,20 +81,24 @@ static size_t length(const stp_stepper *s, const char **why)
 			declared += s->threads[i]->nsteps;
 	}
 	size_t seen = s->explore ? s->explore->longest : 0;
-	*why = !any_free ? "the declared steps"
-	       : seen	 ? "the longest run of this loop so far"
-			 : "the default for free threads";
-	if (!any_free)
-		return declared;
-	if (!seen)
-		seen = PCT_DEFAULT_LENGTH;
-	return seen > declared ? seen : declared;
+	size_t l = declared > 1 ? declared - 1 : 1;
+	if (any_free && seen && seen >= l) {
+		*why = "the longest run of this loop so far";
+		return seen;
+	}
+	*why = any_free && declared <= 1 ? "the default for free threads" : "the declared steps";
+	return l;
 }
 
-static void draw_points(struct pct *p, size_t want)
+/* Draw change points over [lo, hi] until there are want of them or the
+ * range is full; kept sorted. */
+static void draw_points(struct pct *p, size_t lo, size_t hi)
 {
+	size_t room = hi >= lo ? hi - lo + 1 : 0, want = p->npoints + room;
+	if (want > p->want)
+		want = p->want;
 	while (p->npoints < want) {
-		size_t x = 1 + (size_t)stp__rng_below(&p->rng, p->length);
+		size_t x = lo + (size_t)stp__rng_below(&p->rng, room);
 		size_t k = p->npoints;
 		int dup = 0;
 		for (size_t i = 0; i < k; i++)
@@ -121,28 +149,57 @@ static int pct_begin(stp_stepper *s)
 	for (int k = 0; k < s->nthreads; k++)
 		p->prio[perm[k]] = d + (unsigned long)k;
 	p->low = d - 1;
+	p->want = d - 1;
 	const char *why;
 	p->length = length(s, &why);
-	draw_points(p, d - 1 < p->length ? d - 1 : p->length);
+	draw_points(p, 1, p->length);
 	s->src_state = p;
 	if (s->opt.debug)
 		debug_begin(s, p, why);
 	return 0;
 }
 
+/* The count passed L: L doubles, and the change points that did not fit
+ * are drawn over the new part. */
+static void grow(stp_stepper *s, struct pct *p)
+{
+	size_t old = p->length, had = p->npoints;
+	p->length = 2 * old;
+	draw_points(p, old + 1, p->length);
+	if (!s->opt.debug)
+		return;
+	fprintf(s->opt.log, "pct: counted decision %zu passes length %zu: length %zu, "
+			    "change points",
+		p->count, old, p->length);
+	for (size_t i = had; i < p->npoints; i++)
+		fprintf(s->opt.log, " %zu", p->points[i]);
+	if (had == p->npoints)
+		fputs(" none", s->opt.log);
+	fputs(" added", s->opt.log);
+	fputc('\n', s->opt.log);
+}
+
+/* A change point: the deciding thread drops below every other. */
+static void demote(stp_stepper *s, struct pct *p, const stp__choice *c)
+{
+	p->next++;
+	if (c->current < 0)
+		return;
+	p->prio[c->current] = p->low--;
+	if (s->opt.debug)
+		fprintf(s->opt.log, "pct: change point %zu at decision %zu: [%s] "
+				    "drops to priority %lu\n",
+			p->count, c->decision + 1, s->threads[c->current]->name, p->low + 1);
+}
+
 static int pct_pick(stp_stepper *s, const stp__choice *c)
 {
 	struct pct *p = s->src_state;
-	p->count++;
-	if (p->next < p->npoints && p->points[p->next] == p->count) {
-		p->next++;
-		if (c->current >= 0)
-			p->prio[c->current] = p->low--;
-		if (s->opt.debug && c->current >= 0)
-			fprintf(s->opt.log, "pct: change point %zu at decision %zu: [%s] "
-					    "drops to priority %lu\n",
-				p->count, c->decision + 1, s->threads[c->current]->name,
-				p->low + 1);
+	if (c->decision > 0) { /* the run's first decision is not counted */
+		if (++p->count > p->length)
+			grow(s, p);
+		if (p->next < p->npoints && p->points[p->next] == p->count)
+			demote(s, p, c);
 	}
 	int best = c->enabled[0];
 	for (int k = 1; k < c->n; k++)
@@ -151,15 +208,16 @@ static int pct_pick(stp_stepper *s, const stp__choice *c)
 	return best;
 }
 
-/* The run's counted decisions tell the loop's next runs how long a run
- * is (a free thread's L grows when a run goes past it). */
+/* The run's decisions after the first, forced ones too, tell the loop's
+ * next runs how long a run is (L grows when a run goes past it). */
 static void pct_end(stp_stepper *s)
 {
 	struct pct *p = s->src_state;
 	if (!p)
 		return;
-	if (s->explore && p->count > s->explore->longest)
-		s->explore->longest = p->count;
+	size_t n = s->nlog > 1 ? s->nlog - 1 : 0;
+	if (s->explore && n > s->explore->longest)
+		s->explore->longest = n;
 	free(p);
 }
 

@@ -214,7 +214,7 @@ extern const stp__source stp__pos_source;
  * run outside a loop has none): what one run learned, the next uses. The
  * loop makes it zeroed and frees it with stp__explore_free. */
 typedef struct stp__explore {
-	size_t longest;   /* the most decisions with two or more enabled threads in a run */
+	size_t longest;   /* the most decisions of a run after its first (pct.c: L) */
 	uint64_t runs;    /* runs made so far */
 	int exhausted;    /* every schedule was tried: the loop stops */
 	void *state;      /* the strategy's own, freed by free_state */

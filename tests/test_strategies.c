@@ -2,7 +2,8 @@
  * test_strategies.c - the strategies by name (random, pct, pct:D, pos):
  * golden schedules, PCT and POS against an independent implementation
  * (tests/golden/gen_pct.py), POS's conflicts, determinism and exact
- * replay, PCT's length across a seed loop, a depth-3 bug PCT finds and
+ * replay, PCT's length across a seed loop and within a run, a preemption
+ * late in a long run PCT finds, a depth-3 bug PCT finds and
  * random does not, bad strategy strings, and `stepper run --strategy` /
  * `stepper show`.
  *
@@ -652,10 +653,10 @@ static int growing_body(stp_stepper *s, void *arg)
 }
 
 /* The L of each run, from the debug log's "pct: depth D, length L (...)"
- * lines, and the counted decisions of each run (decision lines that
- * chose among two or more). */
-static size_t lengths_and_counts(const char *log, size_t *len, char why[][64],
-				 size_t *counted, size_t max)
+ * lines, and the decisions of each run (every decision line, forced ones
+ * too). */
+static size_t lengths_and_decisions(const char *log, size_t *len, char why[][64],
+				    size_t *decisions, size_t max)
 {
 	size_t runs = 0;
 	for (const char *p = log; *p;) {
@@ -669,17 +670,20 @@ static size_t lengths_and_counts(const char *log, size_t *len, char why[][64],
 			const char *close = strchr(p + off, ')');
 			snprintf(why[runs], 64, "%.*s", (int)(close - (p + off)), p + off);
 			len[runs] = l;
-			counted[runs++] = 0;
-		} else if (runs && strncmp(p, "decision ", 9) == 0 &&
-			   !memmem(p, n, "(the only one)", 14)) {
-			counted[runs - 1]++;
+			decisions[runs++] = 0;
+		} else if (runs && strncmp(p, "decision ", 9) == 0) {
+			decisions[runs - 1]++;
 		}
 		p += n + (nl ? 1 : 0);
 	}
 	return runs;
 }
 
-static void test_pct_length_over_free_threads_is_the_loops_longest_run(void **state)
+/* Issue 12: L counts every decision of a run after its first, forced ones
+ * too (a run's counted decisions shrink when a change point lets a thread
+ * end early), and a loop's first run starts from 1 (it grows in the run)
+ * instead of 100. */
+static void test_pct_length_over_free_threads_is_every_decision_of_the_longest_run(void **state)
 {
 	(void)state;
 	capture c;
@@ -696,18 +700,19 @@ static void test_pct_length_over_free_threads_is_the_loops_longest_run(void **st
 	int k = 0;
 	stp_loop_result r;
 	assert_int_equal(stp_loop(&lo, growing_body, &k, &r), 0);
-	size_t len[3], counted[3];
+	size_t len[3], decisions[3];
 	char why[3][64];
 	const char *log = capture_text(&c);
-	assert_int_equal(lengths_and_counts(log, len, why, counted, 3), 3);
+	assert_int_equal(lengths_and_decisions(log, len, why, decisions, 3), 3);
 	/* the first run: the default */
-	assert_int_equal(len[0], 100);
+	assert_int_equal(len[0], 1);
 	assert_string_equal(why[0], "the default for free threads");
-	/* then the most counted decisions of a run so far: it grows */
+	/* then the most decisions after the first of a run so far: it grows */
 	assert_string_equal(why[1], "the longest run of this loop so far");
-	assert_int_equal(len[1], counted[0]);
-	assert_int_equal(len[2], counted[1]);
-	assert_true(counted[1] > counted[0]);
+	assert_int_equal(decisions[0], 20); /* two threads of 10 steps each */
+	assert_int_equal(len[1], decisions[0] - 1);
+	assert_int_equal(len[2], decisions[1] - 1);
+	assert_true(decisions[1] > decisions[0]);
 	/* outside a loop: the default */
 	capture_free(&c);
 	f = capture_open(&c);
@@ -719,9 +724,113 @@ static void test_pct_length_over_free_threads_is_the_loops_longest_run(void **st
 	stp_thread(s, "y", NULL, count_steps, &steps);
 	assert_int_equal(stp_run(s), 0);
 	stp_free(s);
-	assert_non_null(strstr(capture_text(&c), "pct: depth 3, length 100 (the default "
+	assert_non_null(strstr(capture_text(&c), "pct: depth 3, length 1 (the default "
 						 "for free threads)"));
 	capture_free(&c);
+}
+
+/* A run that counts past L doubles it and draws the change points that
+ * did not fit over the new part: a short first run meets all D-1 of them
+ * (with the old default of 100 it met none). The run's first decision is
+ * not counted: the first change point is at the second decision. */
+static void test_pct_grows_length_within_a_run_and_places_the_points_left(void **state)
+{
+	(void)state;
+	capture c;
+	FILE *f = capture_open(&c);
+	stp_options o;
+	stp_options_init(&o);
+	o.seed = 1;
+	o.strategy = "pct:3";
+	o.debug = 1;
+	o.log = f;
+	o.trace = o.replay = NULL;
+	stp_stepper *s = stp_new(&o);
+	int steps = 5;
+	stp_thread(s, "x", NULL, count_steps, &steps);
+	stp_thread(s, "y", NULL, count_steps, &steps);
+	assert_int_equal(stp_run(s), 0);
+	stp_free(s);
+	const char *log = capture_text(&c);
+	static const char *const want[] = {
+		"pct: depth 3, length 1 (the default for free threads), change points 1;",
+		"pct: change point 1 at decision 2: ",
+		"pct: counted decision 2 passes length 1: length 2, change points 2 added\n",
+		"pct: change point 2 at decision 3: ",
+		"pct: counted decision 3 passes length 2: length 4, change points none added\n",
+	};
+	const char *at = log;
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		const char *p = strstr(at, want[i]);
+		if (!p)
+			fail_msg("no '%s' (in this order) in:\n%s", want[i], log);
+		at = p + strlen(want[i]);
+	}
+	assert_null(strstr(log, "at decision 1:"));
+	capture_free(&c);
+}
+
+/* One preemption at one spot late in a long run (zoo `rotate`'s shape):
+ * [writer] closes and reopens its segment after record LATE_AT of
+ * LATE_RECORDS; [flusher] must run exactly in between. When L was the most
+ * counted decisions of a run, the change points kept it below ~100 (each
+ * lowered the writer, the flusher ended, nothing more was counted), so
+ * PCT never got there; with every decision in L it does. */
+#define LATE_RECORDS 150
+#define LATE_AT 120
+
+struct late {
+	atomic_int open;
+};
+
+static void late_writer(void *arg)
+{
+	struct late *j = arg;
+	for (int i = 1; i <= LATE_RECORDS; i++) {
+		STEP("append");
+		if (i == LATE_AT) {
+			STEP("close");
+			atomic_store(&j->open, 0);
+			STEP("open");
+			atomic_store(&j->open, 1);
+		}
+	}
+}
+
+static void late_flusher(void *arg)
+{
+	struct late *j = arg;
+	STEP("flush");
+	STP_CHECK(atomic_load(&j->open));
+}
+
+static int late_body(stp_stepper *s, void *arg)
+{
+	(void)arg;
+	static struct late j;
+	atomic_store(&j.open, 1);
+	stp_thread(s, "flusher", NULL, late_flusher, &j);
+	stp_thread(s, "writer", NULL, late_writer, &j);
+	return stp_run(s) != 0;
+}
+
+static void test_pct_finds_a_preemption_late_in_a_long_run(void **state)
+{
+	(void)state;
+	stp_loop_options lo;
+	stp_loop_options_init(&lo);
+	lo.first_seed = 1;
+	lo.count = 3000;
+	lo.quiet = 1;
+	lo.name = "late preemption";
+	lo.base.strategy = "pct:3";
+	lo.base.trace = lo.base.replay = NULL;
+	lo.base.trace_dir = DIR_;
+	stp_loop_result r;
+	int rc = stp_loop(&lo, late_body, NULL, &r);
+	printf("pct:3 found the late preemption at seed %llu\n",
+	       (unsigned long long)r.failed_seed);
+	assert_int_equal(rc, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -963,7 +1072,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_every_strategy_replays_exactly_from_its_trace),
 		cmocka_unit_test(test_a_declared_pct_run_writes_and_replays_a_version_2_trace),
 		cmocka_unit_test(test_a_trace_may_name_any_strategy_the_library_accepts),
-		cmocka_unit_test(test_pct_length_over_free_threads_is_the_loops_longest_run),
+		cmocka_unit_test(test_pct_length_over_free_threads_is_every_decision_of_the_longest_run),
+		cmocka_unit_test(test_pct_grows_length_within_a_run_and_places_the_points_left),
+		cmocka_unit_test(test_pct_finds_a_preemption_late_in_a_long_run),
 		cmocka_unit_test(test_a_bad_strategy_option_is_refused_naming_value_and_accepted),
 		cmocka_unit_test(test_a_bad_STEPPER_STRATEGY_stops_a_loop_before_any_seed),
 		cmocka_unit_test(test_STEPPER_STRATEGY_picks_the_strategy_of_a_loop),

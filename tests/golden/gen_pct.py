@@ -90,6 +90,19 @@ def run(policy):
         decision += 1
 
 
+def draw(r, points, want, lo, hi):
+    """Distinct change points over [lo, hi], one by one (lo + below(room),
+    a repeated value drawn again), until there are want of them or the
+    range is full."""
+    room = max(0, hi - lo + 1)
+    goal = min(want, len(points) + room)
+    while len(points) < goal:
+        x = lo + r.below(room)
+        if x not in points:
+            points.append(x)
+    points.sort()
+
+
 def pct(seed, depth):
     r = Rng(seed)
     n = len(THREADS)
@@ -100,30 +113,40 @@ def pct(seed, depth):
     prio = [0] * n
     for k in range(n):
         prio[perm[k]] = depth + k
-    length = sum(len(o) for _, o in THREADS)
+    # L: every thread is declared, so the declared steps less the first
+    # decision (at least 1)
+    length = max(1, sum(len(o) for _, o in THREADS) - 1)
     points = []
-    while len(points) < min(depth - 1, length):
-        x = 1 + r.below(length)
-        if x not in points:
-            points.append(x)
-    points.sort()
+    draw(r, points, depth - 1, 1, length)
     out = ["pct: depth %d, length %d (the declared steps), change points%s; "
            "priorities %s" % (depth, length,
                               "".join(" %d" % p for p in points) or " none",
                               ", ".join("[%s] %d" % (THREADS[i][0], prio[i])
                                         for i in range(n)))]
-    st = {"count": 0, "low": depth - 1}
+    st = {"count": 0, "low": depth - 1, "length": length}
 
     def policy(enabled, current, decision, _pos):
         if len(enabled) == 1:
             return enabled[0]
-        st["count"] += 1
-        if st["count"] in points:
-            prio[current] = st["low"]
-            st["low"] -= 1
-            out.append("pct: change point %d at decision %d: [%s] drops to "
-                       "priority %d" % (st["count"], decision + 1,
-                                        THREADS[current][0], prio[current]))
+        # the run's first decision is not counted
+        if decision > 0:
+            st["count"] += 1
+            if st["count"] > st["length"]:
+                old = st["length"]
+                st["length"] = 2 * old
+                draw(r, points, depth - 1, old + 1, st["length"])
+                added = [p for p in points if p > old]
+                out.append("pct: counted decision %d passes length %d: length "
+                           "%d, change points%s added"
+                           % (st["count"], old, st["length"],
+                              "".join(" %d" % p for p in added) or " none"))
+            if st["count"] in points:
+                prio[current] = st["low"]
+                st["low"] -= 1
+                out.append("pct: change point %d at decision %d: [%s] drops "
+                           "to priority %d" % (st["count"], decision + 1,
+                                               THREADS[current][0],
+                                               prio[current]))
         return max(enabled, key=lambda i: (prio[i], -i))
 
     order = run(policy)
