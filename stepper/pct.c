@@ -215,7 +215,7 @@ static void pct_end(stp_stepper *s)
 	struct pct *p = s->src_state;
 	if (!p)
 		return;
-	size_t n = s->nlog > 1 ? s->nlog - 1 : 0;
+	size_t n = s->dec.nlog > 1 ? s->dec.nlog - 1 : 0;
 	if (s->explore && n > s->explore->longest)
 		s->explore->longest = n;
 	free(p);
