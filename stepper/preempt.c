@@ -278,6 +278,15 @@ static int take(stp_stepper *s, const stp__choice *c)
 		if (i && is_enabled(c, st->to[i - 1])) {
 			pick = st->to[i - 1];
 			p->hits++;
+		} else if (i && p->sw[i - 1].preempt && d.current_enabled && c->n >= 2) {
+			/* A preemption whose thread cannot go on here still
+			 * leaves the current thread: to the lowest-numbered
+			 * other (a switch is first of all "not this one on";
+			 * so a shrink that drops the switch that made its
+			 * target ready keeps the other, and a lenient replay
+			 * keeps a preemption whose target was edited away). */
+			pick = c->enabled[0] != c->current ? c->enabled[0] : c->enabled[1];
+			p->hits++;
 		}
 	}
 	d.chosen = pick;

@@ -7,7 +7,10 @@
  * goes. A switch overrides one decision: when its anchor comes up (the
  * deciding thread, the point it is at and how many times it had been at
  * that point before, all by name) and its target can go on, the target
- * goes. A switch whose anchor thread could have gone on is a preemption;
+ * goes; a preemption whose target cannot go on there still leaves the
+ * deciding thread, to the lowest-numbered other enabled thread (a switch
+ * is first "not this one on"). A switch whose anchor thread could have
+ * gone on is a preemption;
  * one taken where it had blocked or ended is a free choice, which costs
  * nothing in a preemption bound. Anchors are names, not decision numbers,
  * so a switch keeps its place when other switches come and go.

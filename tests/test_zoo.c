@@ -258,6 +258,72 @@ static void test_pct_and_pos_find_each_bug_within_its_seeds(void **state)
 	}
 }
 
+/* The first failure of b's loop with strategy, shrunk: the preemptions
+ * of the shrunk schedule ("shrunk from N preemptions to M ..."), or -1
+ * when the loop found nothing or did not shrink. */
+static long shrunk_to(const zoo_bug *b, const char *strategy, uint64_t within)
+{
+	FILE *out = tmpfile();
+	assert_non_null(out);
+	char name[96];
+	snprintf(name, sizeof name, "zoo %s %s shrunk", b->name, strategy);
+	stp_loop_options lo;
+	stp_loop_options_init(&lo);
+	lo.first_seed = 1;
+	lo.count = within;
+	lo.out = out;
+	lo.name = name;
+	lo.base.strategy = strategy;
+	lo.base.mode = STP_SERIAL;
+	lo.base.trace = NULL;
+	lo.base.replay = NULL;
+	lo.base.debug = 0;
+	lo.base.trace_dir = DIR;
+	int fixed = 0;
+	stp_loop_result r;
+	int rc = stp_loop(&lo, b->body, &fixed, &r);
+	char text[8192];
+	rewind(out);
+	size_t n = fread(text, 1, sizeof text - 1, out);
+	text[n] = '\0';
+	fclose(out);
+	unsigned long from = 0, to = 0;
+	const char *line = strstr(text, "shrunk from ");
+	const char *mid = line ? strstr(line, " to ") : NULL;
+	if (line && mid) {
+		from = strtoul(line + strlen("shrunk from "), NULL, 10);
+		to = strtoul(mid + 4, NULL, 10);
+	}
+	if (rc != 1 || !mid) {
+		print_error("%s with %s: loop %d, no shrink line in:\n%s\n", b->name, strategy, rc,
+			    text);
+		return -1;
+	}
+	printf("  %-15s %-7s seed %llu: shrunk from %lu to %lu (needs %d)\n", b->name, strategy,
+	       (unsigned long long)r.failed_seed, from, to, b->preemptions);
+	return (long)to;
+}
+
+/* Shrinking brings every bug's first failure down to the preemptions dfs
+ * shows the bug needs (the row's count, which test_dfs_needs_the_documented_
+ * preemptions checks): random's failure where random finds it, pct:3's
+ * where only PCT does ('rotate'). */
+static void test_shrinking_reaches_the_preemptions_each_bug_needs(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < zoo_nbugs; i++) {
+		const zoo_bug *b = &zoo_bugs[i];
+		const char *strategy = b->random_within ? "random" : "pct:3";
+		uint64_t within = b->random_within ? b->random_within : 2000;
+		long to = shrunk_to(b, strategy, within);
+		if (to != b->preemptions) {
+			print_error("%s: shrunk to %ld preemptions, the bug needs %d\n", b->name, to,
+				    b->preemptions);
+			fail();
+		}
+	}
+}
+
 /* dfs with bound p - 1 finds nothing (within the cap), with bound p it
  * finds the bug: the row's preemption count is the one the bug needs. */
 static void test_dfs_needs_the_documented_preemptions(void **state)
@@ -546,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_each_bug_needs_exactly_its_preemptions),
 		cmocka_unit_test(test_every_fix_passes_every_schedule_with_two_preemptions),
 		cmocka_unit_test(test_dfs_needs_the_documented_preemptions),
+		cmocka_unit_test(test_shrinking_reaches_the_preemptions_each_bug_needs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
