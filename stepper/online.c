@@ -781,6 +781,45 @@ int stp__online_point(struct stp__thread *t, const char *at)
 	return 0;
 }
 
+int stp__online_step_carried(struct stp__thread *t, const char *name, const char *file,
+			     int line)
+{
+	stp_stepper *s = t->s;
+	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
+	if (!s->carrying || t->is_free || k >= t->nsteps || name != t->hit_name ||
+	    t->order[k] != t->hit_order || s->opt.debug || s->timed || s->hooks.clock)
+		return 0;
+	const char *at = t->order[k];
+	t->op = STP__OP_STEP;
+	t->op_file = file;
+	t->op_line = line;
+	atomic_store_explicit(&t->at_step, 1, memory_order_relaxed);
+	atomic_store_explicit(&t->at, at, memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+	uint64_t me = (uint64_t)1 << t->index;
+	t->carry.parked |= me;
+	t->carry.stepping |= me;
+	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
+	struct wait_hint hint = { STP__WARM };
+	struct stp__thread *next = stp__aborted(s) ? NULL : decide_carried(s, t, &hint);
+	if (!next)
+		next = decide(s, t, &hint); /* the general path (it uncarries) */
+	if (next != t)
+		wait_grant(s, t, seen, at, hint);
+	if (stp__aborted(s)) {
+		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
+		return 1;
+	}
+	/* pass_online's work for a lazy, untimed, clockless step */
+	atomic_store_explicit(&t->points,
+			      atomic_load_explicit(&t->points, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&t->last, at, memory_order_release);
+	atomic_store_explicit(&t->passed, k + 1, memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	return 1;
+}
+
 void stp__online_step(struct stp__thread *t, const char *name, const char *file,
 		      int line)
 {

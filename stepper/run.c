@@ -287,7 +287,8 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	if (!name)
 		name = "(null)";
 	if (s->deciding) {
-		stp__online_step(t, name, file, line);
+		if (!stp__online_step_carried(t, name, file, line))
+			stp__online_step(t, name, file, line);
 		return;
 	}
 	if (!declared_here(s, t, k, name, file, line))

@@ -421,6 +421,12 @@ int stp__set_recorded(stp_stepper *s, const int *threads,
 /* A controlled thread of an online run reaches a step, or ends. */
 void stp__online_step(struct stp__thread *t, const char *name, const char *file,
 		      int line);
+/* The common case of stp__online_step in one piece: a declared thread's
+ * step, repeated by the same literal (hit_name), while the decider's
+ * state is carried, untimed and clockless. 1 when it took the step, 0
+ * when it is not that case (nothing done: take stp__online_step). */
+int stp__online_step_carried(struct stp__thread *t, const char *name, const char *file,
+			     int line);
 /* Park t at the point of its pending operation (t->op and friends set)
  * named at, until a decision grants it; 0, or -1 when the run was
  * aborted first. */
