@@ -185,6 +185,37 @@ static void test_a_lost_update_shrinks_to_one_preemption(void **state)
 	free(out);
 }
 
+/* A test of declared threads writes version 1 traces (steps only): its
+ * decisions are its schedule's entries, so it shrinks the same way
+ * (examples/bank: the lost deposit needs one preemption). */
+static void test_a_trace_of_declared_threads_shrinks_too(void **state)
+{
+	(void)state;
+	char *out, v1[1100], shrunk[1100], bank[600];
+	snprintf(bank, sizeof bank, "%s/examples/bank", bdir());
+	int rc = run(&out, "%s run --seeds 1..5 --trace-dir %s/bank -- %s racy", stepper, dir, bank);
+	if (rc != 1 ||
+	    !matches(out, "^    replay: .* replay ([^ ]+/seed-[0-9]+\\.json) --", v1, sizeof v1))
+		fail_msg("stepper run found no failure (exit %d):\n%s", rc, out);
+	free(out);
+	char *text = NULL;
+	run(&text, "grep -c '\"version\": 1' %s", v1);
+	assert_int_equal(atoi(text), 1);
+	free(text);
+	shrunk_path(v1, shrunk, sizeof shrunk);
+	rc = run(&out, "%s shrink " NO_TIME " %s -- %s racy", stepper, v1, bank);
+	if (rc != 0)
+		fail_msg("exit %d:\n%s", rc, out);
+	expect(out, "^shrunk from [0-9]+ preemptions? to 1 in [0-9]+ replays? \\(");
+	expect(out, "^critical pair: \\[(alice|bob)\\] 'read balance' #1 runs before "
+		    "\\[(alice|bob)\\] 'write balance' #1; the other way round the run passes$");
+	free(out);
+	rc = run(&out, "%s replay %s -- %s racy", stepper, shrunk, bank);
+	assert_int_equal(rc, 0);
+	expect(out, "^verdict: reproduced: the recorded failure happened again$");
+	free(out);
+}
+
 /* The result, and the count of replays, do not depend on -j. */
 static void test_jobs_do_not_change_the_result(void **state)
 {
@@ -324,7 +355,9 @@ static void test_bad_input_is_refused_clearly(void **state)
 	refused(2, "^stepper: .*/pass\\.json recorded a passing run: there is no failure to "
 		   "shrink$",
 		"shrink %s -- %s", pass, prog);
-	refused(2, "^stepper: .*/v1\\.json is a version 1 trace \\(every thread declared",
+	/* a version 1 trace of a passing run: refused for passing */
+	refused(2, "^stepper: .*/v1\\.json recorded a passing run: there is no failure to "
+		   "shrink$",
 		"shrink %s -- %s", v1, prog);
 	refused(2, "^stepper: .*/plan\\.json holds only the plan: the recorded run died",
 		"shrink %s -- %s", plan, prog);
@@ -375,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_a_lost_update_shrinks_to_one_preemption),
 		cmocka_unit_test(test_jobs_do_not_change_the_result),
+		cmocka_unit_test(test_a_trace_of_declared_threads_shrinks_too),
 		cmocka_unit_test(test_a_crash_counts_only_when_the_failure_was_that_crash),
 		cmocka_unit_test(test_a_hung_command_is_killed_at_the_timeout),
 		cmocka_unit_test(test_the_budget_stops_it_and_says_so),

@@ -1,6 +1,6 @@
 /*
  * shrink.c - `stepper shrink TRACE -- COMMAND`: shrink a failing trace
- * written by `stepper run` (or any failing version 2 trace) to the fewest
+ * written by `stepper run` (any failing trace) to the fewest
  * preemptions that still fail the same way, one process of COMMAND per
  * replay, JOBS at once (README "Shrinking").
  *
@@ -28,7 +28,7 @@ static const char shrink_usage[] =
 	"usage: stepper shrink [-j JOBS] [--timeout SEC] [--replays N] [--seconds SEC]\n"
 	"                      TRACE -- COMMAND [ARGS...]\n"
 	"\n"
-	"Shrink the failure recorded in TRACE (a version 2 trace, as `stepper run`\n"
+	"Shrink the failure recorded in TRACE (a failing trace, as `stepper run`\n"
 	"keeps them) to the fewest preemptions that still fail the same way (the\n"
 	"same outcome and first error, numbers masked), as a seed loop shrinks in\n"
 	"process: each replay is one process of COMMAND, JOBS at once. Prints how\n"

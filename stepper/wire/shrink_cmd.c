@@ -602,14 +602,7 @@ struct stp_shrink_result {
 static int check_trace(const stp_trace *t, const char *path, char *why, size_t size)
 {
 	const char *o = t->has_outcome ? t->outcome : "none";
-	if (t->version != 2)
-		snprintf(why, size,
-			 "%s is a version 1 trace (every thread declared, no lock or wait "
-			 "point): `stepper shrink` replays a run decision by decision, which "
-			 "needs a version 2 trace; a seed loop shrinks such a run itself "
-			 "(STEPPER_SEED=%llu COMMAND)",
-			 path, (unsigned long long)t->seed);
-	else if (strcmp(o, "none") == 0)
+	if (strcmp(o, "none") == 0)
 		snprintf(why, size,
 			 "%s holds only the plan: the recorded run died (a crash or a kill) "
 			 "before its trace was complete, so its decisions are not known",
