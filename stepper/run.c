@@ -277,20 +277,13 @@ static inline void wait_for_turn(stp_stepper *s, struct stp__thread *t, size_t j
 		s->hooks.clock->unblock(t->member);
 }
 
-void stp_step_(struct stp__thread *t, const char *name, const char *file,
-	       int line)
+/* Overlap mode's step: wait for its plan entry, pass it, hand the
+ * turnstile on. Out of line, so that a serial run's step (the common
+ * case) does not pay for its frame. */
+static __attribute__((noinline)) void step_planned(stp_stepper *s, struct stp__thread *t,
+						    const char *name, const char *file, int line)
 {
-	stp_stepper *s = t->s;
 	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
-	if (stp__aborted(s))
-		return;
-	if (!name)
-		name = "(null)";
-	if (s->deciding) {
-		if (!stp__online_step_carried(t, name, file, line))
-			stp__online_step(t, name, file, line);
-		return;
-	}
 	if (!declared_here(s, t, k, name, file, line))
 		return;
 	size_t j = t->entry_of[k];
@@ -305,6 +298,20 @@ void stp_step_(struct stp__thread *t, const char *name, const char *file,
 	}
 	pass(s, t, k, j);
 	hand_off(s, t);
+}
+
+void stp_step_(struct stp__thread *t, const char *name, const char *file,
+	       int line)
+{
+	stp_stepper *s = t->s;
+	if (stp__aborted(s))
+		return;
+	if (!name)
+		name = "(null)";
+	if (!s->deciding)
+		step_planned(s, t, name, file, line);
+	else if (!stp__online_step_carried(t, name, file, line))
+		stp__online_step(t, name, file, line);
 }
 
 /* ------------------------------------------------------------------ */
