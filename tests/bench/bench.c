@@ -670,6 +670,82 @@ static void zoo_table(void)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* (g) a step's cost against the number of threads                     */
+/* ------------------------------------------------------------------ */
+
+#define SCALE_MAX_STEPS 100000
+
+static void scale_body(void *arg)
+{
+	int k = *(const int *)arg;
+	for (int i = 0; i < k; i++)
+		STEP("s");
+}
+
+/* Nanoseconds per step of one run: `threads` threads passing `steps`
+ * steps of one name each, declared (the random plan of seed 1) or free
+ * (a decision among the enabled at every hand-off); serial mode. */
+static double scale_run(int threads, int steps, int free_threads)
+{
+	static const char *order[SCALE_MAX_STEPS + 1];
+	for (int i = 0; i < steps; i++)
+		order[i] = "s";
+	order[steps] = NULL;
+	stp_options o;
+	stp_options_init(&o);
+	o.stall_ms = 60000;
+	o.seed = 1;
+	stp_stepper *s = stp_new(&o);
+	for (int t = 0; t < threads; t++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", t);
+		stp_thread(s, name, free_threads ? NULL : order, scale_body, &steps);
+	}
+	uint64_t t0 = now_ns();
+	int rc = stp_run(s);
+	uint64_t t1 = now_ns();
+	if (rc != 0)
+		fprintf(stderr, "bench: scaling run failed: %s\n", stp_error(s, 0));
+	stp_free(s);
+	return (double)(t1 - t0) / ((double)threads * steps);
+}
+
+/* Best of 5 runs. */
+static double scale_best(int threads, int steps, int free_threads)
+{
+	double best = 0;
+	for (int i = 0; i < 5; i++) {
+		double v = scale_run(threads, steps, free_threads);
+		if (i == 0 || v < best)
+			best = v;
+	}
+	return best;
+}
+
+/* The table of issue 14: ns per step with 2 to 64 threads, declared and
+ * free, and each against the 2-thread cost of its kind. */
+static void scaling_table(void)
+{
+	static const int rows[][2] = { { 2, 1000 }, { 2, 100000 }, { 4, 1000 },
+				       { 8, 1000 }, { 16, 1000 },  { 64, 100 } };
+	printf("(g) a step's cost against the number of threads (best of 5, serial,\n"
+	       "  one step name; ratio: against 2 x 1000 of the same kind; target: 4, 8,\n"
+	       "  16 and 64 threads at most 2x)\n");
+	printf("  threads x steps | declared ns/step ratio | free ns/step ratio\n");
+	double base[2] = { 0, 0 };
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		double v[2];
+		for (int f = 0; f < 2; f++) {
+			v[f] = scale_best(rows[i][0], rows[i][1], f);
+			if (i == 0)
+				base[f] = v[f];
+		}
+		printf("  %7d x %-7d | %16.0f %5.2f | %12.0f %5.2f\n", rows[i][0], rows[i][1],
+		       v[0], v[0] / base[0], v[1], v[1] / base[1]);
+	}
+}
+
 /* Row (a) alone, over more rounds: for work on the hand-off. */
 static void handoff_only(void)
 {
@@ -695,6 +771,10 @@ int main(int argc, char **argv)
 	}
 	if (argc > 1 && strcmp(argv[1], "handoff") == 0) { /* row (a) alone */
 		handoff_only();
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "scaling") == 0) { /* row (g) alone */
+		scaling_table();
 		return 0;
 	}
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS], lsps[REPS], dps[REPS];
