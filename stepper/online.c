@@ -454,8 +454,15 @@ struct wait_hint {
  * thread whose next step the plan has next spins; any other sleeps. */
 static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int pick)
 {
-	if (!s->planned)
-		return STP__WARM;
+	if (!s->planned) {
+		/* The only other thread parked, at a point it can pass: the
+		 * next hand-off can only be to it. */
+		uint64_t others = s->dec.parked & ~((uint64_t)1 << pick);
+		return others == (uint64_t)1 << t->index &&
+				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
+			       ? STP__HOT
+			       : STP__WARM;
+	}
 	size_t r = rank(t);
 	for (uint64_t m = s->dec.parked & ~((uint64_t)1 << pick); m; m &= m - 1) {
 		const struct stp__thread *o = s->threads[__builtin_ctzll(m)];
