@@ -42,12 +42,11 @@ const char *__tsan_default_options(void)
 }
 #endif
 
-static int loop(const zoo_bug *b, const char *strategy, int fixed, uint64_t first,
-		uint64_t count, stp_loop_result *r)
+/* A loop over seeds first.. of count, serial, with strategy, named name,
+ * its traces in DIR, quiet. */
+static stp_loop_options loop_options(const char *name, const char *strategy, uint64_t first,
+				     uint64_t count)
 {
-	char name[96];
-	snprintf(name, sizeof name, "zoo %s%s %s", b->name, fixed ? " (fixed)" : "",
-		 strategy);
 	stp_loop_options lo;
 	stp_loop_options_init(&lo);
 	lo.first_seed = first;
@@ -60,6 +59,16 @@ static int loop(const zoo_bug *b, const char *strategy, int fixed, uint64_t firs
 	lo.base.replay = NULL;
 	lo.base.debug = 0;
 	lo.base.trace_dir = DIR;
+	return lo;
+}
+
+static int loop(const zoo_bug *b, const char *strategy, int fixed, uint64_t first,
+		uint64_t count, stp_loop_result *r)
+{
+	char name[96];
+	snprintf(name, sizeof name, "zoo %s%s %s", b->name, fixed ? " (fixed)" : "",
+		 strategy);
+	stp_loop_options lo = loop_options(name, strategy, first, count);
 	return stp_loop(&lo, b->body, &fixed, r);
 }
 
@@ -267,18 +276,9 @@ static long shrunk_to(const zoo_bug *b, const char *strategy, uint64_t within)
 	assert_non_null(out);
 	char name[96];
 	snprintf(name, sizeof name, "zoo %s %s shrunk", b->name, strategy);
-	stp_loop_options lo;
-	stp_loop_options_init(&lo);
-	lo.first_seed = 1;
-	lo.count = within;
+	stp_loop_options lo = loop_options(name, strategy, 1, within);
+	lo.quiet = 0; /* the report, with its shrink line */
 	lo.out = out;
-	lo.name = name;
-	lo.base.strategy = strategy;
-	lo.base.mode = STP_SERIAL;
-	lo.base.trace = NULL;
-	lo.base.replay = NULL;
-	lo.base.debug = 0;
-	lo.base.trace_dir = DIR;
 	int fixed = 0;
 	stp_loop_result r;
 	int rc = stp_loop(&lo, b->body, &fixed, &r);
