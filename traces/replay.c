@@ -96,7 +96,7 @@ static int lenient_prepare(stp_stepper *s, stp_trace *t)
 	return stp__preempt_interleave(s);
 }
 
-int stp__replay_interleave(stp_stepper *s)
+stp_trace *stp__replay_load(stp_stepper *s, int *rc)
 {
 	stp_trace_error err;
 	stp_trace *t = stp_trace_load(s->opt.replay, &err);
@@ -104,10 +104,19 @@ int stp__replay_interleave(stp_stepper *s)
 		char buf[768];
 		stp__error(s, STP__OUT_FAIL, "replay: cannot use the trace: %s",
 			   stp_trace_error_text(&err, buf, sizeof buf));
-		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
+		*rc = err.line || err.path[0] ? STP_EPARSE : STP_EIO;
 	}
+	return t;
+}
+
+int stp__replay_interleave(stp_stepper *s)
+{
+	int rc;
+	stp_trace *t = stp__replay_load(s, &rc);
+	if (!t)
+		return rc;
 	int lenient = stp__replay_lenient();
-	int rc = lenient ? lenient_prepare(s, t) : compare_declarations(s, t);
+	rc = lenient ? lenient_prepare(s, t) : compare_declarations(s, t);
 	if (rc == 0 && !lenient && t->version == 2) { /* decisions, checked as they come */
 		s->opt.mode = t->mode;
 		rc = stp__set_recorded(s, t->sched, (const char *const *)t->sched_names,

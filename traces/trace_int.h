@@ -98,6 +98,9 @@ struct stp_trace {
  * from s->opt.replay; write the plan before a run and the document after
  * it; write it again when errors were added after the run. */
 int stp__replay_interleave(stp_stepper *s);
+/* Load s->opt.replay; NULL after recording on s why it cannot be used,
+ * with *rc its code (STP_EPARSE, STP_EIO). The caller frees it. */
+stp_trace *stp__replay_load(stp_stepper *s, int *rc);
 void stp__trace_run_start(stp_stepper *s);
 void stp__trace_run_end(stp_stepper *s);
 void stp__trace_refresh(stp_stepper *s);

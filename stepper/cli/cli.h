@@ -100,4 +100,10 @@ void cli_multinode_help(FILE *out);
 int cli_barrier_server(int argc, char **argv);
 void cli_barrier_server_help(FILE *out);
 
+/* A private folder under $TMPDIR (else /tmp), "stepper-COMMAND-XXXXXX",
+ * into dir; -1 after saying on stderr that it cannot make one for what. */
+int cli_make_scratch(char *dir, size_t size, const char *command, const char *what);
+/* Empty the folder (files only) and remove it. */
+void cli_remove_scratch(const char *dir);
+
 #endif

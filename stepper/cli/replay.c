@@ -7,7 +7,6 @@
 
 #include <stepper/trace.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -387,31 +386,6 @@ static int parse_replay(int argc, char **argv, const char **path, char ***cmd,
 	return -1;
 }
 
-/* A private folder for the replay's own trace; emptied and removed after. */
-static int make_scratch(char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, size, "%s/stepper-replay-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "stepper: cannot make a folder for the replay's trace: "
-				"%s: %s\n", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_scratch(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 int cli_replay(int argc, char **argv)
 {
 	const char *path = NULL;
@@ -426,7 +400,7 @@ int cli_replay(int argc, char **argv)
 	char dir[4096], fresh[4200];
 	replay_run r = { .lenient = lenient };
 	rc = CLI_USAGE;
-	if (make_scratch(dir, sizeof dir) < 0)
+	if (cli_make_scratch(dir, sizeof dir, "replay", "the replay's trace") < 0)
 		goto out;
 	snprintf(fresh, sizeof fresh, "%s/replay.json", dir);
 	char *quoted = stp__quote_argv(cmd);
@@ -450,7 +424,7 @@ int cli_replay(int argc, char **argv)
 		print_replayed(&r);
 		rc = print_verdict(rec, &r) ? CLI_OK : CLI_FAILED;
 	}
-	remove_scratch(dir);
+	cli_remove_scratch(dir);
 out:
 	stp_trace_free(r.now);
 	stp_trace_free(rec);

@@ -13,7 +13,6 @@
 
 #include <stepper/stepper.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -251,31 +250,6 @@ static void exec_procs(void *arg, stp_shrink_proc *procs, size_t n)
 /* The command                                                         */
 /* ------------------------------------------------------------------ */
 
-/* A private folder for the replays' files; emptied and removed after. */
-static int make_scratch(char *dir, size_t size)
-{
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, size, "%s/stepper-shrink-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		fprintf(stderr, "stepper: cannot make a folder for the replays: %s: %s\n", dir,
-			strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void remove_scratch(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	while (d && (e = readdir(d)))
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-			unlinkat(dirfd(d), e->d_name, 0);
-	if (d)
-		closedir(d);
-	rmdir(dir);
-}
-
 /* The header, before the first process: what is shrunk, with what. */
 static void print_header(shrink_cli *o)
 {
@@ -335,9 +309,9 @@ int cli_shrink(int argc, char **argv)
 		return CLI_FAILED;
 	}
 	rc = CLI_FAILED;
-	if (make_scratch(dir, sizeof dir) == 0) {
+	if (cli_make_scratch(dir, sizeof dir, "shrink", "the replays") == 0) {
 		rc = shrink(&o, dir);
-		remove_scratch(dir);
+		cli_remove_scratch(dir);
 	}
 	cli_env_free(&o.env);
 	close(o.sfd);

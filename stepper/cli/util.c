@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "base.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -241,4 +242,28 @@ double cli_now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cli_make_scratch(char *dir, size_t size, const char *command, const char *what)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(dir, size, "%s/stepper-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", command);
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "stepper: cannot make a folder for %s: %s: %s\n", what, dir,
+			strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void cli_remove_scratch(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
+	rmdir(dir);
 }

@@ -212,15 +212,11 @@ static void trace_free(void *p)
 
 int stp__shrink_candidate_interleave(stp_stepper *s)
 {
-	stp_trace_error err;
-	stp_trace *t = stp_trace_load(s->opt.replay, &err);
-	if (!t) {
-		char buf[768];
-		stp__error(s, STP__OUT_FAIL, "replay: cannot use the trace: %s",
-			   stp_trace_error_text(&err, buf, sizeof buf));
-		return err.line || err.path[0] ? STP_EPARSE : STP_EIO;
-	}
-	int rc = same_threads(s, t);
+	int rc;
+	stp_trace *t = stp__replay_load(s, &rc);
+	if (!t)
+		return rc;
+	rc = same_threads(s, t);
 	if (rc == 0)
 		rc = read_candidate(s, t, getenv(CANDIDATE_ENV));
 	if (rc == 0) {
