@@ -34,6 +34,8 @@ static int waits_for(const struct stp__thread *t)
 {
 	if (t->op == STP__OP_LOCK)
 		return t->obj->owner;
+	if (t->op == STP__OP_JOIN)
+		return t->join->index;
 	if (t->op == STP__OP_WOKEN && t->mutex->owner >= 0 && may_return(t))
 		return t->mutex->owner; /* woken, the mutex is taken */
 	return -1;
@@ -42,8 +44,10 @@ static int waits_for(const struct stp__thread *t)
 /* A mutex the model says is held, but nothing holds: its owner let go of
  * it with a plain pthread_mutex_unlock. (A trylock by the owner itself
  * fails on a held normal mutex, so the test does not lie to it.) */
-static int unlocked_outside(const struct stp__obj *m)
+static int unlocked_outside(const stp_stepper *s, const struct stp__obj *m)
 {
+	if (s->model_only)
+		return 0; /* the real one is never locked */
 	pthread_mutex_t *real = (pthread_mutex_t *)m->addr;
 	if (pthread_mutex_trylock(real) != 0)
 		return 0;
@@ -52,23 +56,38 @@ static int unlocked_outside(const struct stp__obj *m)
 }
 
 /* One line: what t waits for, where, and who holds it. */
+/* "file:line", or the site alone when it has no line (the preload's). */
+static void site_text(const char *file, int line, char *buf, size_t size)
+{
+	if (line > 0)
+		snprintf(buf, size, "%s:%d", file, line);
+	else
+		snprintf(buf, size, "%s", file ? file : "?");
+}
+
 static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line,
 			 size_t size)
 {
 	int o = waits_for(t);
 	const struct stp__obj *m = t->op == STP__OP_LOCK ? t->obj : t->mutex;
-	if (o >= 0)
-		snprintf(line, size, "\n  [%s] waits for %s at %s:%d; [%s] holds it (taken at %s:%d)%s",
-			 t->name, m->label, t->op_file, t->op_line, s->threads[o]->name,
-			 m->file, m->line,
-			 unlocked_outside(m)
+	char at[STP_MAX_NAME + 80];
+	site_text(t->op_file, t->op_line, at, sizeof at);
+	if (t->op == STP__OP_JOIN)
+		snprintf(line, size, "\n  [%s] joins [%s] at %s, which has not ended", t->name,
+			 t->join->name, at);
+	else if (o >= 0) {
+		char taken[STP_MAX_NAME + 80];
+		site_text(m->file, m->line, taken, sizeof taken);
+		snprintf(line, size, "\n  [%s] waits for %s at %s; [%s] holds it (taken at %s)%s",
+			 t->name, m->label, at, s->threads[o]->name, taken,
+			 unlocked_outside(s, m)
 				 ? ", but it is not locked: a plain pthread_mutex_unlock let "
 				   "go of it (use stp_mutex_unlock)"
 			 : atomic_load(&s->threads[o]->ended) ? " and has ended without unlocking it"
 							     : "");
-	else
-		snprintf(line, size, "\n  [%s] waits on %s at %s:%d (with %s); no signal is pending",
-			 t->name, t->obj->label, t->op_file, t->op_line, t->mutex->label);
+	} else
+		snprintf(line, size, "\n  [%s] waits on %s at %s (with %s); no signal is pending",
+			 t->name, t->obj->label, at, t->mutex->label);
 }
 
 /* The first thread on a cycle of the wait-for graph among blocked, or -1. */
@@ -122,8 +141,11 @@ static void cycle_text(stp_stepper *s, int c, char **buf, size_t *len, size_t *c
 	i = c;
 	do {
 		const struct stp__thread *t = s->threads[i];
-		snprintf(line, sizeof line, "[%s] -> %s -> ", t->name,
-			 (t->op == STP__OP_LOCK ? t->obj : t->mutex)->label);
+		if (t->op == STP__OP_JOIN)
+			snprintf(line, sizeof line, "[%s] -> join -> ", t->name);
+		else
+			snprintf(line, sizeof line, "[%s] -> %s -> ", t->name,
+				 (t->op == STP__OP_LOCK ? t->obj : t->mutex)->label);
 		append(buf, len, cap, line);
 		i = waits_for(t);
 	} while (i != c);
@@ -141,6 +163,18 @@ static uint64_t on_cycle(stp_stepper *s, int c)
 		i = waits_for(s->threads[i]);
 	} while (i != c);
 	return m;
+}
+
+/* Does a join wait on the cycle through c? */
+static int joins_on_cycle(stp_stepper *s, int c)
+{
+	int i = c;
+	do {
+		if (s->threads[i]->op == STP__OP_JOIN)
+			return 1;
+		i = waits_for(s->threads[i]);
+	} while (i != c);
+	return 0;
 }
 
 /* The first condition waiter nothing has signalled, or -1. */
@@ -161,15 +195,20 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	char *buf = calloc(1, cap), line[4 * STP_MAX_NAME + 128];
 	int c = find_cycle(s, blocked), w = c < 0 ? lost_waiter(s, blocked) : -1;
 	if (c >= 0) {
-		append(&buf, &len, &cap, "deadlock: a cycle of threads, each waiting for a "
-					 "mutex the next one holds:");
+		append(&buf, &len, &cap,
+		       joins_on_cycle(s, c) ? "deadlock: a cycle of threads, each waiting for "
+					      "the next (a mutex it holds, or its end):"
+					    : "deadlock: a cycle of threads, each waiting for a "
+					      "mutex the next one holds:");
 		cycle_text(s, c, &buf, &len, &cap);
 	} else if (w >= 0) {
 		const struct stp__thread *t = s->threads[w];
+		char at[STP_MAX_NAME + 80];
+		site_text(t->op_file, t->op_line, at, sizeof at);
 		snprintf(line, sizeof line,
-			 "deadlock: lost wake-up: [%s] waits on %s at %s:%d (with %s) and "
+			 "deadlock: lost wake-up: [%s] waits on %s at %s (with %s) and "
 			 "no thread that could signal it can go on",
-			 t->name, t->obj->label, t->op_file, t->op_line, t->mutex->label);
+			 t->name, t->obj->label, at, t->mutex->label);
 		append(&buf, &len, &cap, line);
 	} else {
 		append(&buf, &len, &cap, "deadlock: no thread can go on");

@@ -134,6 +134,8 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
 		return t->obj->owner < 0;
 	case STP__OP_SLEEP:
 		return atomic_load(&t->may_time_out);
+	case STP__OP_JOIN:
+		return atomic_load(&t->join->ended);
 	case STP__OP_WOKEN:
 		return (woken(t->obj, t) || (t->timed && atomic_load(&t->may_time_out))) &&
 		       t->mutex->owner < 0;
@@ -200,11 +202,25 @@ static int from_errno(int e)
 	}
 }
 
+/* t owns m now, taken at file:line (a call site without a line, from
+ * the preload, is copied: its buffer is the thread's). */
+static void took(struct stp__obj *m, struct stp__thread *t, const char *file, int line)
+{
+	m->owner = t->index;
+	m->line = line;
+	m->file = file;
+	if (line <= 0) {
+		snprintf(m->taken_at, sizeof m->taken_at, "%s", file ? file : "?");
+		m->file = m->taken_at;
+	}
+	t->held++;
+}
+
 /* The model says m is free and t may take it: take it underneath too. */
 static void take(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 		 pthread_mutex_t *real, const char *file, int line)
 {
-	int e = pthread_mutex_trylock(real);
+	int e = s->model_only ? 0 : pthread_mutex_trylock(real);
 	if (e == EBUSY) {
 		/* held outside the stepper: wait for real, and say so if the
 		 * wait turns into a stall */
@@ -215,10 +231,7 @@ static void take(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 	if (e)
 		stp__panic("pthread_mutex_lock on a mutex of the code under test", e);
 	stp__lock(&s->objmu);
-	m->owner = t->index;
-	m->file = file;
-	m->line = line;
-	t->held++;
+	took(m, t, file, line);
 	stp__unlock(&s->objmu);
 }
 
@@ -227,9 +240,11 @@ static void release(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 {
 	stp__lock(&s->objmu);
 	m->owner = -1;
+	m->count = 0;
 	t->held--;
 	stp__unlock(&s->objmu);
-	pthread_mutex_unlock(real);
+	if (!s->model_only)
+		pthread_mutex_unlock(real);
 }
 
 /* Is t a thread of a run that decides at every hand-off? */
@@ -326,6 +341,25 @@ static int deadlocked(stp_stepper *s)
 
 int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 {
+	return stp__mutex_lock(real, STP__MUTEX_NORMAL, file, line);
+}
+
+/* A relock by the owner: a recursive mutex counts it, an error-checking
+ * one says EDEADLK, a normal one deadlocks (reported). */
+static int relock(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
+		  const char *file, int line)
+{
+	if (m->kind == STP__MUTEX_RECURSIVE) {
+		m->count++;
+		return 0;
+	}
+	if (m->kind == STP__MUTEX_ERRORCHECK)
+		return STP_EDEADLOCK;
+	return self_deadlock(s, t, m, file, line);
+}
+
+int stp__mutex_lock(pthread_mutex_t *real, int kind, const char *file, int line)
+{
 	struct stp__thread *t = stp_self_;
 	if (!real)
 		return null_arg(t, "stp_mutex_lock", file, line);
@@ -337,8 +371,10 @@ int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
+	if (!m->kind)
+		m->kind = kind;
 	if (m->owner == t->index)
-		return self_deadlock(s, t, m, file, line);
+		return relock(s, t, m, file, line);
 	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
 		return deadlocked(s) ? STP_EDEADLOCK
 				     : lock_after_abort(s, t, real, file, line);
@@ -348,6 +384,11 @@ int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 
 int stp_mutex_trylock_(pthread_mutex_t *real, const char *file, int line)
 {
+	return stp__mutex_trylock(real, STP__MUTEX_NORMAL, file, line);
+}
+
+int stp__mutex_trylock(pthread_mutex_t *real, int kind, const char *file, int line)
+{
 	struct stp__thread *t = stp_self_;
 	if (!real)
 		return null_arg(t, "stp_mutex_trylock", file, line);
@@ -355,18 +396,21 @@ int stp_mutex_trylock_(pthread_mutex_t *real, const char *file, int line)
 		return from_errno(pthread_mutex_trylock(real));
 	stp_stepper *s = t->s;
 	struct stp__obj *m = stp__aborted(s) ? NULL : find(s, real, 0);
+	if (m && !m->kind)
+		m->kind = kind;
+	if (m && m->owner == t->index && m->kind == STP__MUTEX_RECURSIVE) {
+		m->count++;
+		return 0;
+	}
 	if (!m || point(t, STP__OP_TRYLOCK, "trylock", m, file, line) < 0)
 		return lock_after_abort(s, t, real, file, line) == 0 ? 0 : STP_EBUSY;
 	if (m->owner >= 0)
 		return STP_EBUSY;
-	int e = pthread_mutex_trylock(real);
+	int e = s->model_only ? 0 : pthread_mutex_trylock(real);
 	if (e) /* held outside the stepper */
 		return from_errno(e);
 	stp__lock(&s->objmu);
-	m->owner = t->index;
-	m->file = file;
-	m->line = line;
-	t->held++;
+	took(m, t, file, line);
 	stp__unlock(&s->objmu);
 	return 0;
 }
@@ -391,6 +435,11 @@ static int not_owner(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 
 int stp_mutex_unlock_(pthread_mutex_t *real, const char *file, int line)
 {
+	return stp__mutex_unlock(real, STP__MUTEX_NORMAL, file, line);
+}
+
+int stp__mutex_unlock(pthread_mutex_t *real, int kind, const char *file, int line)
+{
 	struct stp__thread *t = stp_self_;
 	if (!real)
 		return null_arg(t, "stp_mutex_unlock", file, line);
@@ -400,11 +449,20 @@ int stp_mutex_unlock_(pthread_mutex_t *real, const char *file, int line)
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
+	if (!m->kind)
+		m->kind = kind;
 	stp__lock(&s->objmu);
 	int mine = m->owner == t->index;
+	int counted = mine && m->count > 0;
+	if (counted)
+		m->count--;
 	stp__unlock(&s->objmu);
+	if (counted)
+		return 0;
 	if (!mine)
-		return stp__aborted(s) ? STP_EPERM : not_owner(s, t, m, file, line);
+		return stp__aborted(s) || m->kind != STP__MUTEX_NORMAL
+			       ? STP_EPERM
+			       : not_owner(s, t, m, file, line);
 	if (!stp__aborted(s))
 		point(t, STP__OP_UNLOCK, "unlock", m, file, line);
 	release(s, t, m, real);
@@ -477,7 +535,13 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 	atomic_store(&t->may_time_out, 0);
 	t->mutex = m;
 	t->timer = timed ? clock_deadline(s, t, ns) : NULL;
+	t->has_deadline = timed && s->vtime;
+	if (t->has_deadline) {
+		t->deadline = ns > UINT64_MAX - s->vnow ? UINT64_MAX : s->vnow + ns;
+		atomic_store(&t->may_time_out, ns == 0);
+	}
 	int parked = point(t, STP__OP_WOKEN, "wake", cv, file, line);
+	t->has_deadline = 0;
 	if (t->timer) {
 		s->hooks.clock->timer_free(t->timer);
 		t->timer = NULL;

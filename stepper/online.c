@@ -393,16 +393,39 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 	free(en);
 }
 
+static int timing_out(const struct stp__thread *t)
+{
+	return ((t->op == STP__OP_WOKEN && t->timed) || t->op == STP__OP_SLEEP) &&
+	       !atomic_load(&t->may_time_out);
+}
+
+/* Virtual time (s->vtime): the earliest deadline of a parked timed
+ * operation, or UINT64_MAX. */
+static uint64_t earliest_deadline(stp_stepper *s)
+{
+	uint64_t min = UINT64_MAX;
+	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
+		const struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+		if (timing_out(t) && t->has_deadline && t->deadline < min)
+			min = t->deadline;
+	}
+	return min;
+}
+
 /* Nothing can go on: every timed wait may now time out (1 when one may),
- * but one with a deadline on the run's clock waits for it (*on_clock). */
+ * but one with a deadline on the run's clock waits for it (*on_clock).
+ * On virtual time, time jumps to the earliest deadline and only the
+ * operations due then may time out (which of them goes first is a
+ * decision). */
 static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 {
 	int any = 0;
+	uint64_t due = earliest_deadline(s);
+	if (due != UINT64_MAX && due > s->vnow)
+		s->vnow = due;
 	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
 		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
-		if (!(t->op == STP__OP_WOKEN && t->timed) && t->op != STP__OP_SLEEP)
-			continue;
-		if (atomic_load(&t->may_time_out))
+		if (!timing_out(t) || (t->has_deadline && t->deadline > due))
 			continue;
 		if (t->timer) {
 			*on_clock = 1;
@@ -777,6 +800,31 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
+}
+
+int stp__online_arrive(struct stp__thread *t)
+{
+	stp_stepper *s = t->s;
+	t->op = STP__OP_START;
+	t->obj = NULL;
+	t->op_file = "its start";
+	t->op_line = 0;
+	atomic_store_explicit(&t->at_step, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->at, "start", memory_order_release);
+	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+	/* the parent holds the turnstile and waits for this: s->dec is
+	 * carried on by the post below */
+	s->dec.parked |= (uint64_t)1 << t->index;
+	s->dec.stepping &= ~((uint64_t)1 << t->index);
+	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
+	stp__sem_post(&t->parent->arrived);
+	wait_grant(s, t, seen, "start", (struct wait_hint){ STP__WARM });
+	if (stp__aborted(s)) {
+		atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
+		return -1;
+	}
+	pass_online(s, t, "start");
+	return 0;
 }
 
 int stp__online_point(struct stp__thread *t, const char *at)

@@ -95,7 +95,9 @@ void stp__abort(stp_stepper *s)
 {
 	if (atomic_exchange(&s->aborted, 1))
 		return;
-	for (int i = 0; i < s->nthreads; i++)
+	if (s->hooks.aborting)
+		s->hooks.aborting(s);
+	for (int i = 0, n = stp__nthreads(s); i < n; i++)
 		wake(s, s->threads[i], STP__ANY_TURN);
 }
 
@@ -126,14 +128,14 @@ static int raise_grant(struct stp__thread *t, size_t g)
 static inline int prefix_turn(stp_stepper *s, const struct stp__thread *self)
 {
 	int p = atomic_load_explicit(&s->prefix_next, memory_order_relaxed);
-	if (p < s->nthreads) {
+	if (p < s->nprefix) {
 		atomic_store_explicit(&s->prefix_next, p + 1, memory_order_release);
 		wake(s, s->threads[p], 0); /* its prefix turn */
-		if (p + 1 < s->nthreads)
+		if (p + 1 < s->nprefix)
 			prewake(s->threads[p + 1], self);
 		return 1;
 	}
-	if (p == s->nthreads)
+	if (p == s->nprefix)
 		atomic_store_explicit(&s->prefix_next, p + 1, memory_order_release);
 	return 0;
 }
@@ -422,7 +424,22 @@ static void thread_main(void *p)
 	}
 	atomic_store_explicit(&t->state, STP__T_PREFIX, memory_order_release);
 	t->fn(t->arg);
+	stp__thread_finish(t);
+}
 
+int stp__thread_enter(struct stp__thread *t)
+{
+	stp_stepper *s = t->s;
+	stp_self_ = t;
+	stp__cond_self = &stp__core_cond_hook;
+	if (t->member)
+		s->hooks.clock->adopt(t->member);
+	return stp__online_arrive(t);
+}
+
+void stp__thread_finish(struct stp__thread *t)
+{
+	stp_stepper *s = t->s;
 	size_t k = atomic_load_explicit(&t->passed, memory_order_relaxed);
 	if (!stp__aborted(s) && k < t->nsteps)
 		report_early_end(s, t, k);
@@ -441,7 +458,7 @@ static void thread_main(void *p)
 		s->hooks.clock->leave(t->member); /* freed with the stepper */
 	stp_self_ = NULL;
 	stp__cond_self = NULL;
-	if (atomic_fetch_add(&s->nended, 1) + 1 == s->nthreads)
+	if (atomic_fetch_add(&s->nended, 1) + 1 == stp__nthreads(s))
 		stp__sem_post(&s->done);
 	stp__unref(s);
 }
@@ -526,7 +543,7 @@ static void thread_line(struct stp__thread *t, char *line, size_t size)
 static void describe_threads(stp_stepper *s, char **buf, size_t *len,
 			     size_t *cap)
 {
-	for (int i = 0; i < s->nthreads; i++) {
+	for (int i = 0, nt = stp__nthreads(s); i < nt; i++) {
 		char line[3 * STP_MAX_NAME + 128];
 		thread_line(s->threads[i], line, sizeof line);
 		size_t n = strlen(line);
@@ -577,7 +594,7 @@ static void report_stall(stp_stepper *s, uint64_t idle_ns)
 
 static void report_stuck(stp_stepper *s)
 {
-	for (int i = 0; i < s->nthreads; i++) {
+	for (int i = 0, nt = stp__nthreads(s); i < nt; i++) {
 		struct stp__thread *t = s->threads[i];
 		if (atomic_load(&t->ended))
 			continue;
@@ -603,7 +620,7 @@ static void report_stuck(stp_stepper *s)
 static size_t progress(stp_stepper *s)
 {
 	size_t n = stp__passed_total(s) + (size_t)atomic_load(&s->nended);
-	for (int i = 0; i < s->nthreads; i++)
+	for (int i = 0, nt = stp__nthreads(s); i < nt; i++)
 		n += atomic_load_explicit(&s->threads[i]->points, memory_order_relaxed);
 	return n;
 }
@@ -619,7 +636,7 @@ static void watch(stp_stepper *s)
 	uint64_t period = limit / 4 > 1000000u ? limit / 4 : 1000000u;
 	size_t seen = progress(s);
 	uint64_t seen_at = stp__mono_ns(), give_up = 0;
-	while (atomic_load(&s->nended) < s->nthreads) {
+	while (atomic_load(&s->nended) < stp__nthreads(s)) {
 		uint64_t now = stp__mono_ns();
 		uint64_t deadline = give_up ? give_up : seen_at + limit;
 		uint64_t wake = now + period < deadline ? now + period : deadline;
@@ -711,6 +728,7 @@ int stp__run(stp_stepper *s)
 	s->phase = STP__RUNNING;
 	atomic_store(&s->next, 0);
 	atomic_store(&s->aborted, 0);
+	s->nprefix = s->nthreads; /* threads made later start at a point */
 	atomic_store(&s->prefix_next, serial(s) ? 1 : s->nthreads + 1);
 	s->start_ns = stp__mono_ns();
 	if (s->hooks.clock) {
@@ -727,6 +745,14 @@ int stp__run(stp_stepper *s)
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);
+	stp__run_conclude(s);
+	return (int)stp_error_count(s);
+}
+
+void stp__run_conclude(stp_stepper *s)
+{
+	if (atomic_exchange(&s->concluded, 1))
+		return;
 	if (s->deciding) {
 		stp__online_finish(s);
 		stp__online_end_source(s);
@@ -740,5 +766,4 @@ int stp__run(stp_stepper *s)
 	pthread_mutex_unlock(&s->mu);
 	if (s->hooks.run_end)
 		s->hooks.run_end(s);
-	return (int)stp_error_count(s);
 }

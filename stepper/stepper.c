@@ -263,29 +263,46 @@ int stp_thread(stp_stepper *s, const char *name, const char *const *order,
 		if (strcmp(s->threads[i]->name, name) == 0)
 			return STP_EDUP;
 
-	struct stp__thread *t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
+	struct stp__thread *t = stp__thread_alloc(s, name, fn, arg);
 	if (!t)
 		return STP_ENOMEM;
-	memset(t, 0, sizeof *t);
-	t->name = stp__strdup(name);
 	t->is_free = !order;
 	t->order = order ? calloc(n, sizeof *t->order) : NULL;
-	if (!t->name || (order && !t->order))
-		goto nomem;
-	if (order && intern_order(t, order, n) < 0)
-		goto nomem;
+	if ((order && !t->order) || (order && intern_order(t, order, n) < 0)) {
+		free_thread(t);
+		return STP_ENOMEM;
+	}
 	t->nsteps = n;
+	s->threads[s->nthreads++] = t;
+	s->interleaved = 0; /* a schedule picked before no longer covers all */
+	return t->index;
+}
+
+struct stp__thread *stp__thread_alloc(stp_stepper *s, const char *name,
+				      void (*fn)(void *), void *arg)
+{
+	struct stp__thread *t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
+	if (!t)
+		return NULL;
+	memset(t, 0, sizeof *t);
+	t->name = stp__strdup(name);
+	if (!t->name) {
+		free(t);
+		return NULL;
+	}
+	t->is_free = 1;
 	t->s = s;
 	t->index = s->nthreads;
 	t->fn = fn;
 	t->arg = arg;
 	stp__sem_init(&t->sem);
-	s->threads[s->nthreads++] = t;
-	s->interleaved = 0; /* a schedule picked before no longer covers all */
-	return t->index;
-nomem:
+	stp__sem_init(&t->arrived);
+	return t;
+}
+
+void stp__thread_free(struct stp__thread *t)
+{
 	free_thread(t);
-	return STP_ENOMEM;
 }
 
 /* ------------------------------------------------------------------ */

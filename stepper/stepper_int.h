@@ -38,7 +38,13 @@ enum stp__op {
 	STP__OP_WOKEN,  /* blocked in a condition wait until signalled */
 	STP__OP_SIGNAL,
 	STP__OP_BROADCAST,
-	STP__OP_SLEEP   /* a sleep on the run's clock, until its deadline */
+	STP__OP_SLEEP,  /* a sleep on the run's clock (or virtual time), until its deadline */
+	/* Threads made during a run (spawn.c): */
+	STP__OP_SPAWN,  /* the parent, its child made and arrived: always enabled */
+	STP__OP_START,  /* a new thread, before its first instruction: always enabled */
+	STP__OP_JOIN,   /* blocked until the joined thread (join) has ended */
+	STP__OP_YIELD,  /* sched_yield: always enabled */
+	STP__OP_EXIT    /* the program's exit: always enabled; the run ends when granted */
 };
 
 /* A mutex or a condition variable the stepper has seen in a run (locks.c),
@@ -56,6 +62,9 @@ struct stp__obj {
 	uint64_t bcast;    /* waiters a broadcast woke */
 	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
 	size_t nsig, capsig;
+	int kind;          /* a mutex of a model-only run: STP__MUTEX_* */
+	int count;         /* a recursive mutex: how often its owner took it */
+	char taken_at[64]; /* file, when the site has no line (the preload's) */
 	char label[16];    /* "m#1" */
 	/* The names of its points, made at first use: "lock(m#1)"; they
 	 * live as long as the run's table (the log points at them). */
@@ -130,6 +139,17 @@ struct stp__thread {
 	/* The label of a mutex it waits for that is held outside the
 	 * stepper (a plain pthread_mutex_lock), for the stall report. */
 	_Atomic(const char *) outside;
+	/* Threads made during a run (spawn.c). */
+	struct stp__thread *join;   /* joined: the thread it waits for */
+	struct stp__thread *parent; /* the thread that made it, or NULL */
+	char spawn_point[STP_MAX_NAME + 8], join_point[STP_MAX_NAME + 8];
+	int nchildren;              /* threads it made: names its next child */
+	int detached, joined;       /* nobody will join it / somebody did */
+	stp__sem arrived;           /* a child posts its parent's when parked at start */
+	/* Virtual time (s->vtime): a sleep's or a timed wait's deadline. */
+	uint64_t deadline;
+	int has_deadline;
+	char site[64];              /* the pending point's call site, when no file:line */
 };
 
 /* Online runs: one entry of what happened, appended by the thread that
@@ -273,6 +293,9 @@ typedef struct stp__hooks {
 	void (*run_start)(stp_stepper *s);    /* before any thread starts */
 	void (*run_end)(stp_stepper *s);      /* the outcome is known */
 	void (*errors_added)(stp_stepper *s); /* stp_add_error after the run; stp_free */
+	/* The run is being aborted, before any thread is woken (the aborting
+	 * thread calls it once): a run of an unmodified program ends here. */
+	void (*aborting)(stp_stepper *s);
 	const stp__clock_hooks *clock;        /* with stp_options.clock */
 } stp__hooks;
 
@@ -345,9 +368,21 @@ struct stp_stepper {
 	 * decides when it fires. */
 	int idle;
 	uint64_t blocked_at_end; /* the threads a deadlock left blocked */
+	/* Runs of unmodified programs (stepper/auto): threads are made during
+	 * the run (dynamic: a replay compares the threads made so far), the
+	 * real mutex underneath is never touched (model_only), sleeps and
+	 * timed waits have deadlines on the run's virtual time (vtime), and
+	 * the run ends at the program's exit (concluded). */
+	int dynamic;
+	int model_only;
+	int vtime;
+	uint64_t vnow;        /* virtual ns since the run started */
+	uint64_t narmed;      /* deadlines armed: ties go to the older */
+	atomic_int concluded;
 
 	_Alignas(64) atomic_size_t next; /* next schedule entry to pass */
 	atomic_int prefix_next; /* serial: next thread whose prefix runs */
+	int nprefix;            /* the threads registered before the run */
 	_Alignas(64) atomic_int aborted;
 	int timed;            /* record when each step passed */
 	uint64_t start_ns;
@@ -377,6 +412,27 @@ static inline int stp__aborted(stp_stepper *s)
 	return atomic_load_explicit(&s->aborted, memory_order_acquire);
 }
 void stp__unref(stp_stepper *s);
+/* The number of registered threads, as a thread other than the
+ * turnstile's holder may read it while threads are made (spawn.c). */
+static inline int stp__nthreads(const stp_stepper *s)
+{
+	return __atomic_load_n(&s->nthreads, __ATOMIC_ACQUIRE);
+}
+/* A free thread's record, not yet registered (index: the next one). */
+struct stp__thread *stp__thread_alloc(stp_stepper *s, const char *name,
+				      void (*fn)(void *), void *arg);
+void stp__thread_free(struct stp__thread *t);
+/* A thread made during a run starts: it becomes the calling thread's
+ * controlled thread and parks at its start point until a decision lets it
+ * go (0), or the run was aborted first (-1). */
+int stp__thread_enter(struct stp__thread *t);
+/* A controlled thread's body is over (it returned, or pthread_exit): the
+ * early-end check, its end point, the count of ended threads. */
+void stp__thread_finish(struct stp__thread *t);
+/* The run is over (every thread ended, or the program exits): the source
+ * is told, the outcome fixed, the trace written. Once; later calls do
+ * nothing. */
+void stp__run_conclude(stp_stepper *s);
 /* Steps passed by all threads together. */
 size_t stp__passed_total(const stp_stepper *s);
 
@@ -434,10 +490,58 @@ int stp__online_point(struct stp__thread *t, const char *at);
 /* Serial runs: decide at every hand-off, following the plan in sched[]
  * (every thread declared). */
 void stp__online_plan(stp_stepper *s);
+/* A thread made during the run parks at its start point (its parent
+ * waits for that on its `arrived`), then waits for its turn: 0, or -1
+ * when the run was aborted first. */
+int stp__online_arrive(struct stp__thread *t);
+
+/* ------------------------------------------------------------------ */
+/* Threads made during a run, and the program's end (spawn.c)          */
+/* ------------------------------------------------------------------ */
+
+/* The calling controlled thread makes a free thread running fn(arg),
+ * named by its creation path ("main/2": the parent's second child).
+ * start(child, ctx) must start an OS thread that calls stp__thread_enter,
+ * then fn, then stp__thread_finish. Returns once the child is parked at
+ * its start and the parent has passed its point "spawn(main/2)": 0 and
+ * *out, or STP_ELIMIT (too many threads: reported, the run aborted),
+ * STP_ESTATE (a run that follows a plan), STP_ENOMEM, STP_ETHREAD, or
+ * STP_EDEADLOCK (the run was aborted). */
+int stp__spawn(struct stp__thread *parent, void (*fn)(void *), void *arg,
+	       int (*start)(struct stp__thread *child, void *ctx), void *ctx,
+	       struct stp__thread **out);
+/* The point join(<target>): blocked until target ended. 0, STP_EINVAL
+ * (detached, or joined before), STP_EDEADLOCK (itself, or aborted). */
+int stp__join(struct stp__thread *self, struct stp__thread *target);
+/* Nobody will join target. STP_EINVAL when it was detached or joined. */
+int stp__detach(struct stp__thread *target);
+/* The point "yield", always enabled: 0, or STP_EDEADLOCK when aborted. */
+int stp__yield(struct stp__thread *self);
+/* A sleep of ns on the run's virtual time (s->vtime): blocked until
+ * nothing else can go on and its deadline is the earliest. */
+int stp__vsleep(struct stp__thread *self, uint64_t ns);
+/* The point "exit": the program ends (the run is concluded by the caller
+ * when this returns 0). */
+int stp__exit_point(struct stp__thread *self);
+/* Where the pending point was called from, for threads without file:line
+ * (the preload): site is copied. */
+void stp__set_site(struct stp__thread *t, const char *site);
 
 /* ------------------------------------------------------------------ */
 /* Locks and waits (locks.c)                                           */
 /* ------------------------------------------------------------------ */
+
+/* Mutex kinds, as glibc numbers them (a model-only run reads the kind
+ * from the mutex; stp_mutex_* are normal). */
+#define STP__MUTEX_NORMAL 0
+#define STP__MUTEX_RECURSIVE 1
+#define STP__MUTEX_ERRORCHECK 2
+/* stp_mutex_* with a kind: a recursive mutex counts relocks, an
+ * error-checking one returns STP_EDEADLOCK on a relock and STP_EPERM on
+ * an unlock by another thread, without a report. */
+int stp__mutex_lock(pthread_mutex_t *m, int kind, const char *file, int line);
+int stp__mutex_trylock(pthread_mutex_t *m, int kind, const char *file, int line);
+int stp__mutex_unlock(pthread_mutex_t *m, int kind, const char *file, int line);
 
 /* Can t, parked at its pending operation, go on? */
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
@@ -482,7 +586,7 @@ int stp__prefix_turn_slow(stp_stepper *s, const struct stp__thread *self);
  * for the common case, every prefix run. */
 static inline int stp__prefix_turn(stp_stepper *s, const struct stp__thread *self)
 {
-	if (atomic_load_explicit(&s->prefix_next, memory_order_relaxed) > s->nthreads)
+	if (atomic_load_explicit(&s->prefix_next, memory_order_relaxed) > s->nprefix)
 		return 0;
 	return stp__prefix_turn_slow(s, self);
 }
