@@ -63,6 +63,12 @@ LIB_SRCS    := $(filter-out $(CLI_SRCS),$(wildcard $(addsuffix /*.c,$(MODULES)))
 LIB_OBJS    := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 CLI_OBJS    := $(CLI_SRCS:%.c=$(B)/obj/%.o)
 
+# The preload for unmodified programs (stepper run --auto): one copy of the
+# core plus stepper/auto, not part of libstepper.
+AUTO_SRCS := $(wildcard stepper/auto/*.c)
+AUTO_OBJS := $(AUTO_SRCS:%.c=$(B)/obj/%.o)
+AUTO_LIB  := $(B)/lib/libstepper-auto.so
+
 STATIC  := $(B)/lib/libstepper.a
 SONAME  := libstepper.so.$(SOMAJOR)
 SHARED  := $(B)/lib/libstepper.so.$(VERSION)
@@ -92,7 +98,7 @@ TDEPS_STAMP := build/.deps-test-ok
 
 .PHONY: all deps test bench demo install uninstall clean headers
 
-all: $(STATIC) $(B)/lib/libstepper.so $(CLI) $(B)/stepper.pc
+all: $(STATIC) $(B)/lib/libstepper.so $(AUTO_LIB) $(CLI) $(B)/stepper.pc
 
 # ---------------------------------------------------------------------------
 # Dependencies: install what is missing (apt-get as root), or say how.
@@ -169,6 +175,7 @@ $(B)/obj/traces/%.o:       INC := $(INC_traces)
 $(B)/obj/probe/%.o:        INC := $(INC_probe)
 $(B)/obj/barrier/%.o:      INC := $(INC_barrier)
 $(CLI_OBJS):               INC := $(INC_cli)
+$(AUTO_OBJS):              INC := -Istepper/auto -Istepper -Istepper/base
 
 $(B)/obj/%.o: %.c $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
@@ -186,6 +193,11 @@ $(SHARED): $(LIB_OBJS)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALLCFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ \
 	  $(LDFLAGS) $(LIBS)
+
+$(AUTO_LIB): $(LIB_OBJS) $(AUTO_OBJS)
+	@mkdir -p $(@D)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALLCFLAGS) -shared -o $@ $^ $(LDFLAGS) -ldl $(LIBS)
 
 $(B)/lib/libstepper.so: $(SHARED)
 	$(Q)ln -sf libstepper.so.$(VERSION) $(B)/lib/$(SONAME)

@@ -56,28 +56,19 @@ static int unlocked_outside(const stp_stepper *s, const struct stp__obj *m)
 }
 
 /* One line: what t waits for, where, and who holds it. */
-/* "file:line", or the site alone when it has no line (the preload's). */
-static void site_text(const char *file, int line, char *buf, size_t size)
-{
-	if (line > 0)
-		snprintf(buf, size, "%s:%d", file, line);
-	else
-		snprintf(buf, size, "%s", file ? file : "?");
-}
-
 static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line,
 			 size_t size)
 {
 	int o = waits_for(t);
 	const struct stp__obj *m = t->op == STP__OP_LOCK ? t->obj : t->mutex;
 	char at[STP_MAX_NAME + 80];
-	site_text(t->op_file, t->op_line, at, sizeof at);
+	stp__site_text(t->op_file, t->op_line, at, sizeof at);
 	if (t->op == STP__OP_JOIN)
 		snprintf(line, size, "\n  [%s] joins [%s] at %s, which has not ended", t->name,
 			 t->join->name, at);
 	else if (o >= 0) {
 		char taken[STP_MAX_NAME + 80];
-		site_text(m->file, m->line, taken, sizeof taken);
+		stp__site_text(m->file, m->line, taken, sizeof taken);
 		snprintf(line, size, "\n  [%s] waits for %s at %s; [%s] holds it (taken at %s)%s",
 			 t->name, m->label, at, s->threads[o]->name, taken,
 			 unlocked_outside(s, m)
@@ -204,7 +195,7 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 	} else if (w >= 0) {
 		const struct stp__thread *t = s->threads[w];
 		char at[STP_MAX_NAME + 80];
-		site_text(t->op_file, t->op_line, at, sizeof at);
+		stp__site_text(t->op_file, t->op_line, at, sizeof at);
 		snprintf(line, sizeof line,
 			 "deadlock: lost wake-up: [%s] waits on %s at %s (with %s) and "
 			 "no thread that could signal it can go on",

@@ -302,10 +302,12 @@ static int null_arg(struct stp__thread *t, const char *fn, const char *file, int
 static int self_deadlock(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 			 const char *file, int line)
 {
+	char at[STP__SITE_MAX], taken[STP__SITE_MAX];
 	stp__error(s, STP__OUT_DEADLOCK,
-		   "deadlock: [%s] locks %s at %s:%d, which it already holds (taken at "
-		   "%s:%d): a self-deadlock",
-		   t->name, m->label, file, line, m->file, m->line);
+		   "deadlock: [%s] locks %s at %s, which it already holds (taken at %s): a "
+		   "self-deadlock",
+		   t->name, m->label, stp__site_text(file, line, at, sizeof at),
+		   stp__site_text(m->file, m->line, taken, sizeof taken));
 	stp__abort(s);
 	return STP_EDEADLOCK;
 }
@@ -418,17 +420,22 @@ int stp__mutex_trylock(pthread_mutex_t *real, int kind, const char *file, int li
 static int not_owner(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 		     const char *file, int line)
 {
+	char at[STP__SITE_MAX], taken[STP__SITE_MAX];
+	stp__site_text(file, line, at, sizeof at);
 	if (m->owner >= 0)
+		stp__error(s, STP__OUT_FAIL, "[%s] unlocked %s at %s, but [%s] holds it (taken at %s)",
+			   t->name, m->label, at, name_of(s, m->owner),
+			   stp__site_text(m->file, m->line, taken, sizeof taken));
+	else if (s->model_only)
 		stp__error(s, STP__OUT_FAIL,
-			   "[%s] unlocked %s at %s:%d, but [%s] holds it (taken at %s:%d)",
-			   t->name, m->label, file, line, name_of(s, m->owner), m->file,
-			   m->line);
+			   "[%s] unlocked %s at %s, which no thread holds (an unlock too many?)",
+			   t->name, m->label, at);
 	else
 		stp__error(s, STP__OUT_FAIL,
-			   "[%s] unlocked %s at %s:%d, which no thread holds through "
+			   "[%s] unlocked %s at %s, which no thread holds through "
 			   "stp_mutex_lock (a plain pthread_mutex_lock on it, or an "
 			   "unlock too many?)",
-			   t->name, m->label, file, line);
+			   t->name, m->label, at);
 	stp__abort(s);
 	return STP_EPERM;
 }
@@ -489,10 +496,10 @@ static int wait_aborted(stp_stepper *s, struct stp__thread *t, pthread_mutex_t *
 static int wait_unheld(stp_stepper *s, struct stp__thread *t, struct stp__obj *cv,
 		       struct stp__obj *m, const char *file, int line)
 {
-	stp__error(s, STP__OUT_FAIL,
-		   "[%s] waits on %s at %s:%d with %s, which it does not hold (lock it "
-		   "with stp_mutex_lock first)",
-		   t->name, cv->label, file, line, m->label);
+	char at[STP__SITE_MAX];
+	stp__error(s, STP__OUT_FAIL, "[%s] waits on %s at %s with %s, which it does not hold%s",
+		   t->name, cv->label, stp__site_text(file, line, at, sizeof at), m->label,
+		   s->model_only ? "" : " (lock it with stp_mutex_lock first)");
 	stp__abort(s);
 	return STP_EPERM;
 }

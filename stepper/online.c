@@ -89,6 +89,16 @@ static char *enabled_text(stp_stepper *s, const stp__choice *c)
 /* Why the recorded thread r cannot take decision k. */
 static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
 {
+	if (r >= s->nthreads) { /* a thread made during the recorded run */
+		char *en = enabled_text(s, c);
+		stp__error(s, STP__OUT_DIVERGENCE,
+			   "%s: decision %zu: recorded thread %d, which this run has not "
+			   "made (it has %d); can go on: %s",
+			   s->rec_label, c->decision + 1, r, s->nthreads,
+			   en ? en : "(out of memory)");
+		free(en);
+		return;
+	}
 	const struct stp__thread *t = s->threads[r];
 	char *en = enabled_text(s, c);
 	const char *name = s->rec_name ? s->rec_name[c->decision] : "(any step)";
@@ -153,7 +163,7 @@ static void recorded_finish(stp_stepper *s, size_t n)
 	stp__error(s, STP__OUT_DIVERGENCE,
 		   "%s: decision %zu: recorded [%s] '%s', but %s (this run made %zu "
 		   "decisions, the %s %zu)",
-		   s->rec_label, n + 1, s->threads[r]->name,
+		   s->rec_label, n + 1, r < s->nthreads ? s->threads[r]->name : "(not made)",
 		   s->rec_name ? s->rec_name[n] : "(any step)",
 		   s->dec.parked ? "no thread could go on (the deadlock above)"
 			     : "every thread had ended",
@@ -245,8 +255,9 @@ int stp__set_recorded(stp_stepper *s, const int *threads, const char *const *nam
 {
 	if (n > STP_MAX_STEPS)
 		return STP_EMISMATCH;
+	int bound = s->dynamic ? STP_MAX_THREADS : s->nthreads;
 	for (size_t k = 0; k < n; k++)
-		if (threads[k] < 0 || threads[k] >= s->nthreads)
+		if (threads[k] < 0 || threads[k] >= bound)
 			return STP_EMISMATCH;
 	drop_recorded(s);
 	s->rec_thread = malloc((n ? n : 1) * sizeof *s->rec_thread);

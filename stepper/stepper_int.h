@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdarg.h>
+#include <stdio.h>
 
 #include "stepper.h"
 #include "base.h"
@@ -530,6 +531,18 @@ void stp__set_site(struct stp__thread *t, const char *site);
 /* ------------------------------------------------------------------ */
 /* Locks and waits (locks.c)                                           */
 /* ------------------------------------------------------------------ */
+
+/* Where a point was called: "file:line", or the site alone when it has
+ * no line (the preload's "function+0x1c (prog)"). */
+static inline const char *stp__site_text(const char *file, int line, char *buf, size_t size)
+{
+	if (line > 0)
+		snprintf(buf, size, "%s:%d", file, line);
+	else
+		snprintf(buf, size, "%s", file ? file : "?");
+	return buf;
+}
+#define STP__SITE_MAX (STP_MAX_NAME + 80)
 
 /* Mutex kinds, as glibc numbers them (a model-only run reads the kind
  * from the mutex; stp_mutex_* are normal). */

@@ -1,0 +1,87 @@
+/*
+ * auto_int.h - the preload layer (libstepper-auto.so): an unmodified
+ * program's pthread calls as the core's points.
+ *
+ * Loaded with LD_PRELOAD and STEPPER_AUTO=1, the layer runs the program's
+ * main as a free controlled thread of one run (start.c); every thread the
+ * program makes is made by the core too (interpose.c), and every mutex,
+ * condition, sleep, yield, join and exit call is a point where the run's
+ * strategy decides who goes next. Only one thread runs at a time.
+ *
+ * The core calls pthread functions itself (its own locks, its worker
+ * threads), and in this library those calls come back to the interposers.
+ * A thread-local flag tells them apart: set while the layer runs core
+ * code on a controlled thread, and on every thread that is not a
+ * controlled thread of a live run, a call goes to the real function.
+ */
+#ifndef STEPPER_AUTO_INT_H
+#define STEPPER_AUTO_INT_H
+
+#include "stepper_int.h"
+
+#include <pthread.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The real functions, resolved with dlsym(RTLD_NEXT) (real.c). */
+struct stp__real {
+	int (*create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	int (*join)(pthread_t, void **);
+	int (*detach)(pthread_t);
+	void (*thread_exit)(void *) __attribute__((noreturn));
+	int (*mutex_lock)(pthread_mutex_t *);
+	int (*mutex_trylock)(pthread_mutex_t *);
+	int (*mutex_timedlock)(pthread_mutex_t *, const struct timespec *);
+	int (*mutex_unlock)(pthread_mutex_t *);
+	int (*cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
+	int (*cond_signal)(pthread_cond_t *);
+	int (*cond_broadcast)(pthread_cond_t *);
+	int (*sched_yield)(void);
+	unsigned (*sleep)(unsigned);
+	int (*usleep)(useconds_t);
+	int (*nanosleep)(const struct timespec *, struct timespec *);
+	int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+	int (*clock_gettime)(clockid_t, struct timespec *);
+	int (*gettimeofday)(struct timeval *, void *);
+	time_t (*time)(time_t *);
+	void (*exit)(int) __attribute__((noreturn));
+	void (*assert_fail)(const char *, const char *, unsigned, const char *)
+		__attribute__((noreturn));
+	int (*start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
+			  void (*)(void), void (*)(void), void *);
+};
+extern struct stp__real stp__real;
+/* Fill stp__real (idempotent; a missing function is a panic). */
+void stp__real_resolve(void);
+#define REAL(f) (stp__real.f ? stp__real.f : (stp__real_resolve(), stp__real.f))
+
+/* Set while the layer runs core code on this thread (see above). */
+extern _Thread_local int stp__auto_inside;
+
+/* The calling thread's record when its call is a point (a controlled
+ * thread of a live run, not inside the core), else NULL. */
+struct stp__thread *stp__auto_self(void);
+/* The run's virtual time as clock clk shows it (realtime from
+ * 2020-01-01T00:00:00Z, monotonic from 1,000 s; both move together). */
+uint64_t stp__auto_vclock(const stp_stepper *s, clockid_t clk);
+/* t's pending point was called from pc: its site, "function+0x1c (prog)"
+ * or "prog+0x1234" without a symbol, for reports. */
+void stp__auto_site(struct stp__thread *t, const void *pc);
+/* A core call returned after the run was aborted, which the aborting
+ * hook ends at once: only an exit under way gets here. Wait for it. */
+void stp__auto_stuck(void) __attribute__((noreturn));
+/* The program ends: exit(status) or the return from main on thread t. */
+void stp__auto_exit(struct stp__thread *t, int status) __attribute__((noreturn));
+/* Main called pthread_exit: leave its body (start.c). */
+void stp__auto_main_exit(void) __attribute__((noreturn));
+/* The wrapped start of every program (start.c). */
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+		      void *stack_end);
+/* Is t the thread that runs main? */
+int stp__auto_is_main(const struct stp__thread *t);
+
+#endif

@@ -1,0 +1,454 @@
+/*
+ * interpose.c - the pthread and libc calls of an unmodified program, as
+ * points of the run.
+ *
+ * Each exported function checks its arguments as libc would, then makes
+ * one core call with the call site (the return address) and maps the
+ * core's code to the errno value libc returns. On a thread that is not a
+ * controlled thread of a live run (or inside the core), each goes to the
+ * real function. The model never reads or writes a mutex's or a
+ * condition's memory, except the kind glibc keeps in a mutex.
+ */
+#include "auto_int.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "condhook.h"
+
+#define STP_EXPORT __attribute__((visibility("default")))
+
+/* Run core code on t's behalf: the core's own pthread calls go real. */
+#define ENTER(t, pc) (stp__auto_inside = 1, stp__auto_site((t), (pc)))
+#define LEAVE() (stp__auto_inside = 0)
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	return b ? b + 1 : path;
+}
+
+void stp__auto_site(struct stp__thread *t, const void *pc)
+{
+	Dl_info di;
+	if (!pc || !dladdr(pc, &di) || !di.dli_fname) {
+		snprintf(t->site, sizeof t->site, "%p", pc);
+		return;
+	}
+	uintptr_t at = (uintptr_t)pc - 1; /* the call, not the return */
+	if (di.dli_sname && di.dli_saddr)
+		snprintf(t->site, sizeof t->site, "%s+0x%lx (%s)", di.dli_sname,
+			 (unsigned long)(at - (uintptr_t)di.dli_saddr), base_name(di.dli_fname));
+	else
+		snprintf(t->site, sizeof t->site, "%s+0x%lx", base_name(di.dli_fname),
+			 (unsigned long)(at - (uintptr_t)di.dli_fbase));
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A thread the program made under control. */
+struct made {
+	void *(*fn)(void *);
+	void *arg;
+	void *ret;
+	pthread_t id;
+	const pthread_attr_t *attr;
+	struct stp__thread *t;
+};
+
+/* The threads made in this run, by pthread_t (at most STP_MAX_THREADS;
+ * read and written by the turnstile's holder only). */
+static struct made *made[STP_MAX_THREADS];
+static int nmade;
+
+static struct made *made_of(pthread_t id)
+{
+	for (int i = 0; i < nmade; i++)
+		if (pthread_equal(made[i]->id, id))
+			return made[i];
+	return NULL;
+}
+
+static void made_body(void *p)
+{
+	struct made *m = p;
+	m->ret = m->fn(m->arg);
+}
+
+static void *trampoline(void *p)
+{
+	struct stp__thread *t = p;
+	struct made *m = t->arg;
+	stp__auto_inside = 1;
+	if (stp__thread_enter(t) == 0) {
+		stp__auto_inside = 0;
+		made_body(m);
+		stp__auto_inside = 1;
+	}
+	stp__thread_finish(t);
+	return m->ret;
+}
+
+static int start_real(struct stp__thread *child, void *ctx)
+{
+	struct made *m = ctx;
+	m->t = child;
+	return REAL(create)(&m->id, m->attr, trampoline, child);
+}
+
+STP_EXPORT int pthread_create(pthread_t *id, const pthread_attr_t *attr,
+			      void *(*fn)(void *), void *arg)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(create)(id, attr, fn, arg);
+	ENTER(t, __builtin_return_address(0));
+	struct made *m = calloc(1, sizeof *m);
+	if (!m) {
+		LEAVE();
+		return EAGAIN;
+	}
+	*m = (struct made){ .fn = fn, .arg = arg, .attr = attr };
+	struct stp__thread *child = NULL;
+	int rc = stp__spawn(t, made_body, m, start_real, m, &child);
+	if (rc == STP_ETHREAD || rc == STP_ENOMEM) {
+		free(m);
+		LEAVE();
+		return EAGAIN;
+	}
+	if (rc != 0)
+		stp__auto_stuck(); /* aborted: the abort hook ends the process */
+	made[nmade++] = m;
+	*id = m->id;
+	LEAVE();
+	return 0;
+}
+
+STP_EXPORT int pthread_join(pthread_t id, void **ret)
+{
+	struct stp__thread *t = stp__auto_self();
+	struct made *m = t ? made_of(id) : NULL;
+	if (!m)
+		return REAL(join)(id, ret);
+	ENTER(t, __builtin_return_address(0));
+	int rc = stp__join(t, m->t);
+	if (rc == STP_EDEADLOCK && m->t != t)
+		stp__auto_stuck();
+	LEAVE();
+	if (rc == STP_EINVAL)
+		return EINVAL;
+	if (rc == STP_EDEADLOCK)
+		return EDEADLK;
+	int e = REAL(join)(id, NULL); /* it has ended: reap the OS thread */
+	if (e == 0 && ret)
+		*ret = m->ret;
+	return e;
+}
+
+STP_EXPORT int pthread_detach(pthread_t id)
+{
+	struct stp__thread *t = stp__auto_self();
+	struct made *m = t ? made_of(id) : NULL;
+	if (!m)
+		return REAL(detach)(id);
+	stp__auto_inside = 1;
+	int rc = stp__detach(m->t);
+	LEAVE();
+	return rc == 0 ? REAL(detach)(id) : EINVAL;
+}
+
+STP_EXPORT void pthread_exit(void *ret)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (t && stp__auto_is_main(t))
+		stp__auto_main_exit();
+	if (t) {
+		stp__auto_inside = 1;
+		for (int i = 0; i < nmade; i++)
+			if (made[i]->t == t)
+				made[i]->ret = ret;
+		stp__thread_finish(t);
+	}
+	REAL(thread_exit)(ret);
+}
+
+/* ------------------------------------------------------------------ */
+/* Mutexes                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The kind glibc keeps in the mutex (PTHREAD_MUTEX_ADAPTIVE_NP and the
+ * robust and priority flags: a normal mutex to the model). */
+static int kind_of(const pthread_mutex_t *m)
+{
+	int k = m->__data.__kind & 3;
+	return k == PTHREAD_MUTEX_RECURSIVE    ? STP__MUTEX_RECURSIVE
+	       : k == PTHREAD_MUTEX_ERRORCHECK ? STP__MUTEX_ERRORCHECK
+					       : STP__MUTEX_NORMAL;
+}
+
+static int to_errno(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case STP_EBUSY:
+		return EBUSY;
+	case STP_EDEADLOCK:
+		return EDEADLK;
+	case STP_EPERM:
+		return EPERM;
+	case STP_ETIMEDOUT:
+		return ETIMEDOUT;
+	default:
+		return EINVAL;
+	}
+}
+
+/* The core's answer, unless the run was aborted meanwhile. */
+static int answer(struct stp__thread *t, int rc)
+{
+	if (stp__aborted(t->s))
+		stp__auto_stuck();
+	LEAVE();
+	return to_errno(rc);
+}
+
+STP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(mutex_lock)(m);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+}
+
+/* A timed lock is a lock to the model: it does not time out (README). */
+STP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *at)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(mutex_timedlock)(m, at);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+}
+
+STP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(mutex_trylock)(m);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__mutex_trylock(m, kind_of(m), t->site, 0));
+}
+
+STP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(mutex_unlock)(m);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__mutex_unlock(m, kind_of(m), t->site, 0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Conditions                                                          */
+/* ------------------------------------------------------------------ */
+
+/* The clock a condition's timed waits use (glibc keeps it in __wrefs). */
+static clockid_t clock_of(const pthread_cond_t *cv)
+{
+	return (cv->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+}
+
+static uint64_t ns_of(const struct timespec *ts)
+{
+	if (ts->tv_sec < 0)
+		return 0;
+	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
+}
+
+/* From now on the run's clock clk to the absolute time at. */
+static uint64_t until(stp_stepper *s, clockid_t clk, const struct timespec *at)
+{
+	uint64_t now = stp__auto_vclock(s, clk), then = ns_of(at);
+	return then > now ? then - now : 0;
+}
+
+STP_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(cond_wait)(cv, m);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__core_cond_hook.wait(cv, m, 0, 0, t->site, 0));
+}
+
+STP_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
+				      const struct timespec *at)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(cond_timedwait)(cv, m, at);
+	if (at->tv_nsec < 0 || at->tv_nsec >= 1000000000)
+		return EINVAL;
+	ENTER(t, __builtin_return_address(0));
+	uint64_t ns = until(t->s, clock_of(cv), at);
+	return answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
+}
+
+static int wake(pthread_cond_t *cv, int all, const void *pc)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return all ? REAL(cond_broadcast)(cv) : REAL(cond_signal)(cv);
+	ENTER(t, pc);
+	stp__core_cond_hook.wake(cv, all, t->site, 0);
+	return answer(t, 0);
+}
+
+STP_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
+{
+	return wake(cv, 0, __builtin_return_address(0));
+}
+
+STP_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
+{
+	return wake(cv, 1, __builtin_return_address(0));
+}
+
+/* ------------------------------------------------------------------ */
+/* Yields, sleeps and the clock                                        */
+/* ------------------------------------------------------------------ */
+
+STP_EXPORT int sched_yield(void)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(sched_yield)();
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__yield(t));
+}
+
+static int vsleep(struct stp__thread *t, uint64_t ns, const void *pc)
+{
+	ENTER(t, pc);
+	return answer(t, stp__vsleep(t, ns));
+}
+
+STP_EXPORT unsigned sleep(unsigned sec)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(sleep)(sec);
+	vsleep(t, (uint64_t)sec * 1000000000u, __builtin_return_address(0));
+	return 0;
+}
+
+STP_EXPORT int usleep(useconds_t us)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(usleep)(us);
+	vsleep(t, (uint64_t)us * 1000u, __builtin_return_address(0));
+	return 0;
+}
+
+static int valid_ts(const struct timespec *ts)
+{
+	return ts && ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < 1000000000;
+}
+
+STP_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(nanosleep)(req, rem);
+	if (!valid_ts(req)) {
+		errno = EINVAL;
+		return -1;
+	}
+	vsleep(t, ns_of(req), __builtin_return_address(0));
+	return 0;
+}
+
+static int virtual_clock(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_MONOTONIC_RAW ||
+	       clk == CLOCK_REALTIME_COARSE || clk == CLOCK_MONOTONIC_COARSE ||
+	       clk == CLOCK_BOOTTIME;
+}
+
+STP_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+			       struct timespec *rem)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t || !virtual_clock(clk))
+		return REAL(clock_nanosleep)(clk, flags, req, rem);
+	if (!valid_ts(req))
+		return EINVAL;
+	const void *pc = __builtin_return_address(0);
+	uint64_t ns = flags & TIMER_ABSTIME ? until(t->s, clk, req) : ns_of(req);
+	vsleep(t, ns, pc);
+	return 0;
+}
+
+uint64_t stp__auto_vclock(const stp_stepper *s, clockid_t clk)
+{
+	static const uint64_t realtime_epoch = 1577836800ull * 1000000000u; /* 2020-01-01 */
+	static const uint64_t monotonic_epoch = 1000ull * 1000000000u;
+	int real = clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE;
+	return (real ? realtime_epoch : monotonic_epoch) + s->vnow;
+}
+
+STP_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t || !virtual_clock(clk))
+		return REAL(clock_gettime)(clk, ts);
+	uint64_t ns = stp__auto_vclock(t->s, clk);
+	ts->tv_sec = (time_t)(ns / 1000000000u);
+	ts->tv_nsec = (long)(ns % 1000000000u);
+	return 0;
+}
+
+STP_EXPORT int gettimeofday(struct timeval *tv, void *tz)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(gettimeofday)(tv, tz);
+	uint64_t ns = stp__auto_vclock(t->s, CLOCK_REALTIME);
+	tv->tv_sec = (time_t)(ns / 1000000000u);
+	tv->tv_usec = (suseconds_t)(ns % 1000000000u / 1000u);
+	return 0;
+}
+
+STP_EXPORT time_t time(time_t *out)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return REAL(time)(out);
+	time_t now = (time_t)(stp__auto_vclock(t->s, CLOCK_REALTIME) / 1000000000u);
+	if (out)
+		*out = now;
+	return now;
+}
+
+/* ------------------------------------------------------------------ */
+/* The end                                                             */
+/* ------------------------------------------------------------------ */
+
+STP_EXPORT void exit(int status)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (t) {
+		stp__auto_site(t, __builtin_return_address(0));
+		stp__auto_exit(t, status);
+	}
+	REAL(exit)(status);
+}

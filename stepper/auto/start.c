@@ -1,0 +1,249 @@
+/*
+ * start.c - the program under control: its main as the run's first
+ * thread, and the ways the run ends.
+ *
+ * __libc_start_main is wrapped (constructors have run; the program is
+ * single-threaded): with STEPPER_AUTO=1 the process's main thread makes a
+ * stepper from the STEPPER_* environment, registers one free thread
+ * "main" whose body calls the program's main, and runs it; the main
+ * thread itself only watches for stalls, as in any run. (The program's
+ * main therefore runs on a thread of the stepper's pool, not the process's
+ * first thread: written in the README.)
+ *
+ * The run ends in one of four ways. exit() or the return from main: the
+ * point "exit", then the run is concluded (trace written), and the real
+ * exit runs with every other thread parked. A failure the core finds
+ * (deadlock, divergence, limit, stall): the abort hook concludes and
+ * _exits with the outcome's code, before any blocked thread is let go
+ * into a program that could not survive it. A failed assert: the message
+ * is recorded, the run concluded, then the real __assert_fail aborts. A
+ * crash: the signal handler records it, concludes, and re-raises.
+ */
+#include "auto_int.h"
+
+#include <assert.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+_Thread_local int stp__auto_inside;
+
+/* The exit codes of a run the stepper ended (the README's table). */
+enum {
+	CODE_ERROR = 85,     /* the stepper found a misuse (unlock of a free mutex...) */
+	CODE_DEADLOCK = 86,  /* deadlock, lost wake-up, stuck join */
+	CODE_LIMIT = 87,     /* the run's decision limit */
+	CODE_STALL = 88,     /* a thread blocked where the stepper cannot see */
+	CODE_DIVERGED = 89,  /* a replay that does not fit the program */
+	CODE_UNCONTROL = 90  /* cannot control the program */
+};
+
+static stp_stepper *run_s;
+static atomic_int live;     /* interposers take points */
+static atomic_int exiting;  /* an exit concludes the run: aborts are its own */
+static atomic_int reported;
+static struct stp__thread *main_thread;
+static int (*program_main)(int, char **, char **);
+static int main_argc;
+static char **main_argv, **main_envp;
+static jmp_buf main_jb;
+
+struct stp__thread *stp__auto_self(void)
+{
+	struct stp__thread *t = stp_self_;
+	if (!t || stp__auto_inside || !atomic_load_explicit(&live, memory_order_relaxed))
+		return NULL;
+	return t;
+}
+
+int stp__auto_is_main(const struct stp__thread *t)
+{
+	return t == main_thread;
+}
+
+void stp__auto_stuck(void)
+{
+	for (;;)
+		pause();
+}
+
+/* The code a failed run exits with. */
+static int code_of(stp_stepper *s)
+{
+	const char *first = stp_error_count(s) ? stp_error(s, 0) : "";
+	switch (s->outcome) {
+	case STP__OUT_DEADLOCK:
+		return CODE_DEADLOCK;
+	case STP__OUT_STALL:
+		return CODE_STALL;
+	case STP__OUT_DIVERGENCE:
+		return CODE_DIVERGED;
+	default:
+		break;
+	}
+	if (strncmp(first, "limit:", 6) == 0)
+		return CODE_LIMIT;
+	if (strncmp(first, "cannot control", 14) == 0)
+		return CODE_UNCONTROL;
+	return CODE_ERROR;
+}
+
+/* Conclude the run (trace written) and, when it failed, print what the
+ * stepper found and the order that led there, once. */
+static void conclude(stp_stepper *s)
+{
+	stp__auto_inside = 1;
+	stp__run_conclude(s);
+	if (atomic_exchange(&reported, 1) || stp_error_count(s) == 0)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "stepper: the run failed (seed %llu, strategy %s, %zu decisions)\n",
+		(unsigned long long)s->opt.seed, s->strategy, s->dec.nlog);
+	for (size_t i = 0; i < stp_error_count(s); i++)
+		fprintf(stderr, "stepper: %s\n", stp_error(s, i));
+	fprintf(stderr, "stepper: the order that happened:\n");
+	stp_print_order(s, stderr);
+	if (s->opt.trace)
+		fprintf(stderr, "stepper: trace written to %s\n", s->opt.trace);
+	fflush(stderr);
+}
+
+/* The core is aborting the run (stp__abort): end the process now. */
+static void on_abort(stp_stepper *s)
+{
+	if (atomic_load(&exiting))
+		return;
+	atomic_store(&live, 0);
+	conclude(s);
+	_exit(code_of(s));
+}
+
+void stp__auto_exit(struct stp__thread *t, int status)
+{
+	stp_stepper *s = t->s;
+	stp__auto_inside = 1;
+	if (stp__exit_point(t) < 0)
+		stp__auto_stuck();
+	atomic_store(&exiting, 1);
+	atomic_store(&live, 0);
+	if (status != 0)
+		stp__error(s, STP__OUT_FAIL, "exit: the program exited with status %d ([%s] at %s)",
+			   status, t->name, t->site[0] ? t->site : "the end of main");
+	size_t own = status != 0;
+	conclude(s);
+	int code = stp_error_count(s) > own ? code_of(s) : status;
+	REAL(exit)(code);
+}
+
+void stp__auto_main_exit(void)
+{
+	longjmp(main_jb, 1);
+}
+
+/* The body of the run's thread "main". */
+static void main_body(void *arg)
+{
+	(void)arg;
+	struct stp__thread *t = stp_self_;
+	main_thread = t;
+	if (setjmp(main_jb) == 0) {
+		stp__auto_inside = 0;
+		int status = program_main(main_argc, main_argv, main_envp);
+		stp__auto_exit(t, status); /* the return from main is exit */
+	}
+	stp__auto_inside = 1; /* pthread_exit in main: the others go on */
+}
+
+/* ------------------------------------------------------------------ */
+/* Assertions and crashes                                              */
+/* ------------------------------------------------------------------ */
+
+__attribute__((visibility("default"))) void __assert_fail(const char *assertion, const char *file, unsigned line,
+		   const char *function)
+{
+	stp_stepper *s = run_s;
+	struct stp__thread *t = stp_self_;
+	if (s && atomic_load(&live) && t) {
+		stp__auto_inside = 1;
+		atomic_store(&live, 0);
+		stp__error(s, STP__OUT_FAIL, "assertion failed: [%s] %s at %s:%u (in %s)",
+			   t->name, assertion, file, line, function);
+		atomic_store(&exiting, 1);
+		conclude(s);
+	}
+	REAL(assert_fail)(assertion, file, line, function);
+}
+
+static void on_crash(int sig)
+{
+	stp_stepper *s = run_s;
+	struct stp__thread *t = stp_self_;
+	if (s && atomic_exchange(&live, 0)) {
+		stp__auto_inside = 1;
+		atomic_store(&exiting, 1);
+		stp__error(s, STP__OUT_FAIL, "crash: [%s] was killed by SIG%s (%s)",
+			   t ? t->name : "a thread out of control", sigabbrev_np(sig),
+			   strsignal(sig));
+		conclude(s);
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void catch_crashes(void)
+{
+	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_crash;
+	sa.sa_flags = SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The start                                                           */
+/* ------------------------------------------------------------------ */
+
+static int controlled_main(int argc, char **argv, char **envp)
+{
+	stp__auto_inside = 1; /* this thread only watches */
+	main_argc = argc;
+	main_argv = argv;
+	main_envp = envp;
+	stp_options o;
+	stp_options_init(&o);
+	o.mode = STP_SERIAL;
+	unsetenv("STEPPER_AUTO"); /* programs it execs are not controlled */
+	stp_stepper *s = stp_new(&o);
+	if (!s || stp_thread(s, "main", NULL, main_body, NULL) != 0) {
+		fprintf(stderr, "stepper: cannot start the run: out of memory\n");
+		return CODE_UNCONTROL;
+	}
+	s->dynamic = 1;
+	s->model_only = 1;
+	s->vtime = 1;
+	s->hooks.aborting = on_abort;
+	run_s = s;
+	catch_crashes();
+	atomic_store(&live, 1);
+	stp_run(s); /* every thread ended: main called pthread_exit */
+	atomic_store(&live, 0);
+	conclude(s);
+	REAL(exit)(stp_error_count(s) ? code_of(s) : 0);
+}
+
+__attribute__((visibility("default"))) int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+		      void *stack_end)
+{
+	const char *on = getenv("STEPPER_AUTO");
+	if (!on || strcmp(on, "1") != 0)
+		return REAL(start_main)(main, argc, argv, init, fini, rtld_fini, stack_end);
+	program_main = main;
+	return REAL(start_main)(controlled_main, argc, argv, init, fini, rtld_fini, stack_end);
+}
