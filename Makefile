@@ -78,6 +78,9 @@ TEST_SRCS  := $(wildcard tests/test_*.c)
 TEST_BINS  := $(TEST_SRCS:tests/%.c=$(B)/tests/%)
 TPROG_SRCS := $(wildcard tests/progs/*.c)
 TPROG_BINS := $(TPROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
+# Unmodified pthread programs (tests/auto): plain cc -pthread, no stepper.
+AUTOP_SRCS := $(wildcard tests/auto/*.c)
+AUTOP_BINS := $(AUTOP_SRCS:tests/auto/%.c=$(B)/tests/auto/%)
 EX_SRCS    := $(wildcard tests/examples/*.c)
 EX_BINS    := $(EX_SRCS:tests/examples/%.c=$(B)/examples/%)
 BENCH_BIN  := $(B)/bench/bench
@@ -247,6 +250,10 @@ $(B)/tests/progs/%: tests/progs/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALLCFLAGS) -o $@ $< $(STATIC) $(LDFLAGS) $(LIBS)
 
+$(B)/tests/auto/%: tests/auto/%.c
+	@mkdir -p $(@D)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g $(SANFLAGS) -pthread -o $@ $<
+
 $(B)/examples/%: tests/examples/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(if $(Q),@echo "  CC      $<")
@@ -258,7 +265,7 @@ $(BENCH_BIN): tests/bench/bench.c $(ZOO_OBJS) $(STATIC) $(STAGED) | $(DEPS_STAMP
 	$(Q)$(CC) $(ALLCFLAGS) -O2 -Istepper -Istepper/base -Itests/bugs -o $@ $< $(ZOO_OBJS) \
 	  $(STATIC) $(LDFLAGS) $(LIBS)
 
-test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS)
+test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS) $(AUTOP_BINS)
 	$(Q)sh tests/check_exports.sh $(B)/lib/libstepper.so
 	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_install.sh)
 	$(Q)$(if $(SAN),true,B=$(B) sh tests/check_deps.sh)

@@ -1,0 +1,44 @@
+/* ten_threads: ten threads deposit 1..10 into one balance, each reading it and
+ * writing it back in two separate critical sections; a deposit made in between
+ * is lost. The fix: read and write in one critical section. */
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define THREADS 10
+
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static int balance;
+static int amount[THREADS];
+
+static void check(int rc, const char *what)
+{
+	if (rc != 0) {
+		fprintf(stderr, "%s failed: error %d\n", what, rc);
+		exit(2);
+	}
+}
+
+static void *deposit(void *arg)
+{
+	int n = *(const int *)arg;
+	pthread_mutex_lock(&mu);
+	int seen = balance;
+	balance = seen + n;
+	pthread_mutex_unlock(&mu);
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++) {
+		amount[i] = i + 1;
+		check(pthread_create(&t[i], NULL, deposit, &amount[i]), "pthread_create");
+	}
+	for (int i = 0; i < THREADS; i++)
+		check(pthread_join(t[i], NULL), "pthread_join");
+	assert(balance == THREADS * (THREADS + 1) / 2 && "a deposit was lost");
+	return 0;
+}
