@@ -495,7 +495,8 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 		return others == (uint64_t)1 << t->index &&
 				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
 			       ? STP__HOT
-			       : STP__WARM;
+		       : s->dynamic ? STP__COLD
+				    : STP__WARM;
 	}
 	size_t r = rank(t);
 	for (uint64_t m = s->dec.parked & ~((uint64_t)1 << pick); m; m &= m - 1) {

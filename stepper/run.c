@@ -640,7 +640,9 @@ static void watch(stp_stepper *s)
 		uint64_t now = stp__mono_ns();
 		uint64_t deadline = give_up ? give_up : seen_at + limit;
 		uint64_t wake = now + period < deadline ? now + period : deadline;
-		if (stp__sem_wait_until(&s->done, wake, STP__WARM) == 0)
+		/* a program's run (dynamic) has threads enough for the cores:
+		 * the watcher gives its core away at once */
+		if (stp__sem_wait_until(&s->done, wake, s->dynamic ? STP__COLD : STP__WARM) == 0)
 			continue;
 		now = stp__mono_ns();
 		if (give_up) {
@@ -739,8 +741,11 @@ int stp__run(stp_stepper *s)
 	}
 	if (s->hooks.run_start)
 		s->hooks.run_start(s);
-	atomic_fetch_add(&s->refs, s->nthreads);
-	for (int i = 0; i < s->nthreads; i++)
+	/* once the first starts, threads may make more (spawn.c): the
+	 * count is the one from before */
+	int n = s->nthreads;
+	atomic_fetch_add(&s->refs, n);
+	for (int i = 0; i < n; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
 	if (!serial(s))
 		hand_off(s, NULL);

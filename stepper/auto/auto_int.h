@@ -20,6 +20,7 @@
 #include "stepper_int.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
@@ -81,6 +82,13 @@ void stp__auto_main_exit(void) __attribute__((noreturn));
 int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
 		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
 		      void *stack_end);
+/* STEPPER_AUTO_FD names the CLI's socket: serve RUNs (server.c). Returns
+ * 0 in each copy made for a run, which goes on to the controlled main;
+ * the server itself never returns. */
+int stp__auto_serve(int fd);
+/* Print the run's errors, one "stepper: " line each, with the sites of
+ * the program's executable named by addr2line when symbolise (sites.c). */
+void stp__auto_print_errors(stp_stepper *s, FILE *out, int symbolise);
 /* Is t the thread that runs main? */
 int stp__auto_is_main(const struct stp__thread *t);
 

@@ -22,6 +22,7 @@
 #include "auto_int.h"
 
 #include <assert.h>
+#include <malloc.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static int code_of(stp_stepper *s)
 
 /* Conclude the run (trace written) and, when it failed, print what the
  * stepper found and the order that led there, once. */
-static void conclude(stp_stepper *s)
+static void conclude_as(stp_stepper *s, int in_handler)
 {
 	stp__auto_inside = 1;
 	stp__run_conclude(s);
@@ -102,13 +103,17 @@ static void conclude(stp_stepper *s)
 	fflush(stdout);
 	fprintf(stderr, "stepper: the run failed (seed %llu, strategy %s, %zu decisions)\n",
 		(unsigned long long)s->opt.seed, s->strategy, s->dec.nlog);
-	for (size_t i = 0; i < stp_error_count(s); i++)
-		fprintf(stderr, "stepper: %s\n", stp_error(s, i));
+	stp__auto_print_errors(s, stderr, !in_handler);
 	fprintf(stderr, "stepper: the order that happened:\n");
 	stp_print_order(s, stderr);
 	if (s->opt.trace)
 		fprintf(stderr, "stepper: trace written to %s\n", s->opt.trace);
 	fflush(stderr);
+}
+
+static void conclude(stp_stepper *s)
+{
+	conclude_as(s, 0);
 }
 
 /* The core is aborting the run (stp__abort): end the process now. */
@@ -187,7 +192,7 @@ static void on_crash(int sig)
 		stp__error(s, STP__OUT_FAIL, "crash: [%s] was killed by SIG%s (%s)",
 			   t ? t->name : "a thread out of control", sigabbrev_np(sig),
 			   strsignal(sig));
-		conclude(s);
+		conclude_as(s, 1);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -203,6 +208,21 @@ static void catch_crashes(void)
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/* What every run of the program sets up the same way, done once (a fork
+ * server does it before its copies are made): crash handlers; one malloc
+ * arena (one thread runs at a time: an arena per thread only costs each
+ * new thread its mapping); the CPU count the hand-off reads. */
+static void prepare(void)
+{
+	static int done;
+	if (done)
+		return;
+	done = 1;
+	catch_crashes();
+	mallopt(M_ARENA_MAX, 1);
+	stp__ncpu();
 }
 
 /* ------------------------------------------------------------------ */
@@ -229,12 +249,31 @@ static int controlled_main(int argc, char **argv, char **envp)
 	s->vtime = 1;
 	s->hooks.aborting = on_abort;
 	run_s = s;
-	catch_crashes();
+	prepare();
 	atomic_store(&live, 1);
 	stp_run(s); /* every thread ended: main called pthread_exit */
 	atomic_store(&live, 0);
 	conclude(s);
 	REAL(exit)(stp_error_count(s) ? code_of(s) : 0);
+}
+
+/* With STEPPER_AUTO_FD, a fork server first: each copy it makes for a
+ * run goes on here. */
+static int serving_main(int argc, char **argv, char **envp)
+{
+	const char *fd = getenv("STEPPER_AUTO_FD");
+	if (fd && *fd) {
+		char *end;
+		long v = strtol(fd, &end, 10);
+		if (*end || v < 3 || v > 65535) {
+			fprintf(stderr, "stepper: STEPPER_AUTO_FD='%.32s' is not a descriptor\n", fd);
+			return CODE_UNCONTROL;
+		}
+		prepare();
+		stp__auto_serve((int)v);
+		envp = environ; /* the run's own */
+	}
+	return controlled_main(argc, argv, envp);
 }
 
 __attribute__((visibility("default"))) int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
@@ -245,5 +284,5 @@ __attribute__((visibility("default"))) int __libc_start_main(int (*main)(int, ch
 	if (!on || strcmp(on, "1") != 0)
 		return REAL(start_main)(main, argc, argv, init, fini, rtld_fini, stack_end);
 	program_main = main;
-	return REAL(start_main)(controlled_main, argc, argv, init, fini, rtld_fini, stack_end);
+	return REAL(start_main)(serving_main, argc, argv, init, fini, rtld_fini, stack_end);
 }

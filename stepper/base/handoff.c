@@ -23,7 +23,7 @@
 #define HOT_SPINS 4000
 #define YIELD_NS 100000u
 
-static int ncpu(void)
+int stp__ncpu(void)
 {
 	static atomic_int n;
 	int v = atomic_load_explicit(&n, memory_order_relaxed);
@@ -108,7 +108,7 @@ static int posted(stp__sem *s)
 /* Spin as the heat allows. Returns 1 when taken, 0 to go to sleep. */
 static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns)
 {
-	if (heat == STP__COLD || ncpu() == 1)
+	if (heat == STP__COLD || stp__ncpu() == 1)
 		return posted(s);
 	if (heat == STP__HOT) {
 		/* A hot waiter that spun this long without a post most likely

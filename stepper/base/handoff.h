@@ -58,4 +58,8 @@ _Noreturn void stp__panic(const char *what, int err);
 void stp__lock(pthread_mutex_t *m);
 void stp__unlock(pthread_mutex_t *m);
 
+/* The number of online CPUs, read once per process (a fork server
+ * reads it before its copies are made). */
+int stp__ncpu(void);
+
 #endif
