@@ -496,7 +496,20 @@ static void free_thread_line(struct stp__thread *t, int state, size_t k, char *l
 			     size_t size)
 {
 	const char *at = atomic_load_explicit(&t->at, memory_order_acquire);
-	if (state == STP__T_PREFIX)
+	if (t->s->dynamic && state == STP__T_RUNNING && t->op == STP__OP_START) {
+		snprintf(line, size,
+			 "\n  [%s] running since its start, and has made no pthread call "
+			 "since: blocked where the stepper cannot see (read(), a raw futex...) "
+			 "or spinning",
+			 t->name);
+	} else if (t->s->dynamic && state == STP__T_RUNNING) { /* a program's thread */
+		char site[STP__SITE_MAX];
+		snprintf(line, size,
+			 "\n  [%s] running since its point %s at %s, and has made no pthread call "
+			 "since: blocked where the stepper cannot see (read(), a raw futex...) "
+			 "or spinning",
+			 t->name, at ? at : "?", stp__site_text(t->op_file, t->op_line, site, sizeof site));
+	} else if (state == STP__T_PREFIX)
 		snprintf(line, size, "\n  [%s] running before its first step", t->name);
 	else if (state == STP__T_PARKED)
 		snprintf(line, size, "\n  [%s] parked at step '%s' (step %zu, free)",

@@ -59,7 +59,8 @@ struct result {
 /* Run tests/auto/PROG under the preload with the variables given
  * ("NAME=value", NULL-terminated), the others inherited without any
  * STEPPER_ or LD_PRELOAD. */
-static void run(const char *prog, const char *const *vars, struct result *r)
+static void run_args(const char *prog, const char *arg, const char *const *vars,
+		     struct result *r)
 {
 	char exe[512], lib[512], preload[600], log[512];
 	path_of(exe, sizeof exe, "%s/tests/auto/%s", prog);
@@ -82,7 +83,7 @@ static void run(const char *prog, const char *const *vars, struct result *r)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	posix_spawn_file_actions_adddup2(&fa, 1, 2);
-	char *argv[] = { exe, NULL };
+	char *argv[] = { exe, (char *)arg, NULL };
 	pid_t pid;
 	int e = posix_spawn(&pid, exe, &fa, NULL, argv, (char **)env);
 	posix_spawn_file_actions_destroy(&fa);
@@ -95,6 +96,11 @@ static void run(const char *prog, const char *const *vars, struct result *r)
 	r->out[len] = '\0';
 	if (f)
 		fclose(f);
+}
+
+static void run(const char *prog, const char *const *vars, struct result *r)
+{
+	run_args(prog, NULL, vars, r);
 }
 
 static void run_seed(const char *prog, unsigned long long seed, const char *trace,
@@ -280,6 +286,87 @@ static void test_a_failed_assert_names_the_thread_and_the_order(void **state)
 	expect_report("lost_update_bug", "SIGABRT", t);
 }
 
+/* ------------------------------------------------------------------ */
+/* The edges: what the stepper cannot see, limits, the program's end   */
+/* ------------------------------------------------------------------ */
+
+/* prog with vars must end as `ending` with each text in its output. */
+static void expect_end(const char *prog, const char *arg, const char *const *vars,
+		       const char *ending, const char *const *texts)
+{
+	struct result *r = malloc(sizeof *r);
+	assert_non_null(r);
+	char h[64];
+	run_args(prog, arg, vars, r);
+	if (strcmp(how(r, h, sizeof h), ending) != 0)
+		fail_msg("%s ended %s, expected %s:\n%s", prog, h, ending, r->out);
+	for (size_t i = 0; texts && texts[i]; i++)
+		if (!strstr(r->out, texts[i]))
+			fail_msg("%s: no '%s' in:\n%s", prog, texts[i], r->out);
+	free(r);
+}
+
+static void test_a_thread_blocked_out_of_sight_is_a_stall_naming_it(void **state)
+{
+	(void)state;
+	/* the stall limit is real time: the thread sits in read() for good */
+	const char *vars[] = { "STEPPER_STALL_MS=200", NULL };
+	const char *t[] = { "stepper: stall:",
+			    "[main/1] running since its start, and has made no pthread call "
+			    "since: blocked where the stepper cannot see",
+			    NULL };
+	expect_end("edge_read_pipe", NULL, vars, "exit 88", t);
+}
+
+static void test_threads_that_yield_for_ever_meet_the_decision_limit(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: limit: a run records at most 100000 decisions",
+			    "lines left out (the trace has them)", NULL };
+	expect_end("edge_yield_forever", NULL, NULL, "exit 87", t);
+}
+
+static void test_one_thread_more_than_the_limit_says_so(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: cannot control more than 64 threads: [main] creates one "
+			    "more at edge_many_threads+0x",
+			    NULL };
+	expect_end("edge_many_threads", NULL, NULL, "exit 90", t);
+}
+
+static void test_a_forked_child_runs_uncontrolled(void **state)
+{
+	(void)state;
+	const char *t[] = { "child ran", NULL };
+	for (int seed = 1; seed <= 20; seed++) {
+		char v[32];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, NULL };
+		expect_end("edge_fork", NULL, vars, "exit 0", t);
+	}
+}
+
+static void test_a_crash_names_the_thread_and_where(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: crash: [main/1] was killed by SIGSEGV (Segmentation fault) "
+			    "at edge_segv+0x",
+			    "stepper: the order that happened:", NULL };
+	expect_report("edge_segv", "SIGSEGV", t);
+}
+
+static void test_the_program_s_exit_status_is_kept_and_fails_the_run(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: exit: the program exited with status 3 ([main/1] at "
+			    "edge_exit_status+0x",
+			    NULL };
+	expect_end("edge_exit_status", NULL, NULL, "exit 3", t);
+	/* main's pthread_exit: the others go on, the program exits 0 */
+	expect_end("edge_exit_status", "main-exit", NULL, "exit 0", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +376,12 @@ int main(void)
 		cmocka_unit_test(test_a_wait_nothing_can_signal_is_a_lost_wake_up),
 		cmocka_unit_test(test_a_relock_of_a_normal_mutex_is_a_self_deadlock),
 		cmocka_unit_test(test_a_failed_assert_names_the_thread_and_the_order),
+		cmocka_unit_test(test_a_thread_blocked_out_of_sight_is_a_stall_naming_it),
+		cmocka_unit_test(test_threads_that_yield_for_ever_meet_the_decision_limit),
+		cmocka_unit_test(test_one_thread_more_than_the_limit_says_so),
+		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
+		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
+		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

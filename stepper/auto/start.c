@@ -25,6 +25,7 @@
 #include <malloc.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <ucontext.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,38 @@ static int code_of(stp_stepper *s)
 	return CODE_ERROR;
 }
 
+/* The order that happened; of a long run, its first HEAD and last TAIL
+ * lines (the trace has all of them). */
+#define HEAD 40
+#define TAIL 200
+static void print_order(stp_stepper *s, FILE *out)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem)
+		return;
+	stp_print_order(s, mem);
+	fclose(mem);
+	size_t lines = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	if (lines <= HEAD + TAIL + 1) {
+		fputs(text, out);
+		free(text);
+		return;
+	}
+	size_t line = 0, i = 0;
+	for (; i < len && line < HEAD; i++)
+		line += text[i] == '\n';
+	fwrite(text, 1, i, out);
+	fprintf(out, "... %zu lines left out (the trace has them) ...\n", lines - HEAD - TAIL);
+	for (; i < len && line < lines - TAIL; i++)
+		line += text[i] == '\n';
+	fwrite(text + i, 1, len - i, out);
+	free(text);
+}
+
 /* Conclude the run (trace written) and, when it failed, print what the
  * stepper found and the order that led there, once. */
 static void conclude_as(stp_stepper *s, int in_handler)
@@ -105,7 +138,7 @@ static void conclude_as(stp_stepper *s, int in_handler)
 		(unsigned long long)s->opt.seed, s->strategy, s->dec.nlog);
 	stp__auto_print_errors(s, stderr, !in_handler);
 	fprintf(stderr, "stepper: the order that happened:\n");
-	stp_print_order(s, stderr);
+	print_order(s, stderr);
 	if (s->opt.trace)
 		fprintf(stderr, "stepper: trace written to %s\n", s->opt.trace);
 	fflush(stderr);
@@ -182,17 +215,40 @@ __attribute__((visibility("default"))) void __assert_fail(const char *assertion,
 	REAL(assert_fail)(assertion, file, line, function);
 }
 
-static void on_crash(int sig)
+/* The program counter of a signal's context, where the platform says. */
+static const void *pc_of(const void *uc)
 {
+#if defined(__x86_64__)
+	return (const void *)((const ucontext_t *)uc)->uc_mcontext.gregs[REG_RIP];
+#elif defined(__aarch64__)
+	return (const void *)((const ucontext_t *)uc)->uc_mcontext.pc;
+#else
+	(void)uc;
+	return NULL;
+#endif
+}
+
+/* Not async-signal-safe past the first line: the process is dying, and
+ * the report and the trace are worth the risk (a crash inside malloc may
+ * hang here: the CLI's timeout ends that). */
+static void on_crash(int sig, siginfo_t *info, void *uc)
+{
+	(void)info;
 	stp_stepper *s = run_s;
 	struct stp__thread *t = stp_self_;
 	if (s && atomic_exchange(&live, 0)) {
 		stp__auto_inside = 1;
 		atomic_store(&exiting, 1);
-		stp__error(s, STP__OUT_FAIL, "crash: [%s] was killed by SIG%s (%s)",
+		char where[sizeof t->site] = "";
+		const void *pc = pc_of(uc);
+		if (t && pc && sig != SIGABRT) {
+			stp__auto_site(t, pc + 1); /* a site takes a return address */
+			snprintf(where, sizeof where, "%s", t->site);
+		}
+		stp__error(s, STP__OUT_FAIL, "crash: [%s] was killed by SIG%s (%s)%s%s",
 			   t ? t->name : "a thread out of control", sigabbrev_np(sig),
-			   strsignal(sig));
-		conclude_as(s, 1);
+			   strsignal(sig), where[0] ? " at " : "", where);
+		conclude(s);
 	}
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -203,11 +259,19 @@ static void catch_crashes(void)
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP };
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_crash;
-	sa.sa_flags = SA_NODEFER;
+	sa.sa_sigaction = on_crash;
+	sa.sa_flags = SA_NODEFER | SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sigaction(sigs[i], &sa, NULL);
+}
+
+/* A fork() of the program: the child has one thread of the run and runs
+ * uncontrolled (README); its calls go to the real functions. */
+static void forked(void)
+{
+	atomic_store(&live, 0);
+	atomic_store(&exiting, 1);
 }
 
 /* What every run of the program sets up the same way, done once (a fork
@@ -221,6 +285,7 @@ static void prepare(void)
 		return;
 	done = 1;
 	catch_crashes();
+	pthread_atfork(NULL, NULL, forked);
 	mallopt(M_ARENA_MAX, 1);
 	stp__ncpu();
 }

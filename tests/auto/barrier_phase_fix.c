@@ -3,7 +3,6 @@
  * sched_yield(): a worker can read it before it is made. The fix: a barrier. */
 #include <assert.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static int ready; /* main has posted the jobs */
+static int ready; /* main has posted the job */
 static int jobs;  /* jobs left */
 static int taken; /* jobs taken */
 
