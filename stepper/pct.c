@@ -221,7 +221,24 @@ static void pct_end(stp_stepper *s)
 	free(p);
 }
 
+/* A thread made during the run takes a random place among the
+ * priorities not demoted (d and up), as if it had been there from the
+ * start; those above its place move up one. */
+static void pct_spawned(stp_stepper *s, int index)
+{
+	struct pct *p = s->src_state;
+	unsigned long d = s->strat.param, high = 0;
+	for (int i = 0; i < index; i++)
+		high += p->prio[i] >= d;
+	unsigned long place = d + (unsigned long)stp__rng_below(&p->rng, (uint64_t)high + 1);
+	for (int i = 0; i < index; i++)
+		if (p->prio[i] >= place)
+			p->prio[i]++;
+	p->prio[index] = place;
+}
+
 const stp__source stp__pct_source = { .name = "pct",
 				      .pick = pct_pick,
 				      .begin = pct_begin,
-				      .end = pct_end };
+				      .end = pct_end,
+				      .spawned = pct_spawned };

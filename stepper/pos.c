@@ -140,6 +140,13 @@ static int pos_begin(stp_stepper *s)
 	return 0;
 }
 
+/* A thread made during the run draws its priority as the first did. */
+static void pos_spawned(stp_stepper *s, int index)
+{
+	struct pos *p = s->src_state;
+	p->prio[index] = stp__rng_next(&p->rng);
+}
+
 static void pos_end(stp_stepper *s)
 {
 	free(s->src_state);
@@ -149,4 +156,5 @@ const stp__source stp__pos_source = { .name = "pos",
 				      .pick = pos_pick,
 				      .check = pos_check,
 				      .begin = pos_begin,
-				      .end = pos_end };
+				      .end = pos_end,
+				      .spawned = pos_spawned };

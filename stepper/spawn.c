@@ -92,6 +92,8 @@ int stp__spawn(struct stp__thread *parent, void (*fn)(void *), void *arg,
 		stp__unref(s);
 		return STP_ETHREAD;
 	}
+	if (s->src.spawned)
+		s->src.spawned(s, t->index);
 	stp__sem_wait(&parent->arrived, STP__WARM);
 	if (out)
 		*out = t;

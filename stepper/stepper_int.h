@@ -201,6 +201,9 @@ typedef struct stp__source {
 	 * frees it, after finish, whatever became of the run. */
 	int (*begin)(stp_stepper *s);
 	void (*end)(stp_stepper *s);
+	/* A thread was made during the run (spawn.c; may be NULL): give it
+	 * its place (a priority), before any decision can pick it. */
+	void (*spawned)(stp_stepper *s, int index);
 } stp__source;
 
 /* A strategy as stp_options.strategy names it: "random", or a name with
