@@ -155,7 +155,8 @@ static void copy_prog(const char *to, size_t n, size_t off, const void *patch, s
 	if (n > got)
 		n = got;
 	assert_true(off + len <= n);
-	memcpy(buf + off, patch, len);
+	if (len)
+		memcpy(buf + off, patch, len);
 	write_file(to, buf, n, mode);
 	free(buf);
 }
@@ -581,17 +582,25 @@ static void test_the_stepper_exit_statuses_are_named(void **state)
 	(void)state;
 	static const char *const names[] = { "deadlock", "step limit", "stall", "divergence",
 					     "cannot control" };
+	char junit[4300];
+	path_in_dir(junit, sizeof junit, "named.xml");
 	for (int code = 86; code <= 90; code++) {
 		result r;
-		char want[128];
-		sh(&r, "STEPPER_AUTO_LIB=%s %s run --auto -n 2 -j 1 --trace-dir %s/td-named -- "
-		       "%s %d",
-		   tiny, stepper, dir, print_env, code);
+		char want[4400];
+		sh(&r, "STEPPER_AUTO_LIB=%s %s run --auto -n 2 -j 1 --trace-dir %s/td-named "
+		       "--junit %s -- %s %d",
+		   tiny, stepper, dir, junit, print_env, code);
 		assert_int_equal(r.code, 1);
+		snprintf(want, sizeof want, "  --auto: every run preloads %s\n", tiny);
+		CONTAINS(r.out, want);
 		snprintf(want, sizeof want, "  seed 1: %s (exit %d)\n", names[code - 86], code);
 		CONTAINS(r.out, want);
 		snprintf(want, sizeof want, "0 passed, 2 failed (2 %s) in", names[code - 86]);
 		CONTAINS(r.out, want);
+		char *xml = slurp(junit);
+		snprintf(want, sizeof want, "type=\"%s (exit %d)\"", names[code - 86], code);
+		CONTAINS(xml, want);
+		free(xml);
 		result_free(&r);
 	}
 	/* other statuses as before, and counted apart */

@@ -158,7 +158,7 @@ static int read_elf(int fd, uint64_t size, elf_info *e, char *why, size_t wsize)
 	size_t got = size < sizeof head ? (size_t)size : sizeof head;
 	*e = (elf_info){ 0 };
 	if (got > 0 && read_at(fd, head, got, 0) < 0)
-		return snprintf(why, wsize, "cannot read it: %s", strerror(errno)), ELF_DAMAGED;
+		return snprintf(why, wsize, "cannot read its first %zu bytes", got), ELF_DAMAGED;
 	if (got < SELFMAG || memcmp(head, ELFMAG, SELFMAG) != 0)
 		return got >= 2 && head[0] == '#' && head[1] == '!' ? ELF_SCRIPT : ELF_NOT_ELF;
 	if (got < sizeof head)
