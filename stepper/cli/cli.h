@@ -42,12 +42,17 @@ int cli_parse_nodes(const char *cmd, const char *v, unsigned *out);
 stp_trace *cli_load_trace(const char *path);
 
 /* An environment: the current one without the STEPPER_* variables that
- * `stepper` sets itself, plus up to 4 of its own. */
+ * `stepper` sets itself, plus up to 4 of its own (and the 2 of --auto). */
 typedef struct cli_env {
 	char **vars;
 	size_t n, base;
+	char *preload; /* "LD_PRELOAD=..." of --auto, owned; or NULL */
 } cli_env;
 int cli_env_init(cli_env *e);
+/* For --auto: every child gets LD_PRELOAD=lib[:inherited LD_PRELOAD] and
+ * STEPPER_AUTO=1 in place of the inherited ones. Call after init, before
+ * cli_env_set. 0, or -1 when out of memory. */
+int cli_env_auto(cli_env *e, const char *lib);
 /* Replace the variables added since init with these ("NAME=value"). */
 int cli_env_set(cli_env *e, const char *const *added, size_t n);
 void cli_env_free(cli_env *e);

@@ -3,6 +3,7 @@
  * whether the recorded outcome came back.
  */
 #include "cli.h"
+#include "auto.h"
 #include "base.h"
 
 #include <stepper/trace.h>
@@ -18,7 +19,7 @@
 #include <unistd.h>
 
 static const char replay_usage[] =
-	"usage: stepper replay [--lenient] TRACE -- COMMAND [ARGS...]\n"
+	"usage: stepper replay [--lenient] [--auto] TRACE -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND with STEPPER_REPLAY=TRACE, so its stepper takes the schedule\n"
 	"from the trace, and say what was recorded, what happened this time and\n"
@@ -33,6 +34,11 @@ static const char replay_usage[] =
 	"           shrunk trace survives small edits (a renamed or added step).\n"
 	"           The failure counts as the same when its outcome and its first\n"
 	"           error match with numbers masked, as shrinking compares them.\n"
+	"--auto     COMMAND is an unmodified pthread program, as for `stepper run\n"
+	"           --auto`: it runs with " CLI_AUTO_LIB_NAME " preloaded (LD_PRELOAD,\n"
+	"           STEPPER_AUTO=1), checked first; exits 86-90 are named (86\n"
+	"           deadlock, 87 step limit, 88 stall, 89 divergence, 90 cannot\n"
+	"           control).\n"
 	"\n"
 	"SIGINT, SIGTERM and SIGHUP are passed on to COMMAND's process group.\n"
 	"\n"
@@ -48,6 +54,7 @@ void cli_replay_help(FILE *out)
 /* What one replay did. */
 typedef struct replay_run {
 	int lenient;         /* --lenient: anchors, and failures compared masked */
+	const cli_auto *au;  /* --auto, or not */
 	int status;          /* the command's wait status */
 	stp_trace *now;      /* the trace it wrote; NULL: none */
 	char mismatch[512];  /* the stepper's "replay: ..." error, from its output */
@@ -190,7 +197,8 @@ static int run_replay(char **cmd, const char *path, const char *fresh, replay_ru
 	char *env_lenient = env_var("STEPPER_REPLAY_LENIENT", r->lenient ? "1" : "0");
 	cli_env env;
 	int p[2] = { -1, -1 }, rc = -1;
-	if (!env_replay || !env_trace || !env_lenient || cli_env_init(&env) < 0) {
+	if (!env_replay || !env_trace || !env_lenient || cli_env_init(&env) < 0 ||
+	    (r->au->on && cli_env_auto(&env, r->au->lib) < 0)) {
 		fprintf(stderr, "stepper: out of memory\n");
 		goto out;
 	}
@@ -261,13 +269,16 @@ static int is_plan(const stp_trace *t)
 	return strcmp(stp_trace_outcome(t), "none") == 0;
 }
 
-/* "exit status 3", "the replay was killed by SIGABRT". */
-static void describe_end(int status, char *buf, size_t size)
+/* "exit status 3", "the replay was killed by SIGABRT"; with --auto,
+ * "deadlock (exit 86)". */
+static void describe_end(int status, int au, char *buf, size_t size)
 {
 	if (WIFSIGNALED(status))
 		snprintf(buf, size, "the replay was killed by %s%s",
 			 cli_signal_name(WTERMSIG(status)),
 			 WCOREDUMP(status) ? " (core dumped)" : "");
+	else if (au)
+		cli_auto_describe_status(status, buf, size);
 	else
 		cli_describe_status(status, buf, size);
 }
@@ -275,7 +286,7 @@ static void describe_end(int status, char *buf, size_t size)
 static void print_replayed(const replay_run *r)
 {
 	char how[160], tail[200];
-	describe_end(r->status, how, sizeof how);
+	describe_end(r->status, r->au->on, how, sizeof how);
 	if (!r->now && r->mismatch[0])
 		printf("replayed: did not run: the program does not match the trace\n"
 		       "  stepper: %s\n", r->mismatch);
@@ -357,14 +368,19 @@ static int print_verdict(const stp_trace *rec, const replay_run *r)
 	return ok;
 }
 
-/* replay [-h] [--lenient] TRACE [--] COMMAND [ARGS...]: -1 to go on, else
- * an exit status. */
+/* replay [-h] [--lenient] [--auto] TRACE [--] COMMAND [ARGS...]: -1 to go
+ * on, else an exit status. */
 static int parse_replay(int argc, char **argv, const char **path, char ***cmd,
-			int *lenient)
+			int *lenient, cli_auto *au)
 {
 	int i = 1;
-	if (i < argc && strcmp(argv[i], "--lenient") == 0)
-		*lenient = 1, i++;
+	for (; i < argc; i++)
+		if (strcmp(argv[i], "--lenient") == 0)
+			*lenient = 1;
+		else if (strcmp(argv[i], "--auto") == 0)
+			au->on = 1;
+		else
+			break;
 	if (i < argc && cli_is_help(argv[i]))
 		return fputs(replay_usage, stdout), CLI_OK;
 	if (i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0)
@@ -379,6 +395,8 @@ static int parse_replay(int argc, char **argv, const char **path, char ***cmd,
 	if (i >= argc)
 		return cli_usage_error("replay", "missing the command to run (after --)");
 	*cmd = argv + i;
+	if (au->on)
+		return cli_auto_prepare((*cmd)[0], au) < 0 ? CLI_USAGE : -1;
 	if (!cli_command_exists((*cmd)[0])) {
 		fprintf(stderr, "stepper: cannot run '%s': no such executable\n", (*cmd)[0]);
 		return CLI_USAGE;
@@ -391,14 +409,15 @@ int cli_replay(int argc, char **argv)
 	const char *path = NULL;
 	char **cmd = NULL;
 	int lenient = 0;
-	int rc = parse_replay(argc, argv, &path, &cmd, &lenient);
+	static cli_auto au; /* a path of PATH_MAX: not on the stack */
+	int rc = parse_replay(argc, argv, &path, &cmd, &lenient, &au);
 	if (rc >= 0)
 		return rc;
 	stp_trace *rec = cli_load_trace(path);
 	if (!rec)
 		return CLI_USAGE;
 	char dir[4096], fresh[4200];
-	replay_run r = { .lenient = lenient };
+	replay_run r = { .lenient = lenient, .au = &au };
 	rc = CLI_USAGE;
 	if (cli_make_scratch(dir, sizeof dir, "replay", "the replay's trace") < 0)
 		goto out;
@@ -406,6 +425,8 @@ int cli_replay(int argc, char **argv)
 	char *quoted = stp__quote_argv(cmd);
 	printf("stepper replay: seed %llu from %s: %s\n",
 	       (unsigned long long)stp_trace_seed(rec), path, quoted ? quoted : cmd[0]);
+	if (au.on)
+		printf("  --auto: preloads %s\n", au.lib);
 	free(quoted);
 	fflush(stdout);
 	int ran = run_replay(cmd, path, fresh, &r) == 0;

@@ -26,7 +26,8 @@
 static const char run_usage[] =
 	"usage: stepper run [-n N | --seeds A..B] [-j JOBS] [--shard I/N]\n"
 	"                   [--timeout SEC] [--trace-dir DIR] [--junit FILE]\n"
-	"                   [--max-failures K] [--strategy S] -- COMMAND [ARGS...]\n"
+	"                   [--max-failures K] [--strategy S] [--auto]\n"
+	"                   -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND once per seed, with STEPPER_SEED and STEPPER_TRACE set,\n"
 	"JOBS at a time. A run fails on a non-zero exit, a signal or the timeout\n"
@@ -47,6 +48,18 @@ static const char run_usage[] =
 	"  --strategy S      who goes next at each hand-off in every run: sets\n"
 	"                    STEPPER_STRATEGY (default: as inherited, else random);\n"
 	"                    the strategies are listed below\n"
+	"  --auto            COMMAND is an unmodified, dynamically linked pthread\n"
+	"                    program: every run preloads " CLI_AUTO_LIB_NAME "\n"
+	"                    (LD_PRELOAD, before any inherited one; STEPPER_AUTO=1),\n"
+	"                    which makes its pthread calls the points where the\n"
+	"                    strategy decides. The program is checked first: a\n"
+	"                    script, a static or setuid program is a usage error.\n"
+	"                    The library: $STEPPER_AUTO_LIB, else\n"
+	"                    ../lib/" CLI_AUTO_LIB_NAME " beside this stepper\n"
+	"\n"
+	"With --auto, the stepper's failures end a run with these exit statuses,\n"
+	"named in the summary: 86 deadlock, 87 step limit, 88 stall, 89 divergence,\n"
+	"90 cannot control.\n"
 	"\n"
 	"SIGINT, SIGTERM and SIGHUP stop it: runs under way are killed and count\n"
 	"as interrupted, the summary and JUnit file are written.\n"
@@ -168,6 +181,9 @@ static int parse_option(int c, const char *v, char **argv, run_opts *o)
 		return 0;
 	case 'm':
 		return parse_count("--max-failures", v, 1, UINT64_MAX, &o->max_failures);
+	case 'A':
+		o->au.on = 1;
+		return 0;
 	case 'T':
 		if (check_strategy("--strategy", v, o) < 0)
 			return -1;
@@ -222,7 +238,10 @@ static int parse_command(int argc, char **argv, run_opts *o)
 										 : "--strategy",
 				      o->cmd) < 0)
 		return -1;
-	if (!cli_command_exists(o->cmd[0])) {
+	if (o->au.on) {
+		if (cli_auto_prepare(o->cmd[0], &o->au) < 0)
+			return -1;
+	} else if (!cli_command_exists(o->cmd[0])) {
 		fprintf(stderr, "stepper: cannot run '%s': no such executable%s\n", o->cmd[0],
 			strchr(o->cmd[0], '/') ? "" : " in PATH");
 		return -1;
@@ -242,6 +261,7 @@ static int parse_options(int argc, char **argv, run_opts *o)
 		{ "junit", required_argument, NULL, 'J' },
 		{ "max-failures", required_argument, NULL, 'm' },
 		{ "strategy", required_argument, NULL, 'T' },
+		{ "auto", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -566,7 +586,8 @@ static int setup(runner *r)
 			   : 0;
 	r->slots = calloc((size_t)r->o.jobs, sizeof *r->slots);
 	r->quoted_cmd = stp__quote_argv(r->o.cmd);
-	if (!r->slots || !r->quoted_cmd || cli_env_init(&r->env) < 0) {
+	if (!r->slots || !r->quoted_cmd || cli_env_init(&r->env) < 0 ||
+	    (r->o.au.on && cli_env_auto(&r->env, r->o.au.lib) < 0)) {
 		fprintf(stderr, "stepper: out of memory\n");
 		return -1;
 	}

@@ -11,6 +11,7 @@
 #define STEPPER_CLI_RUN_H
 
 #include "cli.h"
+#include "auto.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ typedef struct run_opts {
 	const char *junit;
 	uint64_t max_failures;
 	const char *strategy; /* STEPPER_STRATEGY of the runs (NULL: not set) */
+	cli_auto au;          /* --auto: the runs preload the library */
 	char **cmd;
 } run_opts;
 
@@ -65,6 +67,7 @@ typedef struct runner {
 	slot *slots;
 	uint64_t total, next; /* seeds in this shard; index of the next one */
 	uint64_t passed, failed, interrupted;
+	uint64_t outcomes[CLI_AUTO_OUTCOMES]; /* --auto: failures by outcome */
 	failure shown[SHOW_FAILURES]; /* the lowest failing seeds, sorted */
 	size_t nshown;
 	int tty, stop, signal, start_failed;

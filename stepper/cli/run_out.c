@@ -150,12 +150,25 @@ static void print_seeds(const runner *r, FILE *f)
 		fprintf(f, ", STEPPER_STRATEGY=%s", r->o.strategy);
 }
 
-/* What a rerun of one seed sets: "STEPPER_SEED=N" and the strategy. */
+/* What a rerun of one seed sets: "STEPPER_SEED=N", the strategy and, with
+ * --auto, the preload (shell-quoted when it needs it). */
 static void print_rerun_env(const runner *r, uint64_t seed, FILE *f)
 {
 	fprintf(f, "STEPPER_SEED=%llu ", (unsigned long long)seed);
 	if (r->o.strategy)
 		fprintf(f, "STEPPER_STRATEGY=%s ", r->o.strategy);
+	if (r->env.preload) {
+		char *const word[] = { r->env.preload, NULL };
+		char *q = stp__quote_argv(word);
+		fprintf(f, "STEPPER_AUTO=1 %s ", q ? q : r->env.preload);
+		free(q);
+	}
+}
+
+/* The replay command's words before TRACE: "stepper replay [--auto] ". */
+static void print_replay_start(const runner *r, FILE *f)
+{
+	fprintf(f, "%s replay %s", r->self, r->o.au.on ? "--auto " : "");
 }
 
 void cli_run_header(runner *r)
@@ -164,6 +177,8 @@ void cli_run_header(runner *r)
 	       r->total == 1 ? "" : "s", r->quoted_cmd);
 	print_seeds(r, stdout);
 	printf(", %ld at a time, timeout %g s\n", r->o.jobs, r->o.timeout);
+	if (r->o.au.on)
+		printf("  --auto: every run preloads %s\n", r->o.au.lib);
 	printf("  failing runs go to %s/ (made at the first failure)\n", r->folder);
 	fflush(stdout);
 }
@@ -182,6 +197,8 @@ static int write_run_txt_start(runner *r)
 	print_seeds(r, f);
 	fprintf(f, "\njobs: %ld\ntimeout: %g s\nstarted: %s\n", r->o.jobs, r->o.timeout,
 		when);
+	if (r->env.preload)
+		fprintf(f, "auto: STEPPER_AUTO=1 %s\n", r->env.preload);
 	fprintf(f, "stepper: %s (pid %ld) in %s\n", r->self, (long)getpid(),
 		getcwd(cwd, sizeof cwd) ? cwd : "?");
 	int bad = ferror(f);
@@ -444,7 +461,7 @@ static void junit_failure(runner *r, const failure *f, double secs)
 	if (f->has_trace) {
 		fprintf(r->jbody, "\nreplay: ");
 		xml_escaped(r->jbody, r->self);
-		fputs(" replay ", r->jbody);
+		fputs(r->o.au.on ? " replay --auto " : " replay ", r->jbody);
 		xml_escaped(r->jbody, trace);
 		fputs(" -- ", r->jbody);
 	} else {
@@ -561,8 +578,13 @@ void cli_run_failed(runner *r, const slot *s, int status, double secs)
 	if (s->timed_out)
 		snprintf(f.reason, sizeof f.reason, "timed out after %g s (process group killed)",
 			 r->o.timeout);
+	else if (r->o.au.on)
+		cli_auto_describe_status(status, f.reason, sizeof f.reason);
 	else
 		cli_describe_status(status, f.reason, sizeof f.reason);
+	int k;
+	if (r->o.au.on && !s->timed_out && cli_auto_outcome(status, &k))
+		r->outcomes[k]++;
 	read_trace(r, &f);
 	if (ensure_folder(r) == 0) {
 		if (f.has_trace)
@@ -596,7 +618,9 @@ static void print_failure(const runner *r, const failure *f)
 	if (f->has_log)
 		printf("    log:    %s\n", log);
 	if (f->has_trace) {
-		printf("    replay: %s replay %s -- %s\n", r->self, trace, r->quoted_cmd);
+		printf("    replay: ");
+		print_replay_start(r, stdout);
+		printf("%s -- %s\n", trace, r->quoted_cmd);
 		return;
 	}
 	printf("    trace:  %s; rerun: ", f->note);
@@ -604,11 +628,34 @@ static void print_failure(const runner *r, const failure *f)
 	printf("%s\n", r->quoted_cmd);
 }
 
+/* --auto: " (3 deadlock, 1 step limit, 2 other)" when any failure was one
+ * of the stepper's named outcomes. */
+static void print_outcome_counts(const runner *r)
+{
+	uint64_t named = 0;
+	for (int k = 0; k < CLI_AUTO_OUTCOMES; k++)
+		named += r->outcomes[k];
+	if (named == 0)
+		return;
+	const char *sep = " (";
+	for (int k = 0; k < CLI_AUTO_OUTCOMES; k++) {
+		if (!r->outcomes[k])
+			continue;
+		printf("%s%llu %s", sep, (unsigned long long)r->outcomes[k],
+		       cli_auto_outcome_name(k));
+		sep = ", ";
+	}
+	if (r->failed > named)
+		printf(", %llu other", (unsigned long long)(r->failed - named));
+	putchar(')');
+}
+
 static void summary(const runner *r, double secs)
 {
 	uint64_t done = r->passed + r->failed + r->interrupted;
 	printf("stepper run: %llu passed, %llu failed", (unsigned long long)r->passed,
 	       (unsigned long long)r->failed);
+	print_outcome_counts(r);
 	if (r->interrupted)
 		printf(", %llu interrupted", (unsigned long long)r->interrupted);
 	if (done < r->total)

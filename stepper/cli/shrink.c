@@ -9,6 +9,7 @@
  * SIGINT, SIGTERM or SIGHUP on as the end of the shrinking.
  */
 #include "cli.h"
+#include "auto.h"
 #include "base.h"
 
 #include <stepper/stepper.h>
@@ -25,7 +26,7 @@
 
 static const char shrink_usage[] =
 	"usage: stepper shrink [-j JOBS] [--timeout SEC] [--replays N] [--seconds SEC]\n"
-	"                      TRACE -- COMMAND [ARGS...]\n"
+	"                      [--auto] TRACE -- COMMAND [ARGS...]\n"
 	"\n"
 	"Shrink the failure recorded in TRACE (a failing trace, as `stepper run`\n"
 	"keeps them) to the fewest preemptions that still fail the same way (the\n"
@@ -40,6 +41,9 @@ static const char shrink_usage[] =
 	"                    past it is killed and counts as not failing the same way\n"
 	"  --replays N       at most N replays (default STEPPER_SHRINK_REPLAYS, 2000)\n"
 	"  --seconds SEC     at most SEC seconds (default STEPPER_SHRINK_SECONDS, 10)\n"
+	"  --auto            COMMAND is an unmodified pthread program, as for\n"
+	"                    `stepper run --auto`: each process preloads\n"
+	"                    " CLI_AUTO_LIB_NAME " (LD_PRELOAD, STEPPER_AUTO=1)\n"
 	"\n"
 	"A process killed by a signal fails the same way only when the failing\n"
 	"run's replay was killed by that signal too.\n"
@@ -61,6 +65,7 @@ typedef struct shrink_cli {
 	double timeout;
 	uint64_t replays;
 	double seconds;
+	cli_auto au; /* --auto */
 	cli_env env;
 	int sfd;    /* signalfd of SIGCHLD, SIGINT, SIGTERM, SIGHUP */
 	int signal; /* the first SIGINT, SIGTERM or SIGHUP, or 0 */
@@ -92,6 +97,9 @@ static int parse_option(int c, const char *v, char **argv, shrink_cli *o)
 		return 0;
 	case 's':
 		return cli_parse_seconds("shrink", "--seconds", v, &o->seconds);
+	case 'A':
+		o->au.on = 1;
+		return 0;
 	case 'h':
 		cli_shrink_help(stdout);
 		return 1;
@@ -122,6 +130,8 @@ static int parse_rest(int argc, char **argv, shrink_cli *o)
 	if (++optind >= argc)
 		return cli_usage_error("shrink", "missing the command to run (after --)"), -1;
 	o->cmd = argv + optind;
+	if (o->au.on)
+		return cli_auto_prepare(o->cmd[0], &o->au);
 	if (!cli_command_exists(o->cmd[0])) {
 		fprintf(stderr, "stepper: cannot run '%s': no such executable%s\n", o->cmd[0],
 			strchr(o->cmd[0], '/') ? "" : " in PATH");
@@ -138,6 +148,7 @@ static int parse_options(int argc, char **argv, shrink_cli *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "replays", required_argument, NULL, 'r' },
 		{ "seconds", required_argument, NULL, 's' },
+		{ "auto", no_argument, NULL, 'A' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -260,6 +271,8 @@ static void print_header(shrink_cli *o)
 	printf("stepper shrink: %s: %s\n", o->trace, q ? q : o->cmd[0]);
 	printf("  %u job%s, timeout %g s per process\n", o->jobs, o->jobs == 1 ? "" : "s",
 	       o->timeout);
+	if (o->au.on)
+		printf("  --auto: each process preloads %s\n", o->au.lib);
 	free(q);
 	fflush(stdout);
 }
@@ -278,7 +291,7 @@ static int shrink(shrink_cli *o, const char *dir)
 		return rc == STP_ENOMEM ? CLI_FAILED : CLI_USAGE;
 	}
 	char *q = stp__quote_argv(o->cmd);
-	char *before = stp__strdupf("%s replay ", cli_self);
+	char *before = stp__strdupf("%s replay %s", cli_self, o->au.on ? "--auto " : "");
 	char *after = stp__strdupf(" -- %s", q ? q : o->cmd[0]);
 	stp_shrink_result_print(r, stdout, before ? before : "stepper replay ",
 				after ? after : "");
@@ -304,7 +317,8 @@ int cli_shrink(int argc, char **argv)
 	sigset_t set;
 	cli_block_child_signals(&set);
 	o.sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (o.sfd < 0 || cli_env_init(&o.env) < 0) {
+	if (o.sfd < 0 || cli_env_init(&o.env) < 0 ||
+	    (o.au.on && cli_env_auto(&o.env, o.au.lib) < 0)) {
 		fprintf(stderr, "stepper: cannot watch its processes: %s\n", strerror(errno));
 		return CLI_FAILED;
 	}

@@ -3,6 +3,7 @@
  * processes, environments and names.
  */
 #include "cli.h"
+#include "auto.h"
 #include "base.h"
 
 #include <dirent.h>
@@ -92,9 +93,11 @@ int cli_env_init(cli_env *e)
 	size_t n = 0;
 	while (environ[n])
 		n++;
-	e->vars = calloc(n + 5, sizeof *e->vars);
+	/* room for 2 of --auto, 4 added and the NULL */
+	e->vars = calloc(n + 7, sizeof *e->vars);
 	if (!e->vars)
 		return -1;
+	e->preload = NULL;
 	e->n = 0;
 	for (size_t i = 0; i < n; i++)
 		if (!owned(environ[i]))
@@ -115,10 +118,32 @@ int cli_env_set(cli_env *e, const char *const *added, size_t n)
 	return 0;
 }
 
+int cli_env_auto(cli_env *e, const char *lib)
+{
+	char *value = cli_auto_preload(lib);
+	free(e->preload);
+	e->preload = value ? stp__strdupf("LD_PRELOAD=%s", value) : NULL;
+	free(value);
+	if (!e->preload)
+		return -1;
+	size_t k = 0;
+	for (size_t i = 0; i < e->base; i++)
+		if (strncmp(e->vars[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(e->vars[i], "STEPPER_AUTO=", 13) != 0)
+			e->vars[k++] = e->vars[i];
+	e->vars[k++] = e->preload;
+	e->vars[k++] = (char *)"STEPPER_AUTO=1";
+	e->n = e->base = k;
+	e->vars[k] = NULL;
+	return 0;
+}
+
 void cli_env_free(cli_env *e)
 {
 	free(e->vars);
+	free(e->preload);
 	e->vars = NULL;
+	e->preload = NULL;
 }
 
 int cli_command_exists(const char *cmd)
