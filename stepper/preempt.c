@@ -155,6 +155,7 @@ struct pstate {
 	struct table counts;  /* (thread, point, 0) -> times granted */
 	struct table anchors; /* (thread, point, occ) -> switch index + 1 */
 	int *to;              /* each switch's target, -1: no such thread */
+	char *placed;         /* each switch's anchor is in anchors */
 	size_t timers;        /* decisions no thread took, so far */
 };
 
@@ -177,32 +178,47 @@ static void pstate_free(struct pstate *st)
 	free(st->counts.slots);
 	free(st->anchors.slots);
 	free(st->to);
+	free(st->placed);
 	free(st);
+}
+
+/* Put the anchors of the switches whose threads both exist by now (a
+ * thread made during the run comes in later); 0, or -1 out of memory. */
+static int place_anchors(stp_stepper *s, struct pstate *st)
+{
+	stp__preempts *p = s->preempts;
+	for (size_t i = 0; i < p->nsw; i++) {
+		const stp__switch *w = &p->sw[i];
+		if (st->placed[i])
+			continue;
+		int from = thread_named(s, w->at.thread);
+		st->to[i] = thread_named(s, w->to);
+		if (from < -1 || st->to[i] < 0)
+			continue; /* a thread this run does not have (yet) */
+		struct slot *sl = put(&st->anchors, from, w->at.point, w->at.occ);
+		if (!sl)
+			return -1;
+		st->placed[i] = 1;
+		if (sl->value == 0) /* the first switch of an anchor wins */
+			sl->value = i + 1;
+	}
+	return 0;
 }
 
 static int preempt_begin(stp_stepper *s)
 {
 	stp__preempts *p = s->preempts;
 	struct pstate *st = calloc(1, sizeof *st);
-	if (!st || !p || !(st->to = malloc((p->nsw ? p->nsw : 1) * sizeof *st->to))) {
+	if (!st || !p || !(st->to = malloc((p->nsw ? p->nsw : 1) * sizeof *st->to)) ||
+	    !(st->placed = calloc(p->nsw ? p->nsw : 1, 1))) {
 		pstate_free(st);
 		stp__error(s, STP__OUT_FAIL, "shrink: out of memory (or no plan) for a replay");
 		return STP_ENOMEM;
 	}
-	for (size_t i = 0; i < p->nsw; i++) {
-		const stp__switch *w = &p->sw[i];
-		int from = thread_named(s, w->at.thread);
-		st->to[i] = thread_named(s, w->to);
-		if (from < -1 || st->to[i] < 0)
-			continue; /* a thread this run does not have: never comes up */
-		struct slot *sl = put(&st->anchors, from, w->at.point, w->at.occ);
-		if (!sl) {
-			pstate_free(st);
-			stp__error(s, STP__OUT_FAIL, "shrink: out of memory for a replay");
-			return STP_ENOMEM;
-		}
-		if (sl->value == 0) /* the first switch of an anchor wins */
-			sl->value = i + 1;
+	if (place_anchors(s, st) < 0) {
+		pstate_free(st);
+		stp__error(s, STP__OUT_FAIL, "shrink: out of memory for a replay");
+		return STP_ENOMEM;
 	}
 	p->used = 1;
 	p->ndec = 0;
@@ -216,6 +232,14 @@ static int preempt_begin(stp_stepper *s)
 static void preempt_end(stp_stepper *s)
 {
 	pstate_free(s->src_state);
+}
+
+/* A thread made during the run: the switches from or to it come in. */
+static void preempt_spawned(stp_stepper *s, int index)
+{
+	(void)index;
+	if (place_anchors(s, s->src_state) < 0)
+		s->preempts->nomem = 1;
 }
 
 static int is_enabled(const stp__choice *c, int i)
@@ -317,7 +341,8 @@ const stp__source stp__preempt_source = { .name = "preempt",
 					  .pick = preempt_pick,
 					  .check = preempt_check,
 					  .begin = preempt_begin,
-					  .end = preempt_end };
+					  .end = preempt_end,
+					  .spawned = preempt_spawned };
 
 int stp__preempt_interleave(stp_stepper *s)
 {

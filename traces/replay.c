@@ -76,9 +76,11 @@ static int compare_declarations(stp_stepper *s, const stp_trace *t)
  * default policy (preempt.h). */
 static int lenient_prepare(stp_stepper *s, stp_trace *t)
 {
-	if ((size_t)s->nthreads != t->nthreads)
+	size_t made = s->dynamic && t->nthreads >= (size_t)s->nthreads ? (size_t)s->nthreads
+									: t->nthreads;
+	if ((size_t)s->nthreads != made)
 		return compare_declarations(s, t); /* says so */
-	for (size_t i = 0; i < t->nthreads; i++)
+	for (size_t i = 0; i < made; i++)
 		if (strcmp(s->threads[i]->name, t->names[i]) != 0)
 			return compare_declarations(s, t);
 	t->lenient = calloc(1, sizeof *t->lenient);
