@@ -536,18 +536,50 @@ static void test_the_children_get_the_library_first_and_stepper_auto(void **stat
 	(void)state;
 	char vars[9000], want[9000];
 	snprintf(vars, sizeof vars, "STEPPER_AUTO_LIB=%s", tiny);
-	char *got = run_env(vars, "--auto");
+	char *got = run_env(vars, "--auto --no-server");
 	snprintf(want, sizeof want, "LD_PRELOAD=%s\nSTEPPER_AUTO=1\nSTEPPER_SEED=1\n", tiny);
 	assert_string_equal(got, want);
 	free(got);
 	/* an inherited LD_PRELOAD is kept, after ours; STEPPER_AUTO is ours */
 	snprintf(vars, sizeof vars, "STEPPER_AUTO_LIB=%s LD_PRELOAD=%s STEPPER_AUTO=0", tiny,
 		 tiny2);
-	got = run_env(vars, "--auto");
+	got = run_env(vars, "--auto --no-server");
 	snprintf(want, sizeof want, "LD_PRELOAD=%s:%s\nSTEPPER_AUTO=1\nSTEPPER_SEED=1\n", tiny,
 		 tiny2);
 	assert_string_equal(got, want);
 	free(got);
+}
+
+/* With the real library, each run is a copy made by the fork server: it
+ * sees the environment of its run, as an exec'd one would (the preload
+ * takes STEPPER_AUTO out before main, so programs it execs run plain). */
+static void test_the_fork_server_s_runs_get_their_own_environment(void **state)
+{
+	(void)state;
+	char out[4300], lib[4300], want[9000];
+	path_in_dir(out, sizeof out, "env-server.txt");
+	unlink(out);
+	snprintf(lib, sizeof lib, "%s/lib/libstepper-auto.so", bdir());
+	char *abs = realpath(lib, NULL);
+	assert_non_null(abs);
+	result r;
+	sh(&r, "STEPPER_AUTO_LIB=%s PRINT_ENV_OUT=%s %s run --auto -j 1 -n 3 --trace-dir %s/td-env "
+	       "-- %s",
+	   abs, out, stepper, dir, print_env);
+	if (r.code != 0)
+		fail_msg("exit %d:\n%s%s", r.code, r.out, r.err);
+	if (strstr(r.err, "no fork server"))
+		fail_msg("the server did not serve:\n%s", r.err);
+	result_free(&r);
+	char *got = slurp(out);
+	snprintf(want, sizeof want,
+		 "LD_PRELOAD=%s\nSTEPPER_AUTO unset\nSTEPPER_SEED=1\n"
+		 "LD_PRELOAD=%s\nSTEPPER_AUTO unset\nSTEPPER_SEED=2\n"
+		 "LD_PRELOAD=%s\nSTEPPER_AUTO unset\nSTEPPER_SEED=3\n",
+		 abs, abs, abs);
+	assert_string_equal(got, want);
+	free(got);
+	free(abs);
 }
 
 static void test_a_relative_library_path_is_made_absolute(void **state)
@@ -556,7 +588,7 @@ static void test_a_relative_library_path_is_made_absolute(void **state)
 	char vars[9000], want[9000];
 	/* the commands run from the working folder; the library is under it */
 	snprintf(vars, sizeof vars, "STEPPER_AUTO_LIB=%s/test-cli-auto/libtiny.so", bdir());
-	char *got = run_env(vars, "--auto");
+	char *got = run_env(vars, "--auto --no-server");
 	snprintf(want, sizeof want, "LD_PRELOAD=%s\n", tiny);
 	CONTAINS(got, want);
 	free(got);
@@ -757,7 +789,7 @@ static void test_help_describes_auto(void **state)
 		result r;
 		sh(&r, "%s help %s", stepper, cmds[i]);
 		assert_int_equal(r.code, 0);
-		CONTAINS(r.out, "[--auto]");
+		CONTAINS(r.out, "[--auto");
 		CONTAINS(r.out, "libstepper-auto.so");
 		result_free(&r);
 	}
@@ -787,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_the_library_is_found_beside_the_stepper),
 		cmocka_unit_test(test_a_library_that_cannot_be_preloaded_is_refused),
 		cmocka_unit_test(test_the_children_get_the_library_first_and_stepper_auto),
+		cmocka_unit_test(test_the_fork_server_s_runs_get_their_own_environment),
 		cmocka_unit_test(test_a_relative_library_path_is_made_absolute),
 		cmocka_unit_test(test_without_auto_the_environment_is_as_inherited),
 		cmocka_unit_test(test_the_stepper_exit_statuses_are_named),

@@ -21,6 +21,8 @@
  */
 #include "auto_int.h"
 
+#include <stepper/trace.h>
+
 #include <assert.h>
 #include <malloc.h>
 #include <setjmp.h>
@@ -48,6 +50,7 @@ static atomic_int live;     /* interposers take points */
 static atomic_int exiting;  /* an exit concludes the run: aborts are its own */
 static atomic_int reported;
 static struct stp__thread *main_thread;
+static const char *failure_trace; /* STEPPER_TRACE, written only on a failure */
 static int (*program_main)(int, char **, char **);
 static int main_argc;
 static char **main_argv, **main_envp;
@@ -133,14 +136,17 @@ static void conclude_as(stp_stepper *s, int in_handler)
 	stp__run_conclude(s);
 	if (atomic_exchange(&reported, 1) || stp_error_count(s) == 0)
 		return;
+	if (failure_trace)
+		stp_trace_write(s, failure_trace);
 	fflush(stdout);
 	fprintf(stderr, "stepper: the run failed (seed %llu, strategy %s, %zu decisions)\n",
 		(unsigned long long)s->opt.seed, s->strategy, s->dec.nlog);
 	stp__auto_print_errors(s, stderr, !in_handler);
 	fprintf(stderr, "stepper: the order that happened:\n");
 	print_order(s, stderr);
-	if (s->opt.trace)
-		fprintf(stderr, "stepper: trace written to %s\n", s->opt.trace);
+	const char *trace = failure_trace ? failure_trace : s->opt.trace;
+	if (trace)
+		fprintf(stderr, "stepper: trace written to %s\n", trace);
 	fflush(stderr);
 }
 
@@ -303,6 +309,13 @@ static int controlled_main(int argc, char **argv, char **envp)
 	stp_options o;
 	stp_options_init(&o);
 	o.mode = STP_SERIAL;
+	/* A plain run writes its trace only when it fails (at the end: the
+	 * core's writer would write one at the start as well, and time every
+	 * point); replays and shrinking's candidates keep the core's way. */
+	if (o.trace && !o.replay && !getenv("STEPPER_SHRINK_CANDIDATE")) {
+		failure_trace = o.trace;
+		o.trace = NULL;
+	}
 	unsetenv("STEPPER_AUTO"); /* programs it execs are not controlled */
 	stp_stepper *s = stp_new(&o);
 	if (!s || stp_thread(s, "main", NULL, main_body, NULL) != 0) {

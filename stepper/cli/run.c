@@ -26,7 +26,7 @@
 static const char run_usage[] =
 	"usage: stepper run [-n N | --seeds A..B] [-j JOBS] [--shard I/N]\n"
 	"                   [--timeout SEC] [--trace-dir DIR] [--junit FILE]\n"
-	"                   [--max-failures K] [--strategy S] [--auto]\n"
+	"                   [--max-failures K] [--strategy S] [--auto [--no-server]]\n"
 	"                   -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND once per seed, with STEPPER_SEED and STEPPER_TRACE set,\n"
@@ -55,7 +55,10 @@ static const char run_usage[] =
 	"                    strategy decides. The program is checked first: a\n"
 	"                    script, a static or setuid program is a usage error.\n"
 	"                    The library: $STEPPER_AUTO_LIB, else\n"
-	"                    ../lib/" CLI_AUTO_LIB_NAME " beside this stepper\n"
+	"                    ../lib/" CLI_AUTO_LIB_NAME " beside this stepper.\n"
+	"                    The program is exec'd once, stopped before main, and\n"
+	"                    each run is a copy of it (a fork server)\n"
+	"  --no-server       with --auto: exec the program for every run instead\n"
 	"\n"
 	"With --auto, the stepper's failures end a run with these exit statuses,\n"
 	"named in the summary: 86 deadlock, 87 step limit, 88 stall, 89 divergence,\n"
@@ -184,6 +187,9 @@ static int parse_option(int c, const char *v, char **argv, run_opts *o)
 	case 'A':
 		o->au.on = 1;
 		return 0;
+	case 'N':
+		o->no_server = 1;
+		return 0;
 	case 'T':
 		if (check_strategy("--strategy", v, o) < 0)
 			return -1;
@@ -238,6 +244,10 @@ static int parse_command(int argc, char **argv, run_opts *o)
 										 : "--strategy",
 				      o->cmd) < 0)
 		return -1;
+	if (o->no_server && !o->au.on) {
+		cli_usage_error("run", "--no-server goes with --auto");
+		return -1;
+	}
 	if (o->au.on) {
 		if (cli_auto_prepare(o->cmd[0], &o->au) < 0)
 			return -1;
@@ -262,6 +272,7 @@ static int parse_options(int argc, char **argv, run_opts *o)
 		{ "max-failures", required_argument, NULL, 'm' },
 		{ "strategy", required_argument, NULL, 'T' },
 		{ "auto", no_argument, NULL, 'A' },
+		{ "no-server", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -290,6 +301,29 @@ static int parse_options(int argc, char **argv, run_opts *o)
 /* Runs                                                                */
 /* ------------------------------------------------------------------ */
 
+/* The fork server is gone or refused a run: exec from now on. */
+static void server_lost(runner *r, const char *why)
+{
+	fprintf(stderr, "stepper run: the fork server %s; the remaining runs exec %s\n", why,
+		r->o.cmd[0]);
+	cli_server_stop(&r->server);
+	r->serving = 0;
+}
+
+/* One run of the command, by the fork server when there is one. */
+static pid_t spawn_run(runner *r, const char *log)
+{
+	if (r->serving) {
+		pid_t pid = cli_server_spawn(&r->server, r->env.vars, log);
+		if (pid > 0)
+			return pid;
+		char why[96];
+		snprintf(why, sizeof why, "could not make a run (%s)", strerror(errno));
+		server_lost(r, why);
+	}
+	return cli_spawn(r->o.cmd, r->env.vars, log, 0);
+}
+
 static int start_one(runner *r, slot *s)
 {
 	uint64_t seed = cli_run_seed_at(r, r->next);
@@ -303,7 +337,7 @@ static int start_one(runner *r, slot *s)
 	 * which a shrunk trace's replay line could not name */
 	const char *added[] = { env_seed, env_trace, "STEPPER_SHRINK=0" };
 	cli_env_set(&r->env, added, 3);
-	pid_t pid = cli_spawn(r->o.cmd, r->env.vars, log, 0);
+	pid_t pid = spawn_run(r, log);
 	if (pid < 0) {
 		fprintf(stderr, "stepper: cannot start '%s': %s\n", r->o.cmd[0],
 			strerror(errno));
@@ -413,7 +447,8 @@ static int kill_orphans(runner *r, int all, int *left)
 	int killed = 0;
 	*left = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (find_slot(r, pids[i]) || (!all && of_running_run(r, pids[i])))
+		if (find_slot(r, pids[i]) || (!all && of_running_run(r, pids[i])) ||
+		    (r->serving && pids[i] == r->server.pid))
 			continue;
 		if (kill(pids[i], SIGKILL) == 0)
 			killed++;
@@ -518,6 +553,12 @@ static int reap(runner *r)
 		if (s) {
 			finish(r, s, status);
 			ended = 1;
+		} else if (r->serving && pid == r->server.pid) {
+			char why[96], how[64];
+			cli_describe_status(status, how, sizeof how);
+			snprintf(why, sizeof why, "ended (%s)", how);
+			r->server.pid = -1; /* reaped */
+			server_lost(r, why);
 		}
 	}
 	return ended;
@@ -556,6 +597,9 @@ static void supervise(runner *r, sigset_t *set)
 			kill_orphans(r, 0, &left);
 		kill_overdue(r);
 	}
+	if (r->serving)
+		cli_server_stop(&r->server);
+	r->serving = 0;
 	reap_all_orphans(r);
 	if (r->tty)
 		progress(r, 1);
@@ -593,6 +637,15 @@ static int setup(runner *r)
 	}
 	r->self = cli_self;
 	r->tty = isatty(2) && !getenv("CI");
+	r->server = (cli_server){ .pid = -1, .fd = -1 };
+	if (r->o.au.on && !r->o.no_server) {
+		char why[256];
+		r->serving = cli_server_start(&r->server, r->o.cmd, r->env.vars, why,
+					      sizeof why) == 0;
+		if (!r->serving)
+			fprintf(stderr, "stepper run: no fork server: %s; each run execs %s\n",
+				why, r->o.cmd[0]);
+	}
 	return cli_run_out_open(r);
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "auto.h"
+#include "autoserver.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -42,6 +43,7 @@ typedef struct run_opts {
 	uint64_t max_failures;
 	const char *strategy; /* STEPPER_STRATEGY of the runs (NULL: not set) */
 	cli_auto au;          /* --auto: the runs preload the library */
+	int no_server;        /* --no-server: --auto execs every run */
 	char **cmd;
 } run_opts;
 
@@ -64,6 +66,8 @@ typedef struct failure {
 typedef struct runner {
 	run_opts o;
 	cli_env env;
+	cli_server server;    /* --auto: the fork server, when it serves */
+	int serving;
 	slot *slots;
 	uint64_t total, next; /* seeds in this shard; index of the next one */
 	uint64_t passed, failed, interrupted;
