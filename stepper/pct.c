@@ -69,6 +69,9 @@ struct pct {
 	unsigned long low;                 /* the next demoted priority */
 };
 
+/* L of a program's run outside a loop: a few dozen pthread calls. */
+#define PROGRAM_LENGTH 16
+
 /* L at the start of a run (see the header). */
 static size_t length(const stp_stepper *s, const char **why)
 {
@@ -85,6 +88,13 @@ static size_t length(const stp_stepper *s, const char **why)
 	if (any_free && seen && seen >= l) {
 		*why = "the longest run of this loop so far";
 		return seen;
+	}
+	if (s->dynamic && !seen) {
+		/* an unmodified program's run, one per process (stepper run
+		 * --auto): nothing seen, and change points at the first counted
+		 * decisions would make pct almost one schedule per seed */
+		*why = "the default for a program's run";
+		return PROGRAM_LENGTH;
 	}
 	*why = any_free && declared <= 1 ? "the default for free threads" : "the declared steps";
 	return l;

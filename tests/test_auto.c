@@ -226,6 +226,33 @@ static void test_each_fix_passes(void **state)
 	free(r);
 }
 
+/* pct and pos give the threads a program makes their priorities as they
+ * are made: each finds a lost update and a lock-order deadlock. */
+static void test_pct_and_pos_find_bugs_in_programs(void **state)
+{
+	(void)state;
+	static const char *const progs[] = { "lost_update_bug", "abba_bug", "lost_wakeup_bug" };
+	static const char *const strategies[] = { "STEPPER_STRATEGY=pct:3",
+						  "STEPPER_STRATEGY=pos" };
+	struct result *r = malloc(sizeof *r);
+	assert_non_null(r);
+	for (size_t i = 0; i < 3; i++)
+		for (size_t k = 0; k < 2; k++) {
+			int found = 0;
+			for (int seed = 1; seed <= SEEDS_TO_FIND && !found; seed++) {
+				char v[32];
+				snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+				const char *vars[] = { v, strategies[k], NULL };
+				run(progs[i], vars, r);
+				found = !passed(r);
+			}
+			if (!found)
+				fail_msg("%s: %s found nothing in %d seeds", progs[i], strategies[k],
+					 SEEDS_TO_FIND);
+		}
+	free(r);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 /* ------------------------------------------------------------------ */
@@ -372,6 +399,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_each_bug_is_found_and_its_failure_replays),
 		cmocka_unit_test(test_each_fix_passes),
+		cmocka_unit_test(test_pct_and_pos_find_bugs_in_programs),
 		cmocka_unit_test(test_a_lock_order_deadlock_is_reported_as_its_cycle),
 		cmocka_unit_test(test_a_wait_nothing_can_signal_is_a_lost_wake_up),
 		cmocka_unit_test(test_a_relock_of_a_normal_mutex_is_a_self_deadlock),

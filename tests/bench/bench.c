@@ -343,6 +343,43 @@ static void cli_versus_xargs(const char *b, double *ours, double *xargs)
 }
 
 /* ------------------------------------------------------------------ */
+/* (h) --auto: an unmodified program, by the fork server and by exec    */
+/* ------------------------------------------------------------------ */
+
+#define AUTO_RUNS 2000
+
+static void auto_rows(const char *b)
+{
+	char cmd[1024];
+	double srv[3], exe[3], nat[3];
+	for (int i = 0; i < 3; i++) {
+		snprintf(cmd, sizeof cmd,
+			 "%s/bin/stepper run --auto -n %d -j 2 --trace-dir %s/bench-traces -- "
+			 "%s/tests/auto/bench_locks > /dev/null",
+			 b, AUTO_RUNS, b, b);
+		srv[i] = AUTO_RUNS / seconds_of(cmd);
+		snprintf(cmd, sizeof cmd,
+			 "%s/bin/stepper run --auto --no-server -n %d -j 2 --trace-dir "
+			 "%s/bench-traces -- %s/tests/auto/bench_locks > /dev/null",
+			 b, AUTO_RUNS, b, b);
+		exe[i] = AUTO_RUNS / seconds_of(cmd);
+		snprintf(cmd, sizeof cmd, "seq %d | xargs -n 1 -P 2 %s/tests/auto/bench_locks",
+			 AUTO_RUNS, b);
+		nat[i] = AUTO_RUNS / seconds_of(cmd);
+	}
+	double sv = median(srv, 3), ex = median(exe, 3), na = median(nat, 3);
+	printf("(h) stepper run --auto -n %d -j 2 over tests/auto/bench_locks (3 threads,\n"
+	       "    ~50 pthread calls; median of 3)\n",
+	       AUTO_RUNS);
+	printf("  --auto, fork server              %8.0f schedules per second   (target >= 2000)\n",
+	       sv);
+	printf("  --auto --no-server (exec each)   %8.0f schedules per second\n", ex);
+	printf("  baseline: native, xargs -P 2     %8.0f runs per second\n", na);
+	printf("  ratio server/exec                %8.2f   (target >= 5.00)\n", sv / ex);
+	printf("  ratio server/native              %8.2f\n", sv / na);
+}
+
+/* ------------------------------------------------------------------ */
 /* (d) virtual time                                                    */
 /* ------------------------------------------------------------------ */
 
@@ -777,6 +814,10 @@ int main(int argc, char **argv)
 		handoff_only();
 		return 0;
 	}
+	if (argc > 1 && strcmp(argv[1], "auto") == 0) { /* row (h) alone */
+		auto_rows(getenv("B") ? getenv("B") : "build");
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "scaling") == 0) { /* row (g) alone */
 		scaling_table();
 		return 0;
@@ -836,5 +877,6 @@ int main(int argc, char **argv)
 	virtual_time_rows();
 	zoo_table();
 	scaling_table();
+	auto_rows(b);
 	return 0;
 }
