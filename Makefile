@@ -288,6 +288,7 @@ install: all
 	  $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(AUTO_LIB) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libstepper.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf libstepper.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libstepper.so
 	install -m 644 $(STAGED) $(DESTDIR)$(PREFIX)/include/stepper/
@@ -296,7 +297,8 @@ install: all
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/include/stepper
-	rm -f $(DESTDIR)$(PREFIX)/lib/libstepper.* $(DESTDIR)$(PREFIX)/bin/stepper \
+	rm -f $(DESTDIR)$(PREFIX)/lib/libstepper.* $(DESTDIR)$(PREFIX)/lib/libstepper-auto.so \
+	  $(DESTDIR)$(PREFIX)/bin/stepper \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/stepper.pc
 
 clean:

@@ -48,6 +48,11 @@ out=$(env -u LD_LIBRARY_PATH "$work/use-shared") || fail "program built against 
 ldd "$work/use-shared" | grep -q "$prefix/lib/libstepper.so.0" ||
 	fail "program did not load libstepper.so.0 from $prefix/lib"
 "$prefix/bin/stepper" --version >/dev/null || fail "$prefix/bin/stepper --version failed"
+# the installed stepper finds the installed preload for --auto
+"$prefix/bin/stepper" run --auto -n 2 --trace-dir "$work/td" -- /bin/true >"$work/auto.out" 2>&1 ||
+	fail "$prefix/bin/stepper run --auto failed: $(cat "$work/auto.out")"
+grep -q "preloads $prefix/lib/libstepper-auto.so" "$work/auto.out" ||
+	fail "$prefix/bin/stepper run --auto did not preload $prefix/lib/libstepper-auto.so"
 
 # 2. DESTDIR staging with the default prefix, linked statically.
 stage="$work/stage"
@@ -58,8 +63,8 @@ libs=$(PKG_CONFIG_PATH="$pc" PKG_CONFIG_SYSROOT_DIR="$stage" pkg-config --libs -
 $CC -std=c11 $cflags -o "$work/use-static" "$work/use.c" \
 	"$stage/usr/local/lib/libstepper.a" $libs || fail "cannot build against the staged tree"
 "$work/use-static" >/dev/null || fail "program built against the staged tree failed"
-for f in lib/libstepper.a lib/libstepper.so.0 include/stepper/stepper.h bin/stepper \
-	 lib/pkgconfig/stepper.pc; do
+for f in lib/libstepper.a lib/libstepper.so.0 lib/libstepper-auto.so include/stepper/stepper.h \
+	 bin/stepper lib/pkgconfig/stepper.pc; do
 	[ -e "$stage/usr/local/$f" ] || fail "$f not installed"
 done
 rm -rf "$work"
