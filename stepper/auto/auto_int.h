@@ -14,6 +14,16 @@
  * code on a controlled thread, and on every thread that is not a
  * controlled thread of a live run, a call goes to the real function.
  */
+/*
+ * The names the layer defines in place of libc's (declared by libc's own
+ * headers, listed here so each is named in one of ours):
+ *   interpose.c: pthread_create pthread_join pthread_detach pthread_exit
+ *     pthread_mutex_lock pthread_mutex_trylock pthread_mutex_timedlock
+ *     pthread_mutex_unlock pthread_cond_wait pthread_cond_timedwait
+ *     pthread_cond_signal pthread_cond_broadcast sched_yield sleep usleep
+ *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit
+ *   start.c: __libc_start_main __assert_fail
+ */
 #ifndef STEPPER_AUTO_INT_H
 #define STEPPER_AUTO_INT_H
 

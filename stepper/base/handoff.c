@@ -23,8 +23,18 @@
 #define HOT_SPINS 4000
 #define YIELD_NS 100000u
 
+static atomic_int forced_ncpu;
+
+void stp__ncpu_set(int n)
+{
+	atomic_store_explicit(&forced_ncpu, n, memory_order_relaxed);
+}
+
 int stp__ncpu(void)
 {
+	int f = atomic_load_explicit(&forced_ncpu, memory_order_relaxed);
+	if (f > 0)
+		return f;
 	static atomic_int n;
 	int v = atomic_load_explicit(&n, memory_order_relaxed);
 	if (v == 0) {

@@ -61,5 +61,8 @@ void stp__unlock(pthread_mutex_t *m);
 /* The number of online CPUs, read once per process (a fork server
  * reads it before its copies are made). */
 int stp__ncpu(void);
+/* Take n as the CPU count from now on (a process pinned to one CPU: no
+ * waiter may spin). */
+void stp__ncpu_set(int n);
 
 #endif
