@@ -96,6 +96,9 @@ int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
  * 0 in each copy made for a run, which goes on to the controlled main;
  * the server itself never returns. */
 int stp__auto_serve(int fd);
+/* In a copy the server made: how many it made before (runs side by side
+ * are consecutive copies); -1 in a run that was exec'd. */
+long stp__auto_copy_index(void);
 /* Print the run's errors, one "stepper: " line each, with the sites of
  * the program's executable named by addr2line when symbolise (sites.c). */
 void stp__auto_print_errors(stp_stepper *s, FILE *out, int symbolise);

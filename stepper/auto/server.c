@@ -87,6 +87,13 @@ static void become_run(int fd, const char *log, char **env)
 		putenv(env[i]);
 }
 
+static long copies = -1; /* copies made so far, as the copy sees it */
+
+long stp__auto_copy_index(void)
+{
+	return copies;
+}
+
 int stp__auto_serve(int fd)
 {
 	if (send_hdr(fd, STP_AUTO_HELLO, NO_SERVER ? -ENOSYS : (int32_t)getpid()) < 0 || NO_SERVER)
@@ -104,6 +111,7 @@ int stp__auto_serve(int fd)
 			send_hdr(fd, STP_AUTO_STARTED, -EPROTO);
 			continue;
 		}
+		copies++;
 		long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, 0);
 		if (pid == 0) {
 			become_run(fd, log, env);

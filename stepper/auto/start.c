@@ -300,13 +300,15 @@ static void prepare(void)
 /* One thread of the run goes at a time: the run loses nothing on one
  * CPU, and its hand-offs get cheaper there (no cross-core wake-ups; no
  * waiter spins, as on a one-CPU machine). Runs side by side (stepper run
- * -j) spread over the allowed CPUs by pid. Threads made later inherit it. */
+ * -j) spread over the allowed CPUs: a fork server's copies by their
+ * number, exec'd runs by pid. Threads made later inherit it. */
 static void pin_to_one_cpu(void)
 {
 	cpu_set_t allowed, one;
 	if (sched_getaffinity(0, sizeof allowed, &allowed) != 0 || CPU_COUNT(&allowed) < 2)
 		return;
-	int k = (int)(getpid() % CPU_COUNT(&allowed)), cpu = 0;
+	long index = stp__auto_copy_index();
+	int k = (int)((index >= 0 ? index : (long)getpid()) % CPU_COUNT(&allowed)), cpu = 0;
 	for (; cpu < CPU_SETSIZE; cpu++)
 		if (CPU_ISSET(cpu, &allowed) && k-- == 0)
 			break;
