@@ -27,7 +27,7 @@
 /* ------------------------------------------------------------------ */
 
 static const char *const outcome_names[CLI_AUTO_OUTCOMES] = {
-	"deadlock", "step limit", "stall", "divergence", "cannot control",
+	"misuse", "deadlock", "step limit", "stall", "divergence", "cannot control",
 };
 
 const char *cli_auto_outcome_name(int k)
@@ -37,10 +37,10 @@ const char *cli_auto_outcome_name(int k)
 
 const char *cli_auto_outcome(int status, int *index)
 {
-	if (!WIFEXITED(status) || WEXITSTATUS(status) < CLI_AUTO_DEADLOCK ||
+	if (!WIFEXITED(status) || WEXITSTATUS(status) < CLI_AUTO_MISUSE ||
 	    WEXITSTATUS(status) > CLI_AUTO_CANNOT)
 		return NULL;
-	int k = WEXITSTATUS(status) - CLI_AUTO_DEADLOCK;
+	int k = WEXITSTATUS(status) - CLI_AUTO_MISUSE;
 	if (index)
 		*index = k;
 	return outcome_names[k];

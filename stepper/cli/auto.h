@@ -8,7 +8,7 @@
  * a controlled child gets LD_PRELOAD=<lib>[:inherited LD_PRELOAD] and
  * STEPPER_AUTO=1; the library is $STEPPER_AUTO_LIB, else
  * <dir of this stepper>/../lib/libstepper-auto.so; a failure the stepper
- * found ends the child with exit status 86 to 90.
+ * found ends the child with exit status 85 to 90.
  */
 #ifndef STEPPER_CLI_AUTO_H
 #define STEPPER_CLI_AUTO_H
@@ -23,13 +23,14 @@
 
 /* Exit statuses of a controlled child on a failure the stepper found. */
 enum {
+	CLI_AUTO_MISUSE = 85,     /* a misuse: an unlock of a free mutex, a wait without it */
 	CLI_AUTO_DEADLOCK = 86,   /* deadlock, lost wake-up, stuck join */
 	CLI_AUTO_STEP_LIMIT = 87, /* step limit: a livelock */
 	CLI_AUTO_STALL = 88,      /* a thread blocked where the stepper cannot see */
 	CLI_AUTO_DIVERGED = 89,   /* the replay did not make the recorded decisions */
 	CLI_AUTO_CANNOT = 90,     /* cannot control, e.g. too many threads */
 };
-#define CLI_AUTO_OUTCOMES 5
+#define CLI_AUTO_OUTCOMES 6
 
 /* What --auto runs with. */
 typedef struct cli_auto {
@@ -44,8 +45,8 @@ typedef struct cli_auto {
  * fine. */
 int cli_auto_prepare(const char *prog, cli_auto *a);
 
-/* The outcome an exit status of a controlled child names: "deadlock" for
- * 86, ... "cannot control" for 90; NULL for any other status. The index
+/* The outcome an exit status of a controlled child names: "misuse" for
+ * 85, "deadlock" for 86, ... "cannot control" for 90; NULL for any other status. The index
  * of that outcome (0 to CLI_AUTO_OUTCOMES - 1) in *index when not NULL. */
 const char *cli_auto_outcome(int status, int *index);
 
