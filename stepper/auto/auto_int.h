@@ -23,6 +23,9 @@
  *     pthread_cond_signal pthread_cond_broadcast sched_yield sleep usleep
  *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit
  *   start.c: __libc_start_main __assert_fail
+ *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep
+ *     mtx_lock mtx_trylock mtx_timedlock mtx_unlock cnd_wait cnd_timedwait
+ *     cnd_signal cnd_broadcast
  */
 #ifndef STEPPER_AUTO_INT_H
 #define STEPPER_AUTO_INT_H

@@ -1,0 +1,35 @@
+/* c11_counter (C11 <threads.h>), fixed: two threads add 1 to a counter, read
+ * and written under one mtx_lock.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <threads.h>
+
+static mtx_t mu;
+static int counter;
+
+static int add(void *arg)
+{
+	(void)arg;
+	mtx_lock(&mu);
+	int v = counter; /* the fix: read and write under one lock */
+	counter = v + 1;
+	mtx_unlock(&mu);
+	return 7;
+}
+
+int main(void)
+{
+	thrd_t a, b;
+	int ra = 0, rb = 0;
+	if (mtx_init(&mu, mtx_plain) != thrd_success || thrd_create(&a, add, NULL) != thrd_success ||
+	    thrd_create(&b, add, NULL) != thrd_success)
+		return 2;
+	thrd_join(a, &ra);
+	thrd_join(b, &rb);
+	assert(ra == 7 && rb == 7);
+	printf("counter %d\n", counter);
+	assert(counter == 2 && "an update was lost");
+	mtx_destroy(&mu);
+	return 0;
+}
