@@ -75,6 +75,10 @@ void stp__real_resolve(void);
 /* Set while the layer runs core code on this thread (see above). */
 extern _Thread_local int stp__auto_inside;
 
+/* A C11 call about to make its pthread twin's point sets the site of its
+ * own caller here (c11.c); the twin takes it, and it is cleared after. */
+extern _Thread_local const void *stp__auto_caller;
+
 /* The calling thread's record when its call is a point (a controlled
  * thread of a live run, not inside the core), else NULL. */
 struct stp__thread *stp__auto_self(void);

@@ -37,6 +37,15 @@ static void *real_thrd_create, *real_thrd_join, *real_thrd_detach, *real_thrd_yi
 	*real_mtx_unlock, *real_cnd_wait, *real_cnd_timedwait, *real_cnd_signal,
 	*real_cnd_broadcast;
 
+/* The twin's answer, its point's site being the C11 call's caller. */
+#define TWIN(call) (stp__auto_caller = __builtin_return_address(0), twin_done(call))
+
+static int twin_done(int e)
+{
+	stp__auto_caller = NULL;
+	return e;
+}
+
 /* A pthread answer as a thrd_ one. */
 static int thrd_of(int e)
 {
@@ -80,7 +89,7 @@ STP_EXPORT int thrd_create(thrd_t *thr, thrd_start_t fn, void *arg)
 		return thrd_nomem;
 	*st = (struct c11_start){ fn, arg };
 	pthread_t id;
-	int e = pthread_create(&id, NULL, c11_body, st);
+	int e = TWIN(pthread_create(&id, NULL, c11_body, st));
 	if (e) {
 		free(st);
 		return thrd_of(e);
@@ -94,7 +103,7 @@ STP_EXPORT int thrd_join(thrd_t thr, int *res)
 	if (!stp__auto_self())
 		return LIBC(int (*)(thrd_t, int *), thrd_join)(thr, res);
 	void *ret = NULL;
-	int e = pthread_join((pthread_t)thr, &ret);
+	int e = TWIN(pthread_join((pthread_t)thr, &ret));
 	if (e == 0 && res)
 		*res = (int)(intptr_t)ret;
 	return thrd_of(e);
@@ -104,7 +113,7 @@ STP_EXPORT int thrd_detach(thrd_t thr)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(thrd_t), thrd_detach)(thr);
-	return thrd_of(pthread_detach((pthread_t)thr));
+	return thrd_of(TWIN(pthread_detach((pthread_t)thr)));
 }
 
 /* glibc's thrd_exit calls its internal pthread exit, past ours: the end
@@ -120,7 +129,7 @@ STP_EXPORT void thrd_yield(void)
 		LIBC(void (*)(void), thrd_yield)();
 		return;
 	}
-	sched_yield();
+	TWIN(sched_yield());
 }
 
 STP_EXPORT int thrd_sleep(const struct timespec *d, struct timespec *rem)
@@ -128,7 +137,7 @@ STP_EXPORT int thrd_sleep(const struct timespec *d, struct timespec *rem)
 	if (!stp__auto_self())
 		return LIBC(int (*)(const struct timespec *, struct timespec *), thrd_sleep)(d,
 											rem);
-	return nanosleep(d, rem) == 0 ? 0 : -2;
+	return TWIN(nanosleep(d, rem)) == 0 ? 0 : -2;
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,35 +148,35 @@ STP_EXPORT int mtx_lock(mtx_t *m)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(mtx_t *), mtx_lock)(m);
-	return thrd_of(pthread_mutex_lock((pthread_mutex_t *)m));
+	return thrd_of(TWIN(pthread_mutex_lock((pthread_mutex_t *)m)));
 }
 
 STP_EXPORT int mtx_trylock(mtx_t *m)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(mtx_t *), mtx_trylock)(m);
-	return thrd_of(pthread_mutex_trylock((pthread_mutex_t *)m));
+	return thrd_of(TWIN(pthread_mutex_trylock((pthread_mutex_t *)m)));
 }
 
 STP_EXPORT int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict at)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(mtx_t *, const struct timespec *), mtx_timedlock)(m, at);
-	return thrd_of(pthread_mutex_timedlock((pthread_mutex_t *)m, at));
+	return thrd_of(TWIN(pthread_mutex_timedlock((pthread_mutex_t *)m, at)));
 }
 
 STP_EXPORT int mtx_unlock(mtx_t *m)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(mtx_t *), mtx_unlock)(m);
-	return thrd_of(pthread_mutex_unlock((pthread_mutex_t *)m));
+	return thrd_of(TWIN(pthread_mutex_unlock((pthread_mutex_t *)m)));
 }
 
 STP_EXPORT int cnd_wait(cnd_t *cv, mtx_t *m)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(cnd_t *, mtx_t *), cnd_wait)(cv, m);
-	return thrd_of(pthread_cond_wait((pthread_cond_t *)cv, (pthread_mutex_t *)m));
+	return thrd_of(TWIN(pthread_cond_wait((pthread_cond_t *)cv, (pthread_mutex_t *)m)));
 }
 
 STP_EXPORT int cnd_timedwait(cnd_t *restrict cv, mtx_t *restrict m,
@@ -177,19 +186,19 @@ STP_EXPORT int cnd_timedwait(cnd_t *restrict cv, mtx_t *restrict m,
 		return LIBC(int (*)(cnd_t *, mtx_t *, const struct timespec *), cnd_timedwait)(
 			cv, m, at);
 	/* C11 timed waits are on TIME_UTC, the realtime clock */
-	return thrd_of(pthread_cond_timedwait((pthread_cond_t *)cv, (pthread_mutex_t *)m, at));
+	return thrd_of(TWIN(pthread_cond_timedwait((pthread_cond_t *)cv, (pthread_mutex_t *)m, at)));
 }
 
 STP_EXPORT int cnd_signal(cnd_t *cv)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(cnd_t *), cnd_signal)(cv);
-	return thrd_of(pthread_cond_signal((pthread_cond_t *)cv));
+	return thrd_of(TWIN(pthread_cond_signal((pthread_cond_t *)cv)));
 }
 
 STP_EXPORT int cnd_broadcast(cnd_t *cv)
 {
 	if (!stp__auto_self())
 		return LIBC(int (*)(cnd_t *), cnd_broadcast)(cv);
-	return thrd_of(pthread_cond_broadcast((pthread_cond_t *)cv));
+	return thrd_of(TWIN(pthread_cond_broadcast((pthread_cond_t *)cv)));
 }

@@ -22,8 +22,17 @@
 
 #define STP_EXPORT __attribute__((visibility("default")))
 
-/* Run core code on t's behalf: the core's own pthread calls go real. */
-#define ENTER(t, pc) (stp__auto_inside = 1, stp__auto_site((t), (pc)))
+_Thread_local const void *stp__auto_caller;
+
+/* Run core code on t's behalf (the core's own pthread calls go real),
+ * at the call site pc, or the one a C11 twin saw (c11.c). */
+static void enter(struct stp__thread *t, const void *pc)
+{
+	stp__auto_inside = 1;
+	stp__auto_site(t, stp__auto_caller ? stp__auto_caller : pc);
+	stp__auto_caller = NULL;
+}
+#define ENTER(t, pc) enter((t), (pc))
 #define LEAVE() (stp__auto_inside = 0)
 
 static const char *base_name(const char *path)
