@@ -383,6 +383,17 @@ static void test_a_crash_names_the_thread_and_where(void **state)
 	expect_report("edge_segv", "SIGSEGV", t);
 }
 
+/* A program bound to glibc's old condition ABI (GLIBC_2.2.5) reaches the
+ * same points: its lost wake-up is reported, not a stall in the real wait. */
+static void test_the_old_condition_abi_is_controlled_too(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: deadlock: lost wake-up: [main/1] waits on cv#1 at "
+			    "edge_cond_compat+0x",
+			    NULL };
+	expect_report("edge_cond_compat", "exit 86", t);
+}
+
 static void test_the_program_s_exit_status_is_kept_and_fails_the_run(void **state)
 {
 	(void)state;
@@ -409,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_one_thread_more_than_the_limit_says_so),
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
+		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
