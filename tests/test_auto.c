@@ -383,6 +383,31 @@ static void test_a_crash_names_the_thread_and_where(void **state)
 	expect_report("edge_segv", "SIGSEGV", t);
 }
 
+/* A thread left waiting when main returns ends with the program (a note,
+ * not a failure); a program that makes no thread passes. */
+static void test_threads_left_at_exit_are_noted_and_no_thread_is_fine(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: at exit, left running: [main/1] at wake(cv#1)", NULL };
+	for (int seed = 1; seed <= 20; seed++) {
+		char v[32];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, NULL };
+		struct result *r = malloc(sizeof *r);
+		assert_non_null(r);
+		run_args("edge_leave_running", NULL, vars, r);
+		char h[64];
+		if (!passed(r))
+			fail_msg("seed %d ended %s:\n%s", seed, how(r, h, sizeof h), r->out);
+		/* main may return before the worker reaches its wait */
+		if (strstr(r->out, "left running") && !strstr(r->out, "[main/1] "))
+			fail_msg("seed %d: the note does not name the worker:\n%s", seed, r->out);
+		free(r);
+	}
+	expect_report("edge_leave_running", "exit 0", t);
+	expect_end("edge_leave_running", "nothing", NULL, "exit 0", NULL);
+}
+
 /* A program bound to glibc's old condition ABI (GLIBC_2.2.5) reaches the
  * same points: its lost wake-up is reported, not a stall in the real wait. */
 static void test_the_old_condition_abi_is_controlled_too(void **state)
@@ -421,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),
+		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -166,6 +166,24 @@ static void on_abort(stp_stepper *s)
 	_exit(code_of(s));
 }
 
+/* Threads still there when the program exits end with it, as without
+ * the stepper: a note, not a failure. */
+static void note_left_running(stp_stepper *s, const struct stp__thread *self)
+{
+	int said = 0;
+	for (int i = 0; i < s->nthreads; i++) {
+		struct stp__thread *t = s->threads[i];
+		if (t == self || atomic_load(&t->ended))
+			continue;
+		const char *at = atomic_load(&t->at);
+		fprintf(stderr, "%s [%s] %s%s", said++ ? "," : "stepper: at exit, left running:",
+			t->name, atomic_load(&t->state) == STP__T_PARKED ? "at " : "since ",
+			at ? at : "its start");
+	}
+	if (said)
+		fputc('\n', stderr);
+}
+
 void stp__auto_exit(struct stp__thread *t, int status)
 {
 	stp_stepper *s = t->s;
@@ -179,6 +197,7 @@ void stp__auto_exit(struct stp__thread *t, int status)
 			   status, t->name, t->site[0] ? t->site : "the end of main");
 	size_t own = status != 0;
 	conclude(s);
+	note_left_running(s, t);
 	int code = stp_error_count(s) > own ? code_of(s) : status;
 	REAL(exit)(code);
 }
