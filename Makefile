@@ -274,7 +274,7 @@ test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS) $(AUTOP_BINS)
 	$(Q)sh tests/check_sizes.sh
 	$(Q)B=$(B) SAN=$(SAN) sh tests/run_tests.sh $(TEST_BINS)
 
-bench: all $(BENCH_BIN) $(TPROG_BINS) $(B)/tests/auto/bench_locks
+bench: all $(BENCH_BIN) $(TPROG_BINS) $(AUTOP_BINS)
 	$(Q)B=$(B) $(BENCH_BIN)
 
 demo: all $(EX_BINS)

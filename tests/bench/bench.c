@@ -379,6 +379,56 @@ static void auto_rows(const char *b)
 	printf("  ratio server/native              %8.2f\n", sv / na);
 }
 
+/* (i) tests/auto: schedules to the first failure per strategy, one
+ * stepper run --auto of AUTO_SEEDS seeds per program and strategy; from
+ * its output, the lowest failing seed and the number that failed. */
+#define AUTO_SEEDS 200
+
+static void auto_cell(const char *b, const char *prog, const char *strategy)
+{
+	char cmd[1024], line[512];
+	snprintf(cmd, sizeof cmd,
+		 "%s/bin/stepper run --auto --strategy %s -n %d -j 2 --trace-dir "
+		 "%s/bench-traces -- %s/tests/auto/%s_bug 2>&1",
+		 b, strategy, AUTO_SEEDS, b, b, prog);
+	FILE *f = popen(cmd, "r");
+	unsigned long failed = 0, first = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		char *p = strstr(line, " passed, ");
+		if (p)
+			failed = strtoul(p + 9, NULL, 10);
+		if (!first && strncmp(line, "  seed ", 7) == 0)
+			first = strtoul(line + 7, NULL, 10);
+	}
+	if (f)
+		pclose(f);
+	if (first)
+		printf(" | %5lu %4lu", first, failed);
+	else
+		printf(" | %5s %4lu", ">200", failed);
+}
+
+static void auto_table(const char *b)
+{
+	static const char *const progs[] = { "lost_update",    "lazy_init",      "abba",
+					     "lost_wakeup",    "bounded_buffer", "ten_threads",
+					     "sleeps_minutes", "join_race",      "recursive_mutex",
+					     "yield_spin",     "timed_wait",     "c11_counter" };
+	static const char *const strategies[] = { "random", "pct:3", "pos" };
+	printf("(i) tests/auto under stepper run --auto: the first failing seed of 1..%d and\n"
+	       "    how many of the %d fail, per strategy\n",
+	       AUTO_SEEDS, AUTO_SEEDS);
+	printf("  program          | random     | pct:3      | pos\n");
+	printf("                   | first fail | first fail | first fail\n");
+	for (size_t i = 0; i < sizeof progs / sizeof progs[0]; i++) {
+		printf("  %-16s", progs[i]);
+		for (size_t k = 0; k < 3; k++)
+			auto_cell(b, progs[i], strategies[k]);
+		putchar('\n');
+		fflush(stdout);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 /* (d) virtual time                                                    */
 /* ------------------------------------------------------------------ */
@@ -814,8 +864,9 @@ int main(int argc, char **argv)
 		handoff_only();
 		return 0;
 	}
-	if (argc > 1 && strcmp(argv[1], "auto") == 0) { /* row (h) alone */
+	if (argc > 1 && strcmp(argv[1], "auto") == 0) { /* rows (h) and (i) alone */
 		auto_rows(getenv("B") ? getenv("B") : "build");
+		auto_table(getenv("B") ? getenv("B") : "build");
 		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "scaling") == 0) { /* row (g) alone */
@@ -878,5 +929,6 @@ int main(int argc, char **argv)
 	zoo_table();
 	scaling_table();
 	auto_rows(b);
+	auto_table(b);
 	return 0;
 }
