@@ -76,6 +76,8 @@ static void run_args(const char *prog, const char *arg, const char *const *vars,
 	env[n++] = "STEPPER_AUTO=1";
 	/* a sanitizer's runtime comes from the program, not first in line */
 	env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
+	/* ThreadSanitizer sleeps a second at exit by default */
+	env[n++] = "TSAN_OPTIONS=atexit_sleep_ms=0";
 	for (size_t i = 0; vars && vars[i]; i++)
 		env[n++] = vars[i];
 	env[n] = NULL;
