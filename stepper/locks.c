@@ -373,7 +373,7 @@ int stp__mutex_lock(pthread_mutex_t *real, int kind, const char *file, int line)
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (!m->kind)
+	if (s->model_only && !m->kind) /* a library run's mutexes are normal */
 		m->kind = kind;
 	if (m->owner == t->index)
 		return relock(s, t, m, file, line);
@@ -398,7 +398,7 @@ int stp__mutex_trylock(pthread_mutex_t *real, int kind, const char *file, int li
 		return from_errno(pthread_mutex_trylock(real));
 	stp_stepper *s = t->s;
 	struct stp__obj *m = stp__aborted(s) ? NULL : find(s, real, 0);
-	if (m && !m->kind)
+	if (m && s->model_only && !m->kind)
 		m->kind = kind;
 	if (m && m->owner == t->index && m->kind == STP__MUTEX_RECURSIVE) {
 		m->count++;
@@ -456,7 +456,7 @@ int stp__mutex_unlock(pthread_mutex_t *real, int kind, const char *file, int lin
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (!m->kind)
+	if (s->model_only && !m->kind)
 		m->kind = kind;
 	stp__lock(&s->objmu);
 	int mine = m->owner == t->index;

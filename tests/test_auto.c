@@ -70,14 +70,16 @@ static void run_args(const char *prog, const char *arg, const char *const *vars,
 	const char *env[256];
 	size_t n = 0;
 	for (char **e = environ; *e && n < 200; e++)
-		if (strncmp(*e, "STEPPER_", 8) != 0 && strncmp(*e, "LD_PRELOAD=", 11) != 0)
-			env[n++] = *e;
+		if (strncmp(*e, "STEPPER_", 8) != 0 && strncmp(*e, "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(*e, "ASAN_OPTIONS=", 13) != 0 && strncmp(*e, "TSAN_OPTIONS=", 13) != 0)
+			env[n++] = *e; /* (the sanitizers' options: ours below) */
 	env[n++] = preload;
 	env[n++] = "STEPPER_AUTO=1";
 	/* a sanitizer's runtime comes from the program, not first in line */
 	env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
-	/* ThreadSanitizer sleeps a second at exit by default */
-	env[n++] = "TSAN_OPTIONS=atexit_sleep_ms=0";
+	/* ThreadSanitizer sleeps a second at exit by default, and calls the
+	 * threads a program leaves running at exit (its own business) a leak */
+	env[n++] = "TSAN_OPTIONS=atexit_sleep_ms=0 report_thread_leaks=0";
 	for (size_t i = 0; vars && vars[i]; i++)
 		env[n++] = vars[i];
 	env[n] = NULL;

@@ -568,7 +568,10 @@ static void test_the_fork_server_s_runs_get_their_own_environment(void **state)
 	   abs, out, stepper, dir, print_env);
 	if (r.code != 0)
 		fail_msg("exit %d:\n%s%s", r.code, r.out, r.err);
-	if (strstr(r.err, "no fork server"))
+	const char *san = getenv("SAN");
+	if (san && *san) /* a sanitizer build of the preload execs each run */
+		CONTAINS(r.err, "no fork server: this build of the preload does not serve");
+	else if (strstr(r.err, "no fork server"))
 		fail_msg("the server did not serve:\n%s", r.err);
 	result_free(&r);
 	char *got = slurp(out);
