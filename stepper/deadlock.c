@@ -112,7 +112,7 @@ static void rw_line(stp_stepper *s, const struct stp__thread *t, const char *at,
 			 write ? "write" : "read", at);
 	size_t len = n > 0 && (size_t)n < size ? (size_t)n : size - 1;
 	uint64_t readers = write ? rw->readers : 0;
-	uint64_t writers = stp__rw_blockers(rw, t, 0) & ~bit_of(rw->owner);
+	uint64_t writers = write ? 0 : stp__rw_blockers(rw, t, 0) & ~bit_of(rw->owner);
 	if (rw->owner >= 0)
 		len += (size_t)snprintf(line + len, size - len, "; [%s] holds it to write (taken at %s)%s",
 					s->threads[rw->owner]->name,

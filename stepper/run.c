@@ -739,8 +739,11 @@ int stp__run(stp_stepper *s)
 	}
 	if (s->hooks.run_start)
 		s->hooks.run_start(s);
-	atomic_fetch_add(&s->refs, s->nthreads);
-	for (int i = 0; i < s->nthreads; i++)
+	/* the threads registered before the run: once the first starts, it
+	 * may make more (spawn.c), which have workers of their own */
+	int n = s->nthreads;
+	atomic_fetch_add(&s->refs, n);
+	for (int i = 0; i < n; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
 	if (!serial(s))
 		hand_off(s, NULL);
