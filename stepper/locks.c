@@ -386,6 +386,19 @@ static int deadlocked(stp_stepper *s)
 	return d;
 }
 
+/* m's kind, from its first use that names one (under objmu: after an
+ * abort, threads that unlock run at once; a normal mutex's 0 is never
+ * written). */
+static void set_kind(stp_stepper *s, struct stp__obj *m, int kind)
+{
+	if (kind == STP__MUTEX_NORMAL)
+		return;
+	stp__lock(&s->objmu);
+	if (!m->kind)
+		m->kind = kind;
+	stp__unlock(&s->objmu);
+}
+
 int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
 {
 	return stp__mutex_lock(real, STP__MUTEX_NORMAL, file, line);
@@ -418,8 +431,7 @@ int stp__mutex_lock(pthread_mutex_t *real, int kind, const char *file, int line)
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (!m->kind)
-		m->kind = kind;
+	set_kind(s, m, kind);
 	if (m->owner == t->index)
 		return relock(s, t, m, file, line);
 	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
@@ -443,8 +455,8 @@ int stp__mutex_trylock(pthread_mutex_t *real, int kind, const char *file, int li
 		return from_errno(pthread_mutex_trylock(real));
 	stp_stepper *s = t->s;
 	struct stp__obj *m = stp__aborted(s) ? NULL : find(s, real, 0);
-	if (m && !m->kind)
-		m->kind = kind;
+	if (m)
+		set_kind(s, m, kind);
 	if (m && m->owner == t->index && m->kind == STP__MUTEX_RECURSIVE) {
 		m->count++;
 		return 0;
@@ -501,8 +513,7 @@ int stp__mutex_unlock(pthread_mutex_t *real, int kind, const char *file, int lin
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (!m->kind)
-		m->kind = kind;
+	set_kind(s, m, kind);
 	stp__lock(&s->objmu);
 	int mine = m->owner == t->index;
 	int counted = mine && m->count > 0;
