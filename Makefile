@@ -242,6 +242,7 @@ $(B)/zoo/%.o: tests/bugs/%.c $(STAGED) | $(DEPS_STAMP)
 
 # Tests of internal calls (the core's points for the preload).
 $(B)/tests/test_spawn: TEST_INC = -Istepper/base
+$(B)/tests/test_prims: TEST_INC = -Istepper/base
 
 $(B)/tests/test_zoo: $(ZOO_OBJS)
 $(B)/tests/test_zoo: EXTRA_OBJS = $(ZOO_OBJS)

@@ -62,53 +62,82 @@ static int grow(stp_stepper *s)
 	return 0;
 }
 
-/* The record of addr, made at its first use in the run; NULL when out of
- * memory. Called with objmu held. */
-static struct stp__obj *find_locked(stp_stepper *s, const void *addr, int is_cond)
+static const char *const type_names[STP__OBJ_NTYPES] = {
+	"mutex", "condition variable", "semaphore", "rwlock", "barrier", "once"
+};
+static const char *const label_prefix[STP__OBJ_NTYPES] = { "m", "cv", "sem", "rw", "bar", "once" };
+
+/* The record of addr as an object of this type, made at its first use in
+ * the run; NULL when out of memory. A record of another type at the same
+ * address is dropped: the memory was reused without a destroy the stepper
+ * saw. Called with objmu held. */
+static struct stp__obj *find_locked(stp_stepper *s, const void *addr, enum stp__objtype type)
 {
 	if (2 * (s->nobjs + 1) > s->capobjs && grow(s) < 0)
 		return NULL;
 	size_t j = slot_of(addr, s->capobjs);
-	for (; s->objs[j]; j = (j + 1) & (s->capobjs - 1))
-		if (s->objs[j]->addr == addr)
-			return s->objs[j];
+	for (; s->objs[j]; j = (j + 1) & (s->capobjs - 1)) {
+		struct stp__obj *o = s->objs[j];
+		if (o->addr != addr || o->dropped)
+			continue;
+		if (o->type == type)
+			return o;
+		o->dropped = 1;
+	}
 	struct stp__obj *o = calloc(1, sizeof *o);
 	if (!o)
 		return NULL;
 	o->addr = addr;
-	o->is_cond = is_cond;
+	o->type = type;
 	o->owner = -1;
-	o->id = is_cond ? ++s->ncond : ++s->nmutex;
-	snprintf(o->label, sizeof o->label, "%s#%d", is_cond ? "cv" : "m", o->id);
+	o->id = ++s->nobj_of[type];
+	snprintf(o->label, sizeof o->label, "%s#%d", label_prefix[type], o->id);
 	s->objs[j] = o;
 	s->nobjs++;
 	return o;
 }
 
-static struct stp__obj *find(stp_stepper *s, const void *addr, int is_cond)
+struct stp__obj *stp__obj_find(stp_stepper *s, const void *addr, enum stp__objtype type)
 {
 	stp__lock(&s->objmu);
-	struct stp__obj *o = find_locked(s, addr, is_cond);
+	struct stp__obj *o = find_locked(s, addr, type);
 	stp__unlock(&s->objmu);
 	if (!o) {
-		stp__error(s, STP__OUT_FAIL, "out of memory recording a %s",
-			   is_cond ? "condition variable" : "mutex");
+		stp__error(s, STP__OUT_FAIL, "out of memory recording a %s", type_names[type]);
 		stp__abort(s);
 	}
 	return o;
 }
 
+static struct stp__obj *find(stp_stepper *s, const void *addr, int is_cond)
+{
+	return stp__obj_find(s, addr, is_cond ? STP__OBJ_COND : STP__OBJ_MUTEX);
+}
+
+void stp__obj_drop(stp_stepper *s, const void *addr)
+{
+	stp__lock(&s->objmu);
+	if (s->capobjs)
+		for (size_t j = slot_of(addr, s->capobjs); s->objs[j];
+		     j = (j + 1) & (s->capobjs - 1))
+			if (s->objs[j]->addr == addr)
+				s->objs[j]->dropped = 1;
+	stp__unlock(&s->objmu);
+}
+
 void stp__objs_clear(stp_stepper *s)
 {
 	for (size_t i = 0; i < s->capobjs; i++) {
-		if (s->objs[i])
+		if (s->objs[i]) {
 			free(s->objs[i]->signals);
+			free(s->objs[i]->reads);
+		}
 		free(s->objs[i]);
 	}
 	free(s->objs);
 	s->objs = NULL;
 	s->capobjs = s->nobjs = 0;
-	s->nmutex = s->ncond = 0;
+	memset(s->nobj_of, 0, sizeof s->nobj_of);
 }
 
 /* ------------------------------------------------------------------ */
@@ -139,6 +168,16 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
 	case STP__OP_WOKEN:
 		return (woken(t->obj, t) || (t->timed && atomic_load(&t->may_time_out))) &&
 		       t->mutex->owner < 0;
+	case STP__OP_SEM_WAIT:
+		return t->obj->value > 0 || (t->timed && atomic_load(&t->may_time_out));
+	case STP__OP_RDLOCK:
+	case STP__OP_WRLOCK:
+		return stp__rw_blockers(t->obj, t, t->op == STP__OP_WRLOCK) == 0 ||
+		       (t->timed && atomic_load(&t->may_time_out));
+	case STP__OP_BARRIER:
+		return (t->obj->open & bit(t)) != 0;
+	case STP__OP_ONCE:
+		return t->obj->state != STP__ONCE_RUNNING;
 	default:
 		return 1;
 	}
@@ -258,16 +297,22 @@ static const char *name_of(const stp_stepper *s, int i)
 	return i >= 0 && i < s->nthreads ? s->threads[i]->name : "?";
 }
 
-/* The name of o's point "what(label)", made once per object. */
-static const char *point_name(struct stp__obj *o, const char *what)
+const char *stp__obj_point(struct stp__obj *o, const char *what)
 {
-	static const char *const kinds[2][5] = {
-		{ "lock", "trylock", "unlock", NULL, NULL },
-		{ "wait", "timedwait", "wake", "signal", "broadcast" },
+	static const char *const kinds[STP__OBJ_NTYPES][7] = {
+		[STP__OBJ_MUTEX] = { "lock", "trylock", "unlock" },
+		[STP__OBJ_COND] = { "wait", "timedwait", "wake", "signal", "broadcast" },
+		[STP__OBJ_SEM] = { "wait", "trywait", "timedwait", "post" },
+		[STP__OBJ_RWLOCK] = { "rdlock", "wrlock", "tryrdlock", "trywrlock", "timedrdlock",
+				      "timedwrlock", "unlock" },
+		[STP__OBJ_BARRIER] = { "wait" },
+		[STP__OBJ_ONCE] = { "once" },
 	};
 	int i = 0;
-	while (i < 4 && kinds[o->is_cond][i] && strcmp(kinds[o->is_cond][i], what) != 0)
+	while (i < 7 && kinds[o->type][i] && strcmp(kinds[o->type][i], what) != 0)
 		i++;
+	if (i == 7 || !kinds[o->type][i])
+		stp__panic("a point name no object of this type has", 0);
 	if (!o->names[i][0])
 		snprintf(o->names[i], sizeof o->names[i], "%s(%s)", what, o->label);
 	return o->names[i];
@@ -277,7 +322,7 @@ static const char *point_name(struct stp__obj *o, const char *what)
 static int point(struct stp__thread *t, enum stp__op op, const char *what,
 		 struct stp__obj *o, const char *file, int line)
 {
-	const char *at = point_name(o, what);
+	const char *at = stp__obj_point(o, what);
 	t->op = op;
 	t->obj = o;
 	t->op_file = file;
@@ -319,7 +364,7 @@ static int lock_after_abort(stp_stepper *s, struct stp__thread *t,
 			    pthread_mutex_t *real, const char *file, int line)
 {
 	stp__lock(&s->objmu);
-	struct stp__obj *m = find_locked(s, real, 0);
+	struct stp__obj *m = find_locked(s, real, STP__OBJ_MUTEX);
 	int free_now = m && m->owner < 0;
 	stp__unlock(&s->objmu);
 	if (!free_now)
@@ -339,6 +384,19 @@ static int deadlocked(stp_stepper *s)
 	int d = s->outcome == STP__OUT_DEADLOCK;
 	stp__unlock(&s->mu);
 	return d;
+}
+
+/* m's kind, from its first use that names one (under objmu: after an
+ * abort, threads that unlock run at once; a normal mutex's 0 is never
+ * written). */
+static void set_kind(stp_stepper *s, struct stp__obj *m, int kind)
+{
+	if (kind == STP__MUTEX_NORMAL)
+		return;
+	stp__lock(&s->objmu);
+	if (!m->kind)
+		m->kind = kind;
+	stp__unlock(&s->objmu);
 }
 
 int stp_mutex_lock_(pthread_mutex_t *real, const char *file, int line)
@@ -373,8 +431,7 @@ int stp__mutex_lock(pthread_mutex_t *real, int kind, const char *file, int line)
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (s->model_only && !m->kind) /* a library run's mutexes are normal */
-		m->kind = kind;
+	set_kind(s, m, kind);
 	if (m->owner == t->index)
 		return relock(s, t, m, file, line);
 	if (point(t, STP__OP_LOCK, "lock", m, file, line) < 0)
@@ -398,8 +455,8 @@ int stp__mutex_trylock(pthread_mutex_t *real, int kind, const char *file, int li
 		return from_errno(pthread_mutex_trylock(real));
 	stp_stepper *s = t->s;
 	struct stp__obj *m = stp__aborted(s) ? NULL : find(s, real, 0);
-	if (m && s->model_only && !m->kind)
-		m->kind = kind;
+	if (m)
+		set_kind(s, m, kind);
 	if (m && m->owner == t->index && m->kind == STP__MUTEX_RECURSIVE) {
 		m->count++;
 		return 0;
@@ -456,8 +513,7 @@ int stp__mutex_unlock(pthread_mutex_t *real, int kind, const char *file, int lin
 	struct stp__obj *m = find(s, real, 0);
 	if (!m)
 		return STP_ENOMEM;
-	if (s->model_only && !m->kind)
-		m->kind = kind;
+	set_kind(s, m, kind);
 	stp__lock(&s->objmu);
 	int mine = m->owner == t->index;
 	int counted = mine && m->count > 0;

@@ -406,7 +406,9 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 
 static int timing_out(const struct stp__thread *t)
 {
-	return ((t->op == STP__OP_WOKEN && t->timed) || t->op == STP__OP_SLEEP) &&
+	int timed_op = t->op == STP__OP_WOKEN || t->op == STP__OP_SEM_WAIT ||
+		       t->op == STP__OP_RDLOCK || t->op == STP__OP_WRLOCK;
+	return ((timed_op && t->timed) || t->op == STP__OP_SLEEP) &&
 	       !atomic_load(&t->may_time_out);
 }
 

@@ -754,8 +754,8 @@ int stp__run(stp_stepper *s)
 	}
 	if (s->hooks.run_start)
 		s->hooks.run_start(s);
-	/* once the first starts, threads may make more (spawn.c): the
-	 * count is the one from before */
+	/* the threads registered before the run: once the first starts, it
+	 * may make more (spawn.c), which have workers of their own */
 	int n = s->nthreads;
 	atomic_fetch_add(&s->refs, n);
 	for (int i = 0; i < n; i++)

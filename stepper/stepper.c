@@ -392,7 +392,7 @@ size_t stp_steps_left(const stp_stepper *s)
 
 size_t stp__passed_total(const stp_stepper *s)
 {
-	size_t n = 0;
+	size_t n = 0; /* the watchdog reads it while threads are made (spawn.c) */
 	for (int i = 0, nt = stp__nthreads(s); i < nt; i++)
 		n += atomic_load_explicit(&s->threads[i]->passed,
 					  memory_order_acquire);

@@ -45,16 +45,42 @@ enum stp__op {
 	STP__OP_START,  /* a new thread, before its first instruction: always enabled */
 	STP__OP_JOIN,   /* blocked until the joined thread (join) has ended */
 	STP__OP_YIELD,  /* sched_yield: always enabled */
-	STP__OP_EXIT    /* the program's exit: always enabled; the run ends when granted */
+	STP__OP_EXIT,   /* the program's exit: always enabled; the run ends when granted */
+	/* Semaphores, rwlocks, barriers, once (prims.c): */
+	STP__OP_SEM_WAIT,    /* blocked while the count is 0 (timed: until it may time out) */
+	STP__OP_SEM_TRYWAIT, /* always enabled; takes one if the count is above 0 */
+	STP__OP_SEM_POST,    /* always enabled; the count goes up after it */
+	STP__OP_RDLOCK,      /* blocked while a writer holds it (or, preferring writers, waits) */
+	STP__OP_WRLOCK,      /* blocked while a writer or any reader holds it */
+	STP__OP_TRYRDLOCK,   /* always enabled; takes it if a rdlock could */
+	STP__OP_TRYWRLOCK,   /* always enabled; takes it if a wrlock could */
+	STP__OP_RWUNLOCK,    /* always enabled; lets go after it */
+	STP__OP_BARRIER,     /* blocked until the barrier's n-th arrival opens its round */
+	STP__OP_ONCE         /* blocked while another thread runs the once routine */
 };
 
-/* A mutex or a condition variable the stepper has seen in a run (locks.c),
- * named by the order it was first used: m#1, cv#1. */
+/* What an object of the run's table is (locks.c, prims.c). */
+enum stp__objtype {
+	STP__OBJ_MUTEX,
+	STP__OBJ_COND,
+	STP__OBJ_SEM,
+	STP__OBJ_RWLOCK,
+	STP__OBJ_BARRIER,
+	STP__OBJ_ONCE,
+	STP__OBJ_NTYPES
+};
+
+/* A mutex, a condition variable, a semaphore, a rwlock, a barrier or a
+ * once the stepper has seen in a run (locks.c, prims.c), named by its type
+ * and the order it was first used: m#1, cv#1, sem#1, rw#1, bar#1, once#1.
+ * Thread sets are 64-bit (STP_MAX_THREADS). */
 struct stp__obj {
 	const void *addr;
-	int is_cond;
+	enum stp__objtype type;
+	int dropped;       /* destroyed: its address may name a new object */
+	int inited;        /* a semaphore or a barrier: *_init was seen */
 	int id;
-	/* a mutex: */
+	/* a mutex; a rwlock's writer; a once's runner: */
 	int owner;         /* the holding thread's index, or -1 */
 	const char *file;  /* where the owner took it */
 	int line;
@@ -63,13 +89,25 @@ struct stp__obj {
 	uint64_t bcast;    /* waiters a broadcast woke */
 	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
 	size_t nsig, capsig;
-	int kind;          /* a mutex of a model-only run: STP__MUTEX_* */
+	int kind;          /* a mutex of a model-only run: STP__MUTEX_*; a rwlock: STP__RW_* */
 	int count;         /* a recursive mutex: how often its owner took it */
+	/* a semaphore: */
+	unsigned value;    /* its count */
+	/* a rwlock (owner: its writer): */
+	uint64_t readers;  /* threads holding it to read */
+	uint64_t wwait;    /* threads parked at a wrlock of it */
+	unsigned *reads;   /* per thread: its read locks held (made at first use) */
+	/* a barrier: */
+	unsigned need;     /* arrivals that open a round (its count) */
+	uint64_t arrived;  /* arrived in the current round */
+	uint64_t open;     /* released by a round that opened, not yet gone on */
+	/* a once: */
+	int state;         /* STP__ONCE_NEW, _RUNNING (by owner), _DONE */
 	char taken_at[64]; /* file, when the site has no line (the preload's) */
 	char label[16];    /* "m#1" */
 	/* The names of its points, made at first use: "lock(m#1)"; they
 	 * live as long as the run's table (the log points at them). */
-	char names[5][32];
+	char names[7][32];
 };
 
 /* A controlled thread: its declaration and, during a run, its position.
@@ -342,7 +380,7 @@ struct stp_stepper {
 	 * at once. */
 	struct stp__obj **objs;
 	size_t capobjs, nobjs;
-	int nmutex, ncond;
+	int nobj_of[STP__OBJ_NTYPES]; /* objects of each type made: the next label */
 	pthread_mutex_t objmu;
 	void *replay;         /* loaded trace when replaying (traces/) */
 	void (*replay_free)(void *);
@@ -558,6 +596,80 @@ static inline const char *stp__site_text(const char *file, int line, char *buf, 
 int stp__mutex_lock(pthread_mutex_t *m, int kind, const char *file, int line);
 int stp__mutex_trylock(pthread_mutex_t *m, int kind, const char *file, int line);
 int stp__mutex_unlock(pthread_mutex_t *m, int kind, const char *file, int line);
+
+/* The run's object table (locks.c): the record of addr as an object of
+ * type, made at its first use (a record of another type at addr is
+ * dropped: reused memory); NULL when out of memory (reported, the run
+ * aborted). stp__obj_drop: addr's record is no longer found (a destroy;
+ * the record lives on for the log, until the table is cleared). */
+struct stp__obj *stp__obj_find(stp_stepper *s, const void *addr, enum stp__objtype type);
+void stp__obj_drop(stp_stepper *s, const void *addr);
+/* The name of o's point "what(label)" ("post(sem#1)"), made once per
+ * object and point; what must be one of its type's points. */
+const char *stp__obj_point(struct stp__obj *o, const char *what);
+
+/* ------------------------------------------------------------------ */
+/* Semaphores, rwlocks, barriers, once (prims.c)                       */
+/* ------------------------------------------------------------------ */
+
+/* Each call is made by the controlled thread self of a serial run (the
+ * preload's interposers, with self->site set) and, but for init, destroy
+ * and getvalue, is a point named "what(label)". The model never reads or
+ * writes the object's memory: what it needs from it (a semaphore's value,
+ * a barrier's count, a rwlock's kind, a once done before the run) is
+ * passed in. Every call returns STP_EDEADLOCK once the run is aborted;
+ * a semaphore or a barrier that no *_init of the run made is reported
+ * (the run aborted) and the call returns STP_EINVAL. */
+
+/* Semaphores: a count; a wait is blocked while it is 0, a post is a point
+ * before the count goes up. A timed wait has a deadline of ns on virtual
+ * time (s->vtime; else it may time out when nothing else can go on):
+ * STP_ETIMEDOUT. trywait: STP_EAGAIN at 0. post: STP_ERANGE at
+ * SEM_VALUE_MAX. */
+int stp__semaphore_init(struct stp__thread *self, const void *sem, unsigned value);
+int stp__semaphore_destroy(struct stp__thread *self, const void *sem);
+int stp__semaphore_wait(struct stp__thread *self, const void *sem, int timed, uint64_t ns);
+int stp__semaphore_trywait(struct stp__thread *self, const void *sem);
+int stp__semaphore_post(struct stp__thread *self, const void *sem);
+int stp__semaphore_value(struct stp__thread *self, const void *sem, unsigned *value);
+
+/* Rwlocks, of a kind: glibc's default prefers readers (a reader goes in
+ * whenever no writer holds it), PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP
+ * prefers writers (a reader waits while a writer waits, even one that
+ * holds a read lock already). A lock by its writer: STP_EDEADLOCK, no
+ * point. Timed locks as the sem's timed wait. trylock: STP_EBUSY. An
+ * unlock by a thread that holds nothing is reported: STP_EPERM. */
+#define STP__RW_PREFER_READER 0
+#define STP__RW_PREFER_WRITER 1
+int stp__rwlock_init(struct stp__thread *self, const void *rw, int kind);
+int stp__rwlock_destroy(struct stp__thread *self, const void *rw);
+int stp__rwlock_lock(struct stp__thread *self, const void *rw, int kind, int write, int timed,
+		     uint64_t ns);
+int stp__rwlock_trylock(struct stp__thread *self, const void *rw, int kind, int write);
+int stp__rwlock_unlock(struct stp__thread *self, const void *rw, int kind);
+/* The threads that keep t from taking rw to write (or to read) now: its
+ * writer, its readers (to write), the other waiting writers (to read,
+ * preferring writers). 0: it can take it. */
+uint64_t stp__rw_blockers(const struct stp__obj *rw, const struct stp__thread *t, int write);
+
+/* Barriers: a wait arrives, then is blocked until the count-th arrival
+ * of its round opens it; the last arriver gets STP__BARRIER_SERIAL, the
+ * others 0. The next round starts at once. */
+#define STP__BARRIER_SERIAL 1
+int stp__barrier_init(struct stp__thread *self, const void *bar, unsigned count);
+int stp__barrier_destroy(struct stp__thread *self, const void *bar);
+int stp__barrier_wait(struct stp__thread *self, const void *bar);
+
+/* Once: the point once(label); the first caller gets STP__ONCE_RUN, runs
+ * the routine and calls stp__once_done; until then the other callers are
+ * blocked; afterwards (or when done_before: the object says the routine
+ * ran before the run) they get 0. */
+#define STP__ONCE_NEW 0
+#define STP__ONCE_RUNNING 1
+#define STP__ONCE_DONE 2
+#define STP__ONCE_RUN 1
+int stp__once_enter(struct stp__thread *self, const void *once, int done_before);
+void stp__once_done(struct stp__thread *self, const void *once);
 
 /* Can t, parked at its pending operation, go on? */
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);

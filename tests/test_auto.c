@@ -151,7 +151,8 @@ static void first_report(const struct result *r, char *buf, size_t size)
 static const char *const shapes[] = { "lost_update", "lazy_init",      "abba",
 				      "lost_wakeup", "bounded_buffer", "ten_threads",
 				      "sleeps_minutes", "join_race",   "recursive_mutex",
-				      "yield_spin",  "timed_wait",     "c11_counter" };
+				      "yield_spin",  "timed_wait",     "reader_writer",
+				      "sem_pool",    "barrier_phase",  "c11_counter" };
 #define NSHAPES (sizeof shapes / sizeof shapes[0])
 
 static void mkdirs(void)

@@ -34,6 +34,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <semaphore.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
@@ -53,6 +54,27 @@ struct stp__real {
 	int (*cond_timedwait)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *);
 	int (*cond_signal)(pthread_cond_t *);
 	int (*cond_broadcast)(pthread_cond_t *);
+	/* semaphores, rwlocks, barriers, once (prims.c) */
+	int (*sem_init)(sem_t *, int, unsigned);
+	int (*sem_destroy)(sem_t *);
+	int (*sem_wait)(sem_t *);
+	int (*sem_trywait)(sem_t *);
+	int (*sem_timedwait)(sem_t *, const struct timespec *);
+	int (*sem_post)(sem_t *);
+	int (*sem_getvalue)(sem_t *, int *);
+	int (*rwlock_init)(pthread_rwlock_t *, const pthread_rwlockattr_t *);
+	int (*rwlock_destroy)(pthread_rwlock_t *);
+	int (*rwlock_rdlock)(pthread_rwlock_t *);
+	int (*rwlock_wrlock)(pthread_rwlock_t *);
+	int (*rwlock_tryrdlock)(pthread_rwlock_t *);
+	int (*rwlock_trywrlock)(pthread_rwlock_t *);
+	int (*rwlock_timedrdlock)(pthread_rwlock_t *, const struct timespec *);
+	int (*rwlock_timedwrlock)(pthread_rwlock_t *, const struct timespec *);
+	int (*rwlock_unlock)(pthread_rwlock_t *);
+	int (*barrier_init)(pthread_barrier_t *, const pthread_barrierattr_t *, unsigned);
+	int (*barrier_destroy)(pthread_barrier_t *);
+	int (*barrier_wait)(pthread_barrier_t *);
+	int (*once)(pthread_once_t *, void (*)(void));
 	int (*sched_yield)(void);
 	unsigned (*sleep)(unsigned);
 	int (*usleep)(useconds_t);
@@ -71,6 +93,21 @@ extern struct stp__real stp__real;
 /* Fill stp__real (idempotent; a missing function is a panic). */
 void stp__real_resolve(void);
 #define REAL(f) (stp__real.f ? stp__real.f : (stp__real_resolve(), stp__real.f))
+
+/* The interposers, exported (visibility default) and declared by libc's
+ * headers: interpose.c has pthread_create, pthread_join, pthread_detach,
+ * pthread_exit, pthread_mutex_lock, pthread_mutex_timedlock,
+ * pthread_mutex_trylock, pthread_mutex_unlock, pthread_cond_wait,
+ * pthread_cond_timedwait, pthread_cond_signal, pthread_cond_broadcast,
+ * sched_yield, sleep, usleep, nanosleep, clock_nanosleep, clock_gettime,
+ * gettimeofday, time, exit; start.c has __libc_start_main and
+ * __assert_fail; prims.c has sem_init, sem_destroy, sem_wait,
+ * sem_trywait, sem_timedwait, sem_post, sem_getvalue,
+ * pthread_rwlock_init, pthread_rwlock_destroy, pthread_rwlock_rdlock,
+ * pthread_rwlock_wrlock, pthread_rwlock_tryrdlock, pthread_rwlock_trywrlock,
+ * pthread_rwlock_timedrdlock, pthread_rwlock_timedwrlock,
+ * pthread_rwlock_unlock, pthread_barrier_init, pthread_barrier_destroy,
+ * pthread_barrier_wait and pthread_once. */
 
 /* Set while the layer runs core code on this thread (see above). */
 extern _Thread_local int stp__auto_inside;

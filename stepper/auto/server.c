@@ -9,8 +9,8 @@
  * exactly as for a run it execs. (A raw clone does not update glibc's
  * cached thread id of the copy's first thread; that thread only watches
  * the run, and glibc >= 2.34 signals itself by gettid, so nothing reads
- * it. Sanitizer builds, whose runtimes need fork's bookkeeping, say so in
- * HELLO and the CLI execs instead.)
+ * it. ASan and TSan builds, whose runtimes need fork's bookkeeping, say
+ * so in HELLO and the CLI execs instead.)
  */
 #include "auto_int.h"
 #include "autoproto.h"

@@ -1,5 +1,6 @@
-/* edge_segv: a thread dereferences a pointer another thread clears: on
- * some schedules the run dies of SIGSEGV, reported with the thread. */
+/* edge_segv: a thread dereferences a pointer another thread points at an
+ * unmapped page (not NULL: a sanitizer would stop at a null load first):
+ * on some schedules the run dies of SIGSEGV, reported with the thread. */
 #include <pthread.h>
 #include <stddef.h>
 
@@ -14,7 +15,7 @@ static void *reader(void *arg)
 	int *p = ptr;
 	pthread_mutex_unlock(&mu);
 	pthread_mutex_lock(&mu);
-	int v = *p + *ptr; /* ptr may be NULL by now */
+	int v = *p + *ptr; /* ptr may point nowhere by now */
 	pthread_mutex_unlock(&mu);
 	return (void *)(long)v;
 }
@@ -24,7 +25,7 @@ int main(void)
 	pthread_t t;
 	pthread_create(&t, NULL, reader, NULL);
 	pthread_mutex_lock(&mu);
-	ptr = NULL;
+	ptr = (int *)16; /* the first page is never mapped */
 	pthread_mutex_unlock(&mu);
 	pthread_join(t, NULL);
 	return 0;
