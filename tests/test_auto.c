@@ -413,6 +413,19 @@ static void test_threads_left_at_exit_are_noted_and_no_thread_is_fine(void **sta
 	expect_end("edge_leave_running", "nothing", NULL, "exit 0", NULL);
 }
 
+/* A named semaphore stays the kernel's: the program runs as it would. */
+static void test_a_named_semaphore_is_left_to_the_real_functions(void **state)
+{
+	(void)state;
+	const char *t[] = { "named semaphore taken", NULL };
+	for (int seed = 1; seed <= 10; seed++) {
+		char v[32];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, NULL };
+		expect_end("edge_named_sem", NULL, vars, "exit 0", t);
+	}
+}
+
 /* A program bound to glibc's old condition ABI (GLIBC_2.2.5) reaches the
  * same points: its lost wake-up is reported, not a stall in the real wait. */
 static void test_the_old_condition_abi_is_controlled_too(void **state)
@@ -451,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),
+		cmocka_unit_test(test_a_named_semaphore_is_left_to_the_real_functions),
 		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};

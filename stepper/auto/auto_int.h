@@ -26,6 +26,7 @@
  *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep
  *     mtx_lock mtx_trylock mtx_timedlock mtx_unlock cnd_wait cnd_timedwait
  *     cnd_signal cnd_broadcast
+ *   prims.c: sem_open (named semaphores stay real)
  */
 #ifndef STEPPER_AUTO_INT_H
 #define STEPPER_AUTO_INT_H

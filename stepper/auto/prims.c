@@ -19,6 +19,12 @@
  */
 #include "auto_int.h"
 
+#include <stdarg.h>
+
+#include <fcntl.h>
+
+#include <dlfcn.h>
+
 #include <errno.h>
 #include <semaphore.h>
 
@@ -95,6 +101,50 @@ static uint64_t until(stp_stepper *s, const struct timespec *at)
 /* Semaphores                                                          */
 /* ------------------------------------------------------------------ */
 
+/* Named semaphores (sem_open) are shared with other processes, which the
+ * model cannot see: their calls go to the real functions (README). */
+#define MAX_NAMED 64
+static sem_t *named[MAX_NAMED];
+static atomic_int nnamed;
+
+static void *real_sem_open;
+
+STP_EXPORT sem_t *sem_open(const char *name, int oflag, ...)
+{
+	mode_t mode = 0;
+	unsigned value = 0;
+	if (oflag & O_CREAT) {
+		va_list ap;
+		va_start(ap, oflag);
+		mode = va_arg(ap, mode_t);
+		value = va_arg(ap, unsigned);
+		va_end(ap);
+	}
+	if (!__atomic_load_n(&real_sem_open, __ATOMIC_ACQUIRE))
+		__atomic_store_n(&real_sem_open, dlsym(RTLD_NEXT, "sem_open"), __ATOMIC_RELEASE);
+	sem_t *(*f)(const char *, int, ...) = (sem_t * (*)(const char *, int, ...))
+		__atomic_load_n(&real_sem_open, __ATOMIC_ACQUIRE);
+	if (!f) {
+		errno = ENOSYS;
+		return SEM_FAILED;
+	}
+	sem_t *sem = f(name, oflag, mode, value);
+	int k = atomic_load(&nnamed);
+	if (sem != SEM_FAILED && k < MAX_NAMED && atomic_compare_exchange_strong(&nnamed, &k, k + 1))
+		named[k] = sem;
+	return sem;
+}
+
+/* The calling thread when a call on sem is a point: not for a named one. */
+static struct stp__thread *sem_self(const sem_t *sem)
+{
+	struct stp__thread *t = stp__auto_self();
+	for (int i = 0, n = t ? atomic_load(&nnamed) : 0; i < n; i++)
+		if (named[i] == sem)
+			return NULL;
+	return t;
+}
+
 STP_EXPORT int sem_init(sem_t *sem, int pshared, unsigned value)
 {
 	struct stp__thread *t = stp__auto_self();
@@ -107,7 +157,7 @@ STP_EXPORT int sem_init(sem_t *sem, int pshared, unsigned value)
 
 STP_EXPORT int sem_destroy(sem_t *sem)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (t) {
 		ENTER(t, __builtin_return_address(0));
 		if (sem_answer(t, stp__semaphore_destroy(t, sem)) != 0)
@@ -118,7 +168,7 @@ STP_EXPORT int sem_destroy(sem_t *sem)
 
 STP_EXPORT int sem_wait(sem_t *sem)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (!t)
 		return REAL(sem_wait)(sem);
 	ENTER(t, __builtin_return_address(0));
@@ -127,7 +177,7 @@ STP_EXPORT int sem_wait(sem_t *sem)
 
 STP_EXPORT int sem_timedwait(sem_t *sem, const struct timespec *at)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (!t)
 		return REAL(sem_timedwait)(sem, at);
 	if (!valid_ts(at)) {
@@ -140,7 +190,7 @@ STP_EXPORT int sem_timedwait(sem_t *sem, const struct timespec *at)
 
 STP_EXPORT int sem_trywait(sem_t *sem)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (!t)
 		return REAL(sem_trywait)(sem);
 	ENTER(t, __builtin_return_address(0));
@@ -149,7 +199,7 @@ STP_EXPORT int sem_trywait(sem_t *sem)
 
 STP_EXPORT int sem_post(sem_t *sem)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (!t)
 		return REAL(sem_post)(sem);
 	ENTER(t, __builtin_return_address(0));
@@ -159,7 +209,7 @@ STP_EXPORT int sem_post(sem_t *sem)
 /* Not a point: it reads the model's count. */
 STP_EXPORT int sem_getvalue(sem_t *sem, int *value)
 {
-	struct stp__thread *t = stp__auto_self();
+	struct stp__thread *t = sem_self(sem);
 	if (!t)
 		return REAL(sem_getvalue)(sem, value);
 	ENTER(t, __builtin_return_address(0));

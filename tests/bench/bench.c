@@ -413,7 +413,8 @@ static void auto_table(const char *b)
 	static const char *const progs[] = { "lost_update",    "lazy_init",      "abba",
 					     "lost_wakeup",    "bounded_buffer", "ten_threads",
 					     "sleeps_minutes", "join_race",      "recursive_mutex",
-					     "yield_spin",     "timed_wait",     "c11_counter" };
+					     "yield_spin",     "timed_wait",     "reader_writer",
+					     "sem_pool",       "barrier_phase",  "c11_counter" };
 	static const char *const strategies[] = { "random", "pct:3", "pos" };
 	printf("(i) tests/auto under stepper run --auto: the first failing seed of 1..%d and\n"
 	       "    how many of the %d fail, per strategy\n",
