@@ -61,6 +61,26 @@ static const struct stp__obj *cond_of(const struct stp__thread *t)
 	}
 }
 
+/* The semaphore, rwlock, barrier or once a pending operation is on. */
+static const struct stp__obj *other_of(const struct stp__thread *t)
+{
+	switch (t->op) {
+	case STP__OP_SEM_WAIT:
+	case STP__OP_SEM_TRYWAIT:
+	case STP__OP_SEM_POST:
+	case STP__OP_RDLOCK:
+	case STP__OP_WRLOCK:
+	case STP__OP_TRYRDLOCK:
+	case STP__OP_TRYWRLOCK:
+	case STP__OP_RWUNLOCK:
+	case STP__OP_BARRIER:
+	case STP__OP_ONCE:
+		return t->obj;
+	default:
+		return NULL;
+	}
+}
+
 static const char *at_of(struct stp__thread *t)
 {
 	return atomic_load_explicit(&t->at, memory_order_acquire);
@@ -72,6 +92,9 @@ static int conflict(struct stp__thread *a, struct stp__thread *b)
 	if (m && m == mutex_of(b))
 		return 1;
 	if (cv && cv == cond_of(b))
+		return 1;
+	const struct stp__obj *o = other_of(a);
+	if (o && o == other_of(b))
 		return 1;
 	return a->op == STP__OP_STEP && b->op == STP__OP_STEP &&
 	       strcmp(at_of(a), at_of(b)) == 0;
