@@ -278,7 +278,7 @@ test: all $(TEST_BINS) $(TPROG_BINS) $(EX_BINS) $(AUTOP_BINS)
 bench: all $(BENCH_BIN) $(TPROG_BINS) $(AUTOP_BINS)
 	$(Q)B=$(B) $(BENCH_BIN)
 
-demo: all $(EX_BINS)
+demo: all $(EX_BINS) $(B)/tests/auto/abba_bug
 	$(Q)B=$(B) sh tests/examples/demo.sh
 
 # ---------------------------------------------------------------------------
