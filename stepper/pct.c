@@ -67,6 +67,12 @@ struct pct {
 	size_t count;                      /* decisions counted so far */
 	size_t length;                     /* L */
 	unsigned long low;                 /* the next demoted priority */
+	/* Threads that spun (a sched_yield, a trylock bound to fail): each
+	 * time, the thread drops below every thread that has not, the latest
+	 * lowest, so a loop spinning on them lets the others go (Fray's
+	 * rule); 0: never. */
+	uint64_t yielded[STP_MAX_THREADS];
+	uint64_t yields;
 };
 
 /* L of a program's run outside a loop: a few dozen pthread calls. */
@@ -202,6 +208,23 @@ static void demote(stp_stepper *s, struct pct *p, const stp__choice *c)
 			p->count, c->decision + 1, s->threads[c->current]->name, p->low + 1);
 }
 
+/* Is t, the deciding thread, at a point of a spin loop: a yield, or a
+ * trylock of a mutex another thread holds (it will fail)? */
+static int spinning(const struct stp__thread *t)
+{
+	return t->op == STP__OP_YIELD ||
+	       (t->op == STP__OP_TRYLOCK && t->obj->owner >= 0 && t->obj->owner != t->index);
+}
+
+/* Does thread a go before thread b? */
+static int above(const struct pct *p, int a, int b)
+{
+	uint64_t ya = p->yielded[a], yb = p->yielded[b];
+	if (ya != yb)
+		return ya == 0 || (yb != 0 && ya < yb);
+	return p->prio[a] > p->prio[b];
+}
+
 static int pct_pick(stp_stepper *s, const stp__choice *c)
 {
 	struct pct *p = s->src_state;
@@ -211,9 +234,11 @@ static int pct_pick(stp_stepper *s, const stp__choice *c)
 		if (p->next < p->npoints && p->points[p->next] == p->count)
 			demote(s, p, c);
 	}
+	if (c->current >= 0 && spinning(s->threads[c->current]))
+		p->yielded[c->current] = ++p->yields;
 	int best = c->enabled[0];
 	for (int k = 1; k < c->n; k++)
-		if (p->prio[c->enabled[k]] > p->prio[best])
+		if (above(p, c->enabled[k], best))
 			best = c->enabled[k];
 	return best;
 }

@@ -258,6 +258,29 @@ static void test_pct_and_pos_find_bugs_in_programs(void **state)
 	free(r);
 }
 
+/* Correct code that spins on sched_yield or on a trylock bound to fail is
+ * no livelock under pct: a spinning thread drops below the others. (Before,
+ * pct kept choosing the spinner on about a third of the seeds, until the
+ * decision limit.) */
+static void test_pct_lets_the_others_go_past_a_spinning_thread(void **state)
+{
+	(void)state;
+	static const char *const progs[] = { "yield_spin_fix", "edge_trylock_spin" };
+	struct result *r = malloc(sizeof *r);
+	assert_non_null(r);
+	for (size_t i = 0; i < 2; i++)
+		for (int seed = 1; seed <= scaled(100); seed++) {
+			char v[32], h[64];
+			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+			const char *vars[] = { v, "STEPPER_STRATEGY=pct:3", NULL };
+			run(progs[i], vars, r);
+			if (!passed(r))
+				fail_msg("%s, pct:3 seed %d ended %s:\n%s", progs[i], seed,
+					 how(r, h, sizeof h), r->out);
+		}
+	free(r);
+}
+
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */
 /* ------------------------------------------------------------------ */
@@ -466,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_each_bug_is_found_and_its_failure_replays),
 		cmocka_unit_test(test_each_fix_passes),
 		cmocka_unit_test(test_pct_and_pos_find_bugs_in_programs),
+		cmocka_unit_test(test_pct_lets_the_others_go_past_a_spinning_thread),
 		cmocka_unit_test(test_a_lock_order_deadlock_is_reported_as_its_cycle),
 		cmocka_unit_test(test_a_wait_nothing_can_signal_is_a_lost_wake_up),
 		cmocka_unit_test(test_a_relock_of_a_normal_mutex_is_a_self_deadlock),
