@@ -57,6 +57,7 @@
 #include "stepper_int.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 struct pct {
 	stp__rng rng;
@@ -67,12 +68,15 @@ struct pct {
 	size_t count;                      /* decisions counted so far */
 	size_t length;                     /* L */
 	unsigned long low;                 /* the next demoted priority */
-	/* Threads that spun (a sched_yield, a trylock bound to fail): each
-	 * time, the thread drops below every thread that has not, the latest
-	 * lowest, so a loop spinning on them lets the others go (Fray's
-	 * rule); 0: never. */
+	/* Threads that spin (a sched_yield, a trylock bound to fail, reached
+	 * again at the same call site): each time, the thread drops below every thread that has
+	 * not, the latest lowest, so a spin loop lets the others go (Fray's
+	 * rule, from the second spin: a single yield before a racy read must
+	 * not hide the race); 0: never. */
 	uint64_t yielded[STP_MAX_THREADS];
 	uint64_t yields;
+	unsigned spins[STP_MAX_THREADS];  /* spin points at its last spin site */
+	char spin_site[STP_MAX_THREADS][64];
 };
 
 /* L of a program's run outside a loop: a few dozen pthread calls. */
@@ -216,6 +220,24 @@ static int spinning(const struct stp__thread *t)
 	       (t->op == STP__OP_TRYLOCK && t->obj->owner >= 0 && t->obj->owner != t->index);
 }
 
+/* The deciding thread t came to a point: a spin point it has reached
+ * before at the same call site (a loop, not one yield before a racy read)
+ * drops it below the others. */
+static void note_spin(struct pct *p, const struct stp__thread *t)
+{
+	if (!spinning(t))
+		return;
+	char site[sizeof p->spin_site[0]];
+	stp__site_text(t->op_file, t->op_line, site, sizeof site);
+	int i = t->index;
+	if (strcmp(site, p->spin_site[i]) != 0) {
+		memcpy(p->spin_site[i], site, sizeof site);
+		p->spins[i] = 0;
+	}
+	if (++p->spins[i] >= 2)
+		p->yielded[i] = ++p->yields;
+}
+
 /* Does thread a go before thread b? */
 static int above(const struct pct *p, int a, int b)
 {
@@ -234,8 +256,8 @@ static int pct_pick(stp_stepper *s, const stp__choice *c)
 		if (p->next < p->npoints && p->points[p->next] == p->count)
 			demote(s, p, c);
 	}
-	if (c->current >= 0 && spinning(s->threads[c->current]))
-		p->yielded[c->current] = ++p->yields;
+	if (c->current >= 0)
+		note_spin(p, s->threads[c->current]);
 	int best = c->enabled[0];
 	for (int k = 1; k < c->n; k++)
 		if (above(p, c->enabled[k], best))
