@@ -8,6 +8,7 @@
 #include <stepper/stepper.h>
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -869,6 +870,18 @@ int main(int argc, char **argv)
 		auto_rows(getenv("B") ? getenv("B") : "build");
 		auto_table(getenv("B") ? getenv("B") : "build");
 		return 0;
+	}
+	if (argc > 2 && strcmp(argv[1], "scaling") == 0 && strcmp(argv[2], "pinned") == 0) {
+		/* row (g) with every thread on CPU 0 and no waiter spinning, as a
+		 * program's run under --auto (issue 14's question) */
+		cpu_set_t one;
+		CPU_ZERO(&one);
+		CPU_SET(0, &one);
+		if (sched_setaffinity(0, sizeof one, &one) != 0) {
+			perror("bench: sched_setaffinity");
+			return 1;
+		}
+		stp__ncpu_set(1);
 	}
 	if (argc > 1 && strcmp(argv[1], "scaling") == 0) { /* row (g) alone */
 		scaling_table();
