@@ -451,6 +451,20 @@ static void test_the_primitives_answer_as_glibc_does(void **state)
 	}
 }
 
+/* The clock variants (pthread_cond_clockwait, sem_clockwait, the rwlock's
+ * and the mutex's) are points on virtual time: an hour's wait and half an
+ * hour's sleep end at once, on every schedule. */
+static void test_the_clock_variants_wait_on_virtual_time(void **state)
+{
+	(void)state;
+	for (int seed = 1; seed <= scaled(50); seed++) {
+		char v[32];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, NULL };
+		expect_end("edge_clockwait", NULL, vars, "exit 0", NULL);
+	}
+}
+
 /* A named semaphore stays the kernel's: the program runs as it would. */
 static void test_a_named_semaphore_is_left_to_the_real_functions(void **state)
 {
@@ -505,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),
 		cmocka_unit_test(test_a_named_semaphore_is_left_to_the_real_functions),
 		cmocka_unit_test(test_the_primitives_answer_as_glibc_does),
+		cmocka_unit_test(test_the_clock_variants_wait_on_virtual_time),
 		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};

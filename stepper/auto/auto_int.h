@@ -22,11 +22,13 @@
  *     pthread_mutex_unlock pthread_cond_wait pthread_cond_timedwait
  *     pthread_cond_signal pthread_cond_broadcast sched_yield sleep usleep
  *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit
+ *     pthread_cond_clockwait pthread_mutex_clocklock
  *   start.c: __libc_start_main __assert_fail
  *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep
  *     mtx_lock mtx_trylock mtx_timedlock mtx_unlock cnd_wait cnd_timedwait
  *     cnd_signal cnd_broadcast
- *   prims.c: sem_open (named semaphores stay real)
+ *   prims.c: sem_open (named semaphores stay real) sem_clockwait
+ *     pthread_rwlock_clockrdlock pthread_rwlock_clockwrlock
  */
 #ifndef STEPPER_AUTO_INT_H
 #define STEPPER_AUTO_INT_H
@@ -109,6 +111,10 @@ void stp__real_resolve(void);
  * pthread_rwlock_timedrdlock, pthread_rwlock_timedwrlock,
  * pthread_rwlock_unlock, pthread_barrier_init, pthread_barrier_destroy,
  * pthread_barrier_wait and pthread_once. */
+
+/* A libc function the table above does not hold (newer or rarely used
+ * ones), found on first use into *slot. */
+void *stp__auto_libc(void **slot, const char *name);
 
 /* Set while the layer runs core code on this thread (see above). */
 extern _Thread_local int stp__auto_inside;

@@ -311,6 +311,40 @@ STP_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
 	return answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
 }
 
+static void *real_cond_clockwait, *real_mutex_clocklock;
+
+/* pthread_cond_timedwait on a clock of the caller's choice (glibc 2.30;
+ * what C++'s condition_variable::wait_for calls). */
+STP_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clk,
+				      const struct timespec *at)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return ((int (*)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+				 const struct timespec *))stp__auto_libc(&real_cond_clockwait,
+									 "pthread_cond_clockwait"))(
+			cv, m, clk, at);
+	if (at->tv_nsec < 0 || at->tv_nsec >= 1000000000 ||
+	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
+		return EINVAL;
+	ENTER(t, __builtin_return_address(0));
+	uint64_t ns = until(t->s, clk, at);
+	return answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
+}
+
+/* A clock lock is a lock to the model, as a timed one is (README). */
+STP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
+				       const struct timespec *at)
+{
+	struct stp__thread *t = stp__auto_self();
+	if (!t)
+		return ((int (*)(pthread_mutex_t *, clockid_t, const struct timespec *))
+				stp__auto_libc(&real_mutex_clocklock, "pthread_mutex_clocklock"))(
+			m, clk, at);
+	ENTER(t, __builtin_return_address(0));
+	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+}
+
 static int wake(pthread_cond_t *cv, int all, const void *pc)
 {
 	struct stp__thread *t = stp__auto_self();

@@ -86,15 +86,20 @@ static int valid_ts(const struct timespec *ts)
 
 /* From now on the run's realtime clock (which sem_timedwait and the
  * rwlocks' timed locks use) to the absolute time at. */
-static uint64_t until(stp_stepper *s, const struct timespec *at)
+static uint64_t until_on(stp_stepper *s, clockid_t clk, const struct timespec *at)
 {
 	if (at->tv_sec < 0)
 		return 0;
-	uint64_t now = stp__auto_vclock(s, CLOCK_REALTIME);
+	uint64_t now = stp__auto_vclock(s, clk);
 	if ((uint64_t)at->tv_sec >= UINT64_MAX / 1000000000u)
 		return UINT64_MAX - now;
 	uint64_t then = (uint64_t)at->tv_sec * 1000000000u + (uint64_t)at->tv_nsec;
 	return then > now ? then - now : 0;
+}
+
+static uint64_t until(stp_stepper *s, const struct timespec *at)
+{
+	return until_on(s, CLOCK_REALTIME, at);
 }
 
 /* ------------------------------------------------------------------ */
@@ -188,6 +193,27 @@ STP_EXPORT int sem_timedwait(sem_t *sem, const struct timespec *at)
 	return sem_answer(t, stp__semaphore_wait(t, sem, 1, until(t->s, at)));
 }
 
+static void *real_sem_clockwait, *real_rw_clockrd, *real_rw_clockwr;
+
+static int known_clock(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC;
+}
+
+STP_EXPORT int sem_clockwait(sem_t *sem, clockid_t clk, const struct timespec *at)
+{
+	struct stp__thread *t = sem_self(sem);
+	if (!t)
+		return ((int (*)(sem_t *, clockid_t, const struct timespec *))stp__auto_libc(
+			&real_sem_clockwait, "sem_clockwait"))(sem, clk, at);
+	if (!valid_ts(at) || !known_clock(clk)) {
+		errno = EINVAL;
+		return -1;
+	}
+	ENTER(t, __builtin_return_address(0));
+	return sem_answer(t, stp__semaphore_wait(t, sem, 1, until_on(t->s, clk, at)));
+}
+
 STP_EXPORT int sem_trywait(sem_t *sem)
 {
 	struct stp__thread *t = sem_self(sem);
@@ -255,20 +281,44 @@ STP_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 	return REAL(rwlock_destroy)(rw);
 }
 
-static int rw_lock(pthread_rwlock_t *rw, int write, const struct timespec *at, const void *pc)
+static int rw_lock_on(pthread_rwlock_t *rw, int write, clockid_t clk,
+		      const struct timespec *at, const void *pc)
 {
 	struct stp__thread *t = stp__auto_self();
 	if (!t) {
+		typedef int (*clocked)(pthread_rwlock_t *, clockid_t, const struct timespec *);
+		if (at && clk != CLOCK_REALTIME)
+			return ((clocked)stp__auto_libc(write ? &real_rw_clockwr : &real_rw_clockrd,
+							write ? "pthread_rwlock_clockwrlock"
+							      : "pthread_rwlock_clockrdlock"))(rw, clk,
+											      at);
 		if (at)
 			return write ? REAL(rwlock_timedwrlock)(rw, at)
 				     : REAL(rwlock_timedrdlock)(rw, at);
 		return write ? REAL(rwlock_wrlock)(rw) : REAL(rwlock_rdlock)(rw);
 	}
-	if (at && !valid_ts(at))
+	if (at && (!valid_ts(at) || !known_clock(clk)))
 		return EINVAL;
 	ENTER(t, pc);
-	uint64_t ns = at ? until(t->s, at) : 0;
+	uint64_t ns = at ? until_on(t->s, clk, at) : 0;
 	return answer(t, stp__rwlock_lock(t, rw, rw_kind(rw), write, at != NULL, ns));
+}
+
+static int rw_lock(pthread_rwlock_t *rw, int write, const struct timespec *at, const void *pc)
+{
+	return rw_lock_on(rw, write, CLOCK_REALTIME, at, pc);
+}
+
+STP_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t *rw, clockid_t clk,
+					  const struct timespec *at)
+{
+	return rw_lock_on(rw, 0, clk, at, __builtin_return_address(0));
+}
+
+STP_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *rw, clockid_t clk,
+					  const struct timespec *at)
+{
+	return rw_lock_on(rw, 1, clk, at, __builtin_return_address(0));
 }
 
 STP_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *rw)

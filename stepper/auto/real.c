@@ -88,3 +88,13 @@ __attribute__((constructor(101))) static void resolve_first(void)
 {
 	stp__real_resolve();
 }
+
+void *stp__auto_libc(void **slot, const char *name)
+{
+	void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (!f) {
+		f = need(name);
+		__atomic_store_n(slot, f, __ATOMIC_RELEASE);
+	}
+	return f;
+}
