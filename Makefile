@@ -81,6 +81,10 @@ TPROG_BINS := $(TPROG_SRCS:tests/progs/%.c=$(B)/tests/progs/%)
 # Unmodified pthread programs (tests/auto): plain cc -pthread, no stepper.
 AUTOP_SRCS := $(wildcard tests/auto/*.c)
 AUTOP_BINS := $(AUTOP_SRCS:tests/auto/%.c=$(B)/tests/auto/%)
+# ...and in C++ (std::thread and friends), when a C++ compiler is there
+# (test_auto skips them otherwise).
+AUTOP_CXX_SRCS := $(wildcard tests/auto/*.cc)
+AUTOP_BINS += $(if $(shell command -v $(CXX) 2>/dev/null),$(AUTOP_CXX_SRCS:tests/auto/%.cc=$(B)/tests/auto/%))
 EX_SRCS    := $(wildcard tests/examples/*.c)
 EX_BINS    := $(EX_SRCS:tests/examples/%.c=$(B)/examples/%)
 BENCH_BIN  := $(B)/bench/bench
@@ -254,6 +258,10 @@ $(B)/tests/progs/%: tests/progs/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 $(B)/tests/auto/%: tests/auto/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -O1 -g $(SANFLAGS) -pthread -o $@ $<
+
+$(B)/tests/auto/%: tests/auto/%.cc
+	@mkdir -p $(@D)
+	$(Q)$(CXX) -std=c++17 -Wall -Wextra -O1 -g $(SANFLAGS) -pthread -o $@ $<
 
 $(B)/examples/%: tests/examples/%.c $(STATIC) $(STAGED) | $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -465,6 +465,30 @@ static void test_the_clock_variants_wait_on_virtual_time(void **state)
 	}
 }
 
+/* A C++ program: std::thread, std::mutex, std::condition_variable's
+ * wait_for (pthread_cond_clockwait) and sleep_for reach the same points
+ * through libstdc++. Skipped where the Makefile found no C++ compiler. */
+static void test_a_cxx_program_is_controlled(void **state)
+{
+	(void)state;
+	char exe[512];
+	path_of(exe, sizeof exe, "%s/tests/auto/%s", "cxx_queue");
+	if (access(exe, X_OK) != 0) {
+		print_message("no %s (no C++ compiler): skipped\n", exe);
+		skip();
+	}
+	for (int seed = 1; seed <= scaled(50); seed++) {
+		char v[32];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, NULL };
+		expect_end("cxx_queue", NULL, vars, "exit 0", NULL);
+	}
+	const char *debug[] = { "STEPPER_DEBUG=1", NULL };
+	const char *t[] = { "expecting [main] timedwait(cv#1)", "expecting [main/1] sleep",
+			    "expecting [main] spawn(main/1)", NULL };
+	expect_end("cxx_queue", NULL, debug, "exit 0", t);
+}
+
 /* A named semaphore stays the kernel's: the program runs as it would. */
 static void test_a_named_semaphore_is_left_to_the_real_functions(void **state)
 {
@@ -520,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_a_named_semaphore_is_left_to_the_real_functions),
 		cmocka_unit_test(test_the_primitives_answer_as_glibc_does),
 		cmocka_unit_test(test_the_clock_variants_wait_on_virtual_time),
+		cmocka_unit_test(test_a_cxx_program_is_controlled),
 		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};
