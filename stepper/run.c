@@ -649,7 +649,9 @@ static void watch(stp_stepper *s)
 	uint64_t period = limit / 4 > 1000000u ? limit / 4 : 1000000u;
 	size_t seen = progress(s);
 	uint64_t seen_at = stp__mono_ns(), give_up = 0;
-	while (atomic_load(&s->nended) < stp__nthreads(s)) {
+	/* (a program's run is concluded by its exit, with threads still
+	 * there: from then on there is nothing to watch) */
+	while (atomic_load(&s->nended) < stp__nthreads(s) && !atomic_load(&s->concluded)) {
 		uint64_t now = stp__mono_ns();
 		uint64_t deadline = give_up ? give_up : seen_at + limit;
 		uint64_t wake = now + period < deadline ? now + period : deadline;

@@ -489,6 +489,42 @@ static void test_a_cxx_program_is_controlled(void **state)
 	expect_end("cxx_queue", NULL, debug, "exit 0", t);
 }
 
+/* What glibc runs at a thread's end is part of the run (a cleanup handler
+ * that unlocks on pthread_exit, a key destructor that locks), a joined
+ * thread's reused id names the new thread, and call_once is a point: on
+ * every schedule, under each strategy. */
+static void test_a_thread_ends_after_its_handlers_and_destructors(void **state)
+{
+	(void)state;
+	static const char *const strategies[] = { "STEPPER_STRATEGY=random",
+						  "STEPPER_STRATEGY=pct:3", "STEPPER_STRATEGY=pos" };
+	for (size_t k = 0; k < 3; k++)
+		for (int seed = 1; seed <= scaled(50); seed++) {
+			char v[32];
+			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+			const char *vars[] = { v, strategies[k], NULL };
+			expect_end("edge_thread_end", NULL, vars, "exit 0", NULL);
+		}
+}
+
+/* The failure report is made on the thread that found the failure, whose
+ * stack may be the smallest there is. */
+static void test_a_report_fits_a_small_thread_stack(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: deadlock: a cycle of threads", "the cycle: [main/", NULL };
+	expect_report("edge_small_stacks", "exit 86", t);
+}
+
+/* exit() ends the run before the atexit handlers: one that takes longer
+ * than the stall limit is no stall. */
+static void test_slow_atexit_handlers_are_no_stall(void **state)
+{
+	(void)state;
+	const char *vars[] = { "STEPPER_STALL_MS=100", NULL };
+	expect_end("edge_slow_atexit", NULL, vars, "exit 0", NULL);
+}
+
 /* A named semaphore stays the kernel's: the program runs as it would. */
 static void test_a_named_semaphore_is_left_to_the_real_functions(void **state)
 {
@@ -545,6 +581,9 @@ int main(void)
 		cmocka_unit_test(test_the_primitives_answer_as_glibc_does),
 		cmocka_unit_test(test_the_clock_variants_wait_on_virtual_time),
 		cmocka_unit_test(test_a_cxx_program_is_controlled),
+		cmocka_unit_test(test_a_thread_ends_after_its_handlers_and_destructors),
+		cmocka_unit_test(test_a_report_fits_a_small_thread_stack),
+		cmocka_unit_test(test_slow_atexit_handlers_are_no_stall),
 		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};

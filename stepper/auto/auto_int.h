@@ -24,7 +24,7 @@
  *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit
  *     pthread_cond_clockwait pthread_mutex_clocklock
  *   start.c: __libc_start_main __assert_fail
- *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep
+ *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep call_once
  *     mtx_lock mtx_trylock mtx_timedlock mtx_unlock cnd_wait cnd_timedwait
  *     cnd_signal cnd_broadcast
  *   prims.c: sem_open (named semaphores stay real) sem_clockwait
@@ -137,8 +137,10 @@ void stp__auto_site(struct stp__thread *t, const void *pc);
 void stp__auto_stuck(void) __attribute__((noreturn));
 /* The program ends: exit(status) or the return from main on thread t. */
 void stp__auto_exit(struct stp__thread *t, int status) __attribute__((noreturn));
-/* Main called pthread_exit: leave its body (start.c). */
-void stp__auto_main_exit(void) __attribute__((noreturn));
+/* t, the calling thread, ends after glibc's end-of-thread work (cleanup
+ * handlers, destructors) rather than when its function returns; on a
+ * failure the run is aborted (interpose.c). */
+void stp__auto_end_after_destructors(struct stp__thread *t);
 /* The wrapped start of every program (start.c). */
 int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
 		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
@@ -153,7 +155,8 @@ long stp__auto_copy_index(void);
 /* Print the run's errors, one "stepper: " line each, with the sites of
  * the program's executable named by addr2line when symbolise (sites.c). */
 void stp__auto_print_errors(stp_stepper *s, FILE *out, int symbolise);
-/* Is t the thread that runs main? */
-int stp__auto_is_main(const struct stp__thread *t);
+/* Make what the ends of made threads need (interpose.c), once, before
+ * the first is made. */
+void stp__auto_threads_prepare(void);
 
 #endif

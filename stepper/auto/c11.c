@@ -140,6 +140,18 @@ STP_EXPORT int thrd_sleep(const struct timespec *d, struct timespec *rem)
 	return TWIN(nanosleep(d, rem)) == 0 ? 0 : -2;
 }
 
+/* glibc's call_once is its internal once, past pthread_once: the twin
+ * (once_flag is a pthread_once_t there). */
+STP_EXPORT void call_once(once_flag *flag, void (*fn)(void))
+{
+	static void *real_call_once;
+	if (!stp__auto_self()) {
+		LIBC(void (*)(once_flag *, void (*)(void)), call_once)(flag, fn);
+		return;
+	}
+	TWIN(pthread_once((pthread_once_t *)flag, fn));
+}
+
 /* ------------------------------------------------------------------ */
 /* Mutexes and conditions                                              */
 /* ------------------------------------------------------------------ */

@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,7 @@ struct made {
 	pthread_t id;
 	const pthread_attr_t *attr;
 	struct stp__thread *t;
+	int error; /* the real pthread_create's, when it failed */
 };
 
 /* The threads made in this run, by pthread_t (at most STP_MAX_THREADS;
@@ -76,12 +78,53 @@ struct made {
 static struct made *made[STP_MAX_THREADS];
 static int nmade;
 
+/* The thread id names: the newest made with it (glibc hands a joined or
+ * detached thread's id to the next thread it makes). */
 static struct made *made_of(pthread_t id)
 {
-	for (int i = 0; i < nmade; i++)
+	for (int i = nmade - 1; i >= 0; i--)
 		if (pthread_equal(made[i]->id, id))
 			return made[i];
 	return NULL;
+}
+
+/* A made thread ends after everything glibc runs at a thread's end: the
+ * cleanup handlers of pthread_exit, C++ thread_local destructors, then the
+ * key destructors, in up to PTHREAD_DESTRUCTOR_ITERATIONS rounds while a
+ * key has a value. Ours re-arms itself for every round but the last and
+ * ends the thread in the last, so what runs before (an unlock in a
+ * cleanup handler, a destructor that locks) is made of points too. */
+static pthread_key_t end_key;
+static int end_key_made;
+
+static void thread_end(void *v)
+{
+	uintptr_t round = (uintptr_t)v;
+	struct stp__thread *t = stp_self_;
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+		pthread_setspecific(end_key, (void *)(round + 1));
+		return;
+	}
+	if (t) {
+		stp__auto_inside = 1;
+		stp__thread_finish(t);
+	}
+}
+
+void stp__auto_end_after_destructors(struct stp__thread *t)
+{
+	if (end_key_made && pthread_setspecific(end_key, (void *)1) == 0)
+		return;
+	stp__error(t->s, STP__OUT_FAIL, "cannot control the end of [%s]: no thread key",
+		   t->name);
+	stp__abort(t->s);
+	stp__auto_stuck();
+}
+
+void stp__auto_threads_prepare(void)
+{
+	if (!end_key_made && pthread_key_create(&end_key, thread_end) == 0)
+		end_key_made = 1;
 }
 
 static void made_body(void *p)
@@ -95,20 +138,20 @@ static void *trampoline(void *p)
 	struct stp__thread *t = p;
 	struct made *m = t->arg;
 	stp__auto_inside = 1;
-	if (stp__thread_enter(t) == 0) {
-		stp__auto_inside = 0;
-		made_body(m);
-		stp__auto_inside = 1;
-	}
-	stp__thread_finish(t);
-	return m->ret;
+	if (stp__thread_enter(t) != 0)
+		stp__auto_stuck(); /* aborted: the abort hook ends the process */
+	stp__auto_end_after_destructors(t);
+	stp__auto_inside = 0;
+	made_body(m);
+	return m->ret; /* the end comes in thread_end, after the destructors */
 }
 
 static int start_real(struct stp__thread *child, void *ctx)
 {
 	struct made *m = ctx;
 	m->t = child;
-	return REAL(create)(&m->id, m->attr, trampoline, child);
+	m->error = REAL(create)(&m->id, m->attr, trampoline, child);
+	return m->error;
 }
 
 STP_EXPORT int pthread_create(pthread_t *id, const pthread_attr_t *attr,
@@ -124,16 +167,20 @@ STP_EXPORT int pthread_create(pthread_t *id, const pthread_attr_t *attr,
 		return EAGAIN;
 	}
 	*m = (struct made){ .fn = fn, .arg = arg, .attr = attr };
+	/* in the table before the child can run (the decision after the
+	 * spawn may let it go first, as far as its pthread_exit) */
+	made[nmade++] = m;
 	struct stp__thread *child = NULL;
 	int rc = stp__spawn(t, made_body, m, start_real, m, &child);
 	if (rc == STP_ETHREAD || rc == STP_ENOMEM) {
+		int e = rc == STP_ETHREAD && m->error ? m->error : EAGAIN;
+		made[--nmade] = NULL;
 		free(m);
 		LEAVE();
-		return EAGAIN;
+		return e;
 	}
 	if (rc != 0)
 		stp__auto_stuck(); /* aborted: the abort hook ends the process */
-	made[nmade++] = m;
 	*id = m->id;
 	LEAVE();
 	return 0;
@@ -175,15 +222,13 @@ STP_EXPORT int pthread_detach(pthread_t id)
 STP_EXPORT void pthread_exit(void *ret)
 {
 	struct stp__thread *t = stp__auto_self();
-	if (t && stp__auto_is_main(t))
-		stp__auto_main_exit();
-	if (t) {
-		stp__auto_inside = 1;
-		for (int i = 0; i < nmade; i++)
-			if (made[i]->t == t)
-				made[i]->ret = ret;
-		stp__thread_finish(t);
-	}
+	for (int i = nmade - 1; t && i >= 0; i--)
+		if (made[i]->t == t) {
+			made[i]->ret = ret;
+			break;
+		}
+	/* its cleanup handlers and destructors run as points; it ends in
+	 * thread_end */
 	REAL(thread_exit)(ret);
 }
 
@@ -279,6 +324,8 @@ static uint64_t ns_of(const struct timespec *ts)
 {
 	if (ts->tv_sec < 0)
 		return 0;
+	if ((uint64_t)ts->tv_sec >= (uint64_t)INT64_MAX / 1000000000u)
+		return INT64_MAX; /* virtual time holds ~292 years */
 	return (uint64_t)ts->tv_sec * 1000000000u + (uint64_t)ts->tv_nsec;
 }
 
@@ -341,6 +388,9 @@ STP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 		return ((int (*)(pthread_mutex_t *, clockid_t, const struct timespec *))
 				stp__auto_libc(&real_mutex_clocklock, "pthread_mutex_clocklock"))(
 			m, clk, at);
+	if (at->tv_nsec < 0 || at->tv_nsec >= 1000000000 ||
+	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
+		return EINVAL;
 	ENTER(t, __builtin_return_address(0));
 	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
 }
@@ -427,11 +477,18 @@ static int virtual_clock(clockid_t clk)
 	       clk == CLOCK_BOOTTIME;
 }
 
+/* The clocks a sleep may be on (glibc refuses the others: the real call
+ * says so). */
+static int sleep_clock(clockid_t clk)
+{
+	return clk == CLOCK_REALTIME || clk == CLOCK_MONOTONIC || clk == CLOCK_BOOTTIME;
+}
+
 STP_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			       struct timespec *rem)
 {
 	struct stp__thread *t = stp__auto_self();
-	if (!t || !virtual_clock(clk))
+	if (!t || !sleep_clock(clk))
 		return REAL(clock_nanosleep)(clk, flags, req, rem);
 	if (!valid_ts(req))
 		return EINVAL;
@@ -446,7 +503,8 @@ uint64_t stp__auto_vclock(const stp_stepper *s, clockid_t clk)
 	static const uint64_t realtime_epoch = 1577836800ull * 1000000000u; /* 2020-01-01 */
 	static const uint64_t monotonic_epoch = 1000ull * 1000000000u;
 	int real = clk == CLOCK_REALTIME || clk == CLOCK_REALTIME_COARSE;
-	return (real ? realtime_epoch : monotonic_epoch) + s->vnow;
+	uint64_t epoch = real ? realtime_epoch : monotonic_epoch;
+	return s->vnow > UINT64_MAX - epoch ? UINT64_MAX : epoch + s->vnow;
 }
 
 STP_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define MAX_SITES 64
+#define CMD_SIZE 4096
 
 struct site {
 	unsigned long off;
@@ -51,14 +52,18 @@ static size_t collect(const char *text, const char *name, struct site *sites, si
  * keep an empty text. */
 static void name_sites(const char *exe, struct site *sites, size_t n)
 {
-	char cmd[4096];
-	size_t len = (size_t)snprintf(cmd, sizeof cmd,
-				      "addr2line -f -e '%s' 2>/dev/null", exe);
-	if (strchr(exe, '\'') || len >= sizeof cmd)
+	char *cmd = malloc(CMD_SIZE);
+	if (!cmd)
 		return;
-	for (size_t i = 0; i < n && len + 24 < sizeof cmd; i++)
-		len += (size_t)snprintf(cmd + len, sizeof cmd - len, " 0x%lx", sites[i].off);
+	size_t len = (size_t)snprintf(cmd, CMD_SIZE, "addr2line -f -e '%s' 2>/dev/null", exe);
+	if (strchr(exe, '\'') || len >= CMD_SIZE) {
+		free(cmd);
+		return;
+	}
+	for (size_t i = 0; i < n && len + 24 < CMD_SIZE; i++)
+		len += (size_t)snprintf(cmd + len, CMD_SIZE - len, " 0x%lx", sites[i].off);
 	FILE *f = popen(cmd, "r");
+	free(cmd);
 	if (!f)
 		return;
 	char fn[160], at[512];
@@ -101,11 +106,16 @@ static void print_named(FILE *out, const char *text, const char *name,
 
 void stp__auto_print_errors(stp_stepper *s, FILE *out, int symbolise)
 {
-	char exe[1024];
-	const char *path = symbolise ? exe_name(exe, sizeof exe) : NULL;
+	/* on the heap: this runs on whichever thread of the program found the
+	 * failure, whose stack may be small */
+	struct work {
+		char exe[1024];
+		struct site sites[MAX_SITES];
+	} *w = symbolise ? calloc(1, sizeof *w) : NULL;
+	const char *path = w ? exe_name(w->exe, sizeof w->exe) : NULL;
 	const char *name = path ? strrchr(path, '/') : NULL;
 	name = name ? name + 1 : path;
-	struct site sites[MAX_SITES];
+	struct site *sites = w ? w->sites : NULL;
 	size_t n = 0;
 	for (size_t i = 0; name && i < stp_error_count(s); i++)
 		n = collect(stp_error(s, i), name, sites, n);
@@ -116,4 +126,5 @@ void stp__auto_print_errors(stp_stepper *s, FILE *out, int symbolise)
 		print_named(out, stp_error(s, i), name ? name : "\x01", sites, n);
 		fputc('\n', out);
 	}
+	free(w);
 }

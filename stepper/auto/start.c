@@ -26,7 +26,6 @@
 #include <assert.h>
 #include <sched.h>
 #include <malloc.h>
-#include <setjmp.h>
 #include <signal.h>
 #include <ucontext.h>
 #include <stdio.h>
@@ -50,12 +49,10 @@ static stp_stepper *run_s;
 static atomic_int live;     /* interposers take points */
 static atomic_int exiting;  /* an exit concludes the run: aborts are its own */
 static atomic_int reported;
-static struct stp__thread *main_thread;
 static const char *failure_trace; /* STEPPER_TRACE, written only on a failure */
 static int (*program_main)(int, char **, char **);
 static int main_argc;
 static char **main_argv, **main_envp;
-static jmp_buf main_jb;
 
 struct stp__thread *stp__auto_self(void)
 {
@@ -63,11 +60,6 @@ struct stp__thread *stp__auto_self(void)
 	if (!t || stp__auto_inside || !atomic_load_explicit(&live, memory_order_relaxed))
 		return NULL;
 	return t;
-}
-
-int stp__auto_is_main(const struct stp__thread *t)
-{
-	return t == main_thread;
 }
 
 void stp__auto_stuck(void)
@@ -135,7 +127,7 @@ static void conclude_as(stp_stepper *s, int in_handler)
 {
 	stp__auto_inside = 1;
 	stp__run_conclude(s);
-	if (atomic_exchange(&reported, 1) || stp_error_count(s) == 0)
+	if (stp_error_count(s) == 0 || atomic_exchange(&reported, 1))
 		return;
 	if (failure_trace)
 		stp_trace_write(s, failure_trace);
@@ -202,23 +194,17 @@ void stp__auto_exit(struct stp__thread *t, int status)
 	REAL(exit)(code);
 }
 
-void stp__auto_main_exit(void)
-{
-	longjmp(main_jb, 1);
-}
-
-/* The body of the run's thread "main". */
+/* The body of the run's thread "main". A pthread_exit in main ends this
+ * thread as any made thread's ends (interpose.c): its cleanup handlers and
+ * destructors first, then the end; the others go on. */
 static void main_body(void *arg)
 {
 	(void)arg;
 	struct stp__thread *t = stp_self_;
-	main_thread = t;
-	if (setjmp(main_jb) == 0) {
-		stp__auto_inside = 0;
-		int status = program_main(main_argc, main_argv, main_envp);
-		stp__auto_exit(t, status); /* the return from main is exit */
-	}
-	stp__auto_inside = 1; /* pthread_exit in main: the others go on */
+	stp__auto_end_after_destructors(t);
+	stp__auto_inside = 0;
+	int status = program_main(main_argc, main_argv, main_envp);
+	stp__auto_exit(t, status); /* the return from main is exit */
 }
 
 /* ------------------------------------------------------------------ */
@@ -311,6 +297,7 @@ static void prepare(void)
 		return;
 	done = 1;
 	catch_crashes();
+	stp__auto_threads_prepare();
 	pthread_atfork(NULL, NULL, forked);
 	mallopt(M_ARENA_MAX, 1);
 	stp__ncpu();
@@ -372,6 +359,8 @@ static int controlled_main(int argc, char **argv, char **envp)
 	prepare();
 	atomic_store(&live, 1);
 	stp_run(s); /* every thread ended: main called pthread_exit */
+	if (atomic_load(&exiting))
+		stp__auto_stuck(); /* a thread is in exit(): it ends the process */
 	atomic_store(&live, 0);
 	conclude(s);
 	REAL(exit)(stp_error_count(s) ? code_of(s) : 0);
