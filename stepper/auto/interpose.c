@@ -88,12 +88,14 @@ static struct made *made_of(pthread_t id)
 	return NULL;
 }
 
-/* A made thread ends after everything glibc runs at a thread's end: the
- * cleanup handlers of pthread_exit, C++ thread_local destructors, then the
- * key destructors, in up to PTHREAD_DESTRUCTOR_ITERATIONS rounds while a
- * key has a value. Ours re-arms itself for every round but the last and
- * ends the thread in the last, so what runs before (an unlock in a
- * cleanup handler, a destructor that locks) is made of points too. */
+/* A made thread ends after what glibc runs at a thread's end: the cleanup
+ * handlers of pthread_exit, C++ thread_local destructors, then the key
+ * destructors, in up to PTHREAD_DESTRUCTOR_ITERATIONS (4) rounds while a
+ * key has a value. Ours re-arms itself and ends the thread in the last
+ * round but one, so what runs before (an unlock in a cleanup handler, a
+ * destructor that locks) is made of points too. (Not the last round:
+ * ThreadSanitizer ends its own record of the thread there, and the end's
+ * instrumented code must come before.) */
 static pthread_key_t end_key;
 static int end_key_made;
 
@@ -101,7 +103,7 @@ static void thread_end(void *v)
 {
 	uintptr_t round = (uintptr_t)v;
 	struct stp__thread *t = stp_self_;
-	if (round < PTHREAD_DESTRUCTOR_ITERATIONS) {
+	if (round < PTHREAD_DESTRUCTOR_ITERATIONS - 1) {
 		pthread_setspecific(end_key, (void *)(round + 1));
 		return;
 	}
