@@ -151,8 +151,10 @@ static void conclude(stp_stepper *s)
 /* The core is aborting the run (stp__abort): end the process now. */
 static void on_abort(stp_stepper *s)
 {
-	if (atomic_load(&exiting))
-		return;
+	if (atomic_exchange(&exiting, 1))
+		return; /* an exit already ends the process */
+	/* (exiting also keeps the watcher, which stops watching once the run
+	 * is concluded, from ending the process while this reports) */
 	atomic_store(&live, 0);
 	conclude(s);
 	_exit(code_of(s));
