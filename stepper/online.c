@@ -425,6 +425,16 @@ static uint64_t earliest_deadline(stp_stepper *s)
 	return min;
 }
 
+void stp__vtime_pass(stp_stepper *s, uint64_t ns)
+{
+	s->vnow = ns > UINT64_MAX - s->vnow ? UINT64_MAX : s->vnow + ns;
+	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
+		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+		if (timing_out(t) && t->has_deadline && t->deadline <= s->vnow)
+			atomic_store(&t->may_time_out, 1);
+	}
+}
+
 /* Nothing can go on: every timed wait may now time out (1 when one may),
  * but one with a deadline on the run's clock waits for it (*on_clock).
  * On virtual time, time jumps to the earliest deadline and only the

@@ -562,6 +562,10 @@ int stp__yield(struct stp__thread *self);
 /* A sleep of ns on the run's virtual time (s->vtime): blocked until
  * nothing else can go on and its deadline is the earliest. */
 int stp__vsleep(struct stp__thread *self, uint64_t ns);
+/* Virtual time passes ns while threads can still go on (a thread polling
+ * the clock, the preload's rule), called by the turnstile's holder: the
+ * timed operations due by then may time out. */
+void stp__vtime_pass(stp_stepper *s, uint64_t ns);
 /* The point "exit": the program ends (the run is concluded by the caller
  * when this returns 0). */
 int stp__exit_point(struct stp__thread *self);

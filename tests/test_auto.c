@@ -525,6 +525,24 @@ static void test_slow_atexit_handlers_are_no_stall(void **state)
 	expect_end("edge_slow_atexit", NULL, vars, "exit 0", NULL);
 }
 
+/* Threads that wait by polling the clock (with sched_yield, or busy) see
+ * virtual time move, on every schedule. (Before, time moved only when all
+ * were blocked: the busy one stalled the run, the yielding one met the
+ * decision limit.) */
+static void test_threads_polling_the_clock_see_time_move(void **state)
+{
+	(void)state;
+	static const char *const strategies[] = { "STEPPER_STRATEGY=random",
+						  "STEPPER_STRATEGY=pct:3", "STEPPER_STRATEGY=pos" };
+	for (size_t k = 0; k < 3; k++)
+		for (int seed = 1; seed <= scaled(30); seed++) {
+			char v[32];
+			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+			const char *vars[] = { v, strategies[k], NULL };
+			expect_end("edge_clock_poll", NULL, vars, "exit 0", NULL);
+		}
+}
+
 /* A named semaphore stays the kernel's: the program runs as it would. */
 static void test_a_named_semaphore_is_left_to_the_real_functions(void **state)
 {
@@ -584,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_a_thread_ends_after_its_handlers_and_destructors),
 		cmocka_unit_test(test_a_report_fits_a_small_thread_stack),
 		cmocka_unit_test(test_slow_atexit_handlers_are_no_stall),
+		cmocka_unit_test(test_threads_polling_the_clock_see_time_move),
 		cmocka_unit_test(test_threads_left_at_exit_are_noted_and_no_thread_is_fine),
 		cmocka_unit_test(test_the_program_s_exit_status_is_kept_and_fails_the_run),
 	};

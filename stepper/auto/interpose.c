@@ -27,8 +27,12 @@ _Thread_local const void *stp__auto_caller;
 
 /* Run core code on t's behalf (the core's own pthread calls go real),
  * at the call site pc, or the one a C11 twin saw (c11.c). */
+/* Reads of the clock since the thread's last point (see clock_read). */
+static _Thread_local unsigned clock_reads;
+
 static void enter(struct stp__thread *t, const void *pc)
 {
+	clock_reads = 0;
 	stp__auto_inside = 1;
 	stp__auto_site(t, stp__auto_caller ? stp__auto_caller : pc);
 	stp__auto_caller = NULL;
@@ -421,13 +425,36 @@ STP_EXPORT int pthread_cond_broadcast(pthread_cond_t *cv)
 /* Yields, sleeps and the clock                                        */
 /* ------------------------------------------------------------------ */
 
+/* Virtual time moves only when every thread is blocked, so a thread that
+ * waits by polling the clock would never see it move: a yield after a
+ * read of the clock passes POLL_NS of virtual time, and so do every
+ * POLL_READS reads without a point (a yield point there: a busy poll is a
+ * spin). The amounts depend on the schedule only. */
+#define POLL_NS 1000000u /* 1 ms */
+#define POLL_READS 1000u
+
+static int polled_yield(struct stp__thread *t, const void *pc)
+{
+	int polled = clock_reads > 0;
+	ENTER(t, pc);
+	if (polled)
+		stp__vtime_pass(t->s, POLL_NS);
+	return answer(t, stp__yield(t));
+}
+
 STP_EXPORT int sched_yield(void)
 {
 	struct stp__thread *t = stp__auto_self();
 	if (!t)
 		return REAL(sched_yield)();
-	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__yield(t));
+	return polled_yield(t, __builtin_return_address(0));
+}
+
+/* A read of the virtual clock on a controlled thread. */
+static void clock_read(struct stp__thread *t, const void *pc)
+{
+	if (++clock_reads >= POLL_READS)
+		polled_yield(t, pc);
 }
 
 static int vsleep(struct stp__thread *t, uint64_t ns, const void *pc)
@@ -514,6 +541,7 @@ STP_EXPORT int clock_gettime(clockid_t clk, struct timespec *ts)
 	struct stp__thread *t = stp__auto_self();
 	if (!t || !virtual_clock(clk))
 		return REAL(clock_gettime)(clk, ts);
+	clock_read(t, __builtin_return_address(0));
 	uint64_t ns = stp__auto_vclock(t->s, clk);
 	ts->tv_sec = (time_t)(ns / 1000000000u);
 	ts->tv_nsec = (long)(ns % 1000000000u);
@@ -525,6 +553,7 @@ STP_EXPORT int gettimeofday(struct timeval *tv, void *tz)
 	struct stp__thread *t = stp__auto_self();
 	if (!t)
 		return REAL(gettimeofday)(tv, tz);
+	clock_read(t, __builtin_return_address(0));
 	uint64_t ns = stp__auto_vclock(t->s, CLOCK_REALTIME);
 	tv->tv_sec = (time_t)(ns / 1000000000u);
 	tv->tv_usec = (suseconds_t)(ns % 1000000000u / 1000u);
@@ -536,6 +565,7 @@ STP_EXPORT time_t time(time_t *out)
 	struct stp__thread *t = stp__auto_self();
 	if (!t)
 		return REAL(time)(out);
+	clock_read(t, __builtin_return_address(0));
 	time_t now = (time_t)(stp__auto_vclock(t->s, CLOCK_REALTIME) / 1000000000u);
 	if (out)
 		*out = now;
