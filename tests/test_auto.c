@@ -493,18 +493,24 @@ static void test_a_cxx_program_is_controlled(void **state)
  * that unlocks on pthread_exit, a key destructor that locks), a joined
  * thread's reused id names the new thread, and call_once is a point: on
  * every schedule, under each strategy. */
-static void test_a_thread_ends_after_its_handlers_and_destructors(void **state)
+/* prog exits 0 on seeds 1..seeds under each strategy. */
+static void passes_under_each_strategy(const char *prog, int seeds)
 {
-	(void)state;
 	static const char *const strategies[] = { "STEPPER_STRATEGY=random",
 						  "STEPPER_STRATEGY=pct:3", "STEPPER_STRATEGY=pos" };
 	for (size_t k = 0; k < 3; k++)
-		for (int seed = 1; seed <= scaled(50); seed++) {
+		for (int seed = 1; seed <= seeds; seed++) {
 			char v[32];
 			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
 			const char *vars[] = { v, strategies[k], NULL };
-			expect_end("edge_thread_end", NULL, vars, "exit 0", NULL);
+			expect_end(prog, NULL, vars, "exit 0", NULL);
 		}
+}
+
+static void test_a_thread_ends_after_its_handlers_and_destructors(void **state)
+{
+	(void)state;
+	passes_under_each_strategy("edge_thread_end", scaled(50));
 }
 
 /* The failure report is made on the thread that found the failure, whose
@@ -532,15 +538,7 @@ static void test_slow_atexit_handlers_are_no_stall(void **state)
 static void test_threads_polling_the_clock_see_time_move(void **state)
 {
 	(void)state;
-	static const char *const strategies[] = { "STEPPER_STRATEGY=random",
-						  "STEPPER_STRATEGY=pct:3", "STEPPER_STRATEGY=pos" };
-	for (size_t k = 0; k < 3; k++)
-		for (int seed = 1; seed <= scaled(30); seed++) {
-			char v[32];
-			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
-			const char *vars[] = { v, strategies[k], NULL };
-			expect_end("edge_clock_poll", NULL, vars, "exit 0", NULL);
-		}
+	passes_under_each_strategy("edge_clock_poll", scaled(30));
 }
 
 /* A named semaphore stays the kernel's: the program runs as it would. */
