@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "stepper_int.h"
+#include "made_threads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,58 +20,6 @@
 
 #define SEEDS 200
 
-/* Start a made thread on a pool worker, as the library does. */
-static void child_main(void *p)
-{
-	struct stp__thread *t = p;
-	if (stp__thread_enter(t) == 0)
-		t->fn(t->arg);
-	stp__thread_finish(t);
-}
-
-static int start_on_pool(struct stp__thread *child, void *ctx)
-{
-	(void)ctx;
-	stp__worker *w;
-	if (stp__pool_get(&w) < 0)
-		return -1;
-	stp__pool_start(w, child_main, child);
-	return 0;
-}
-
-static struct stp__thread *spawn(void (*fn)(void *), void *arg)
-{
-	struct stp__thread *t = NULL;
-	int rc = stp__spawn(stp_self_, fn, arg, start_on_pool, NULL, &t);
-	return rc == 0 ? t : NULL;
-}
-
-static stp_stepper *new_run(uint64_t seed, void (*main_fn)(void *), void *arg)
-{
-	stp_options o;
-	stp_options_init(&o);
-	o.seed = seed;
-	o.mode = STP_SERIAL;
-	o.trace = NULL;
-	o.replay = NULL;
-	stp_stepper *s = stp_new(&o);
-	assert_non_null(s);
-	assert_int_equal(stp_thread(s, "main", NULL, main_fn, arg), 0);
-	s->dynamic = 1;
-	s->model_only = 1;
-	s->vtime = 1;
-	return s;
-}
-
-static const char *errors_of(stp_stepper *s)
-{
-	static char buf[8192];
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < stp_error_count(s) && len < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", stp_error(s, i));
-	return buf;
-}
 
 /* ------------------------------------------------------------------ */
 /* Made, named, joined                                                 */
