@@ -21,41 +21,35 @@
  * until the waiter takes it, so that bit says nothing.) */
 static int may_return(const struct stp__thread *t)
 {
-	uint64_t me = (uint64_t)1 << t->index;
 	const struct stp__obj *cv = t->obj;
-	if ((cv->bcast & me) || (t->timed && t->may_time_out))
+	if (stp__tset_has(&cv->bcast, t->index) || (t->timed && t->may_time_out))
 		return 1;
 	for (size_t i = 0; i < cv->nsig; i++)
-		if (cv->signals[i] & me)
+		if (stp__tset_has(&cv->signals[i], t->index))
 			return 1;
 	return 0;
-}
-
-static uint64_t bit_of(int i)
-{
-	return i >= 0 ? (uint64_t)1 << i : 0;
 }
 
 /* The threads t waits for: the owner of the mutex it needs, the thread it
  * joins, the writer or the readers of a rwlock (and, preferring writers,
  * the writers waiting), the runner of a once routine. 0: no thread in
  * particular (a condition, a semaphore, a barrier) or none. */
-static uint64_t waits_for(const struct stp__thread *t)
+static stp__tset waits_for(const struct stp__thread *t)
 {
 	switch (t->op) {
 	case STP__OP_LOCK:
-		return bit_of(t->obj->owner);
+		return stp__tset_of(t->obj->owner);
 	case STP__OP_JOIN:
-		return bit_of(t->join->index);
+		return stp__tset_of(t->join->index);
 	case STP__OP_WOKEN: /* woken, the mutex is taken */
-		return t->mutex->owner >= 0 && may_return(t) ? bit_of(t->mutex->owner) : 0;
+		return stp__tset_of(t->mutex->owner >= 0 && may_return(t) ? t->mutex->owner : -1);
 	case STP__OP_RDLOCK:
 	case STP__OP_WRLOCK:
 		return stp__rw_blockers(t->obj, t, t->op == STP__OP_WRLOCK);
 	case STP__OP_ONCE:
-		return t->obj->state == STP__ONCE_RUNNING ? bit_of(t->obj->owner) : 0;
+		return stp__tset_of(t->obj->state == STP__ONCE_RUNNING ? t->obj->owner : -1);
 	default:
-		return 0;
+		return stp__tset_of(-1);
 	}
 }
 
@@ -82,23 +76,34 @@ static int unlocked_outside(const stp_stepper *s, const struct stp__obj *m)
 }
 
 /* "[a], [b]": the threads of set, into buf. */
-static const char *names_of(const stp_stepper *s, uint64_t set, char *buf, size_t size)
+static const char *names_of(const stp_stepper *s, const stp__tset *set, char *buf,
+			    size_t size)
 {
 	size_t len = 0;
 	buf[0] = '\0';
-	for (uint64_t b = set; b && len < size; b &= b - 1)
+	STP__TSET_EACH(i, set)
+	{
+		if (len >= size)
+			break;
 		len += (size_t)snprintf(buf + len, size - len, "%s[%s]", len ? ", " : "",
-					s->threads[__builtin_ctzll(b)]->name);
+					s->threads[i]->name);
+	}
 	return buf;
 }
 
 /* " and has ended without ...", when every thread of set has ended. */
-static const char *ended_text(const stp_stepper *s, uint64_t set, const char *what)
+static const char *ended_text(const stp_stepper *s, const stp__tset *set, const char *what)
 {
-	for (uint64_t b = set; b; b &= b - 1)
-		if (!atomic_load(&s->threads[__builtin_ctzll(b)]->ended))
-			return "";
+	STP__TSET_EACH(i, set)
+	if (!atomic_load(&s->threads[i]->ended))
+		return "";
 	return what;
+}
+
+static const char *ended_one(const stp_stepper *s, int i, const char *what)
+{
+	stp__tset one = stp__tset_of(i);
+	return ended_text(s, &one, what);
 }
 
 /* One line for a rwlock waiter: who holds it, or waits to write first. */
@@ -111,22 +116,23 @@ static void rw_line(stp_stepper *s, const struct stp__thread *t, const char *at,
 	int n = snprintf(line, size, "\n  [%s] waits for %s (to %s) at %s", t->name, rw->label,
 			 write ? "write" : "read", at);
 	size_t len = n > 0 && (size_t)n < size ? (size_t)n : size - 1;
-	uint64_t readers = write ? rw->readers : 0;
-	uint64_t writers = write ? 0 : stp__rw_blockers(rw, t, 0) & ~bit_of(rw->owner);
+	stp__tset none = stp__tset_of(-1), owner = stp__tset_of(rw->owner);
+	stp__tset readers = write ? rw->readers : none;
+	stp__tset writers = write ? none : stp__tset_minus(stp__rw_blockers(rw, t, 0), &owner);
 	if (rw->owner >= 0)
 		len += (size_t)snprintf(line + len, size - len, "; [%s] holds it to write (taken at %s)%s",
 					s->threads[rw->owner]->name,
 					stp__site_text(rw->file, rw->line, taken, sizeof taken),
-					ended_text(s, bit_of(rw->owner), " and has ended without unlocking it"));
-	if (readers && len < size)
+					ended_one(s, rw->owner, " and has ended without unlocking it"));
+	if (!stp__tset_empty(&readers) && len < size)
 		len += (size_t)snprintf(line + len, size - len, "; %s %s it to read%s",
-					names_of(s, readers, who, sizeof who),
-					readers & (readers - 1) ? "hold" : "holds",
-					ended_text(s, readers, ", ended without unlocking it"));
-	if (writers && len < size)
+					names_of(s, &readers, who, sizeof who),
+					stp__tset_count(&readers) > 1 ? "hold" : "holds",
+					ended_text(s, &readers, ", ended without unlocking it"));
+	if (!stp__tset_empty(&writers) && len < size)
 		snprintf(line + len, size - len, "; %s %s to write first (writers go first)",
-			 names_of(s, writers, who, sizeof who),
-			 writers & (writers - 1) ? "wait" : "waits");
+			 names_of(s, &writers, who, sizeof who),
+			 stp__tset_count(&writers) > 1 ? "wait" : "waits");
 }
 
 /* One line for a waiter on a semaphore, a barrier or a once. */
@@ -140,20 +146,20 @@ static void prim_line(stp_stepper *s, const struct stp__thread *t, const char *a
 			 at);
 	else if (t->op == STP__OP_BARRIER)
 		snprintf(line, size, "\n  [%s] waits at %s at %s; %d of %u arrived", t->name,
-			 o->label, at, __builtin_popcountll(o->arrived), o->need);
+			 o->label, at, stp__tset_count(&o->arrived), o->need);
 	else
 		snprintf(line, size, "\n  [%s] waits on %s at %s; [%s] runs its routine (since %s)%s",
 			 t->name, o->label, at, s->threads[o->owner]->name,
 			 stp__site_text(o->file, o->line, taken, sizeof taken),
-			 ended_text(s, bit_of(o->owner), " and has ended in it"));
+			 ended_one(s, o->owner, " and has ended in it"));
 }
 
 /* One line: what t waits for, where, and who holds it. */
 static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line,
 			 size_t size)
 {
-	uint64_t w = waits_for(t);
-	int o = w ? __builtin_ctzll(w) : -1;
+	stp__tset w = waits_for(t);
+	int o = stp__tset_first(&w);
 	const struct stp__obj *m = t->op == STP__OP_LOCK ? t->obj : t->mutex;
 	char at[STP_MAX_NAME + 80];
 	stp__site_text(t->op_file, t->op_line, at, sizeof at);
@@ -184,26 +190,31 @@ static void blocked_line(stp_stepper *s, const struct stp__thread *t, char *line
  * so the graph's out-degree is not bounded by one). The threads of the
  * cycle go to cyc, each waiting for the next (the last for the first);
  * their number, or 0 when there is none. */
-static int find_cycle(stp_stepper *s, uint64_t blocked, int *cyc)
+static int find_cycle(stp_stepper *s, const stp__tset *blocked, int *cyc)
 {
-	int path[64];
-	uint64_t left[64], done = 0;
-	for (uint64_t b = blocked; b; b &= b - 1) {
-		int root = __builtin_ctzll(b), depth = 0;
-		if (done >> root & 1)
+	/* path[d]: the thread at depth d; from[d]: the least thread it waits
+	 * for that is not yet looked at */
+	int path[STP_MAX_THREADS], from[STP_MAX_THREADS];
+	stp__tset done = stp__tset_of(-1), on_path;
+	STP__TSET_EACH(root, blocked)
+	{
+		if (stp__tset_has(&done, root))
 			continue;
-		uint64_t on_path = bit_of(root);
+		int depth = 0;
+		on_path = stp__tset_of(root);
 		path[0] = root;
-		left[0] = waits_for(s->threads[root]) & blocked;
+		from[0] = 0;
 		while (depth >= 0) {
-			if (!left[depth]) {
-				done |= bit_of(path[depth]);
-				on_path &= ~bit_of(path[depth--]);
+			stp__tset w = waits_for(s->threads[path[depth]]);
+			w = stp__tset_inter(w, blocked);
+			int v = stp__tset_next(&w, from[depth]);
+			if (v < 0) {
+				stp__tset_add(&done, path[depth]);
+				stp__tset_del(&on_path, path[depth--]);
 				continue;
 			}
-			int v = __builtin_ctzll(left[depth]);
-			left[depth] &= left[depth] - 1;
-			if (on_path >> v & 1) {
+			from[depth] = v + 1;
+			if (stp__tset_has(&on_path, v)) {
 				int k = 0, n = 0;
 				while (path[k] != v)
 					k++;
@@ -211,11 +222,11 @@ static int find_cycle(stp_stepper *s, uint64_t blocked, int *cyc)
 					cyc[n++] = path[k++];
 				return n;
 			}
-			if (done >> v & 1)
+			if (stp__tset_has(&done, v))
 				continue;
 			path[++depth] = v;
-			left[depth] = waits_for(s->threads[v]) & blocked;
-			on_path |= bit_of(v);
+			from[depth] = 0;
+			stp__tset_add(&on_path, v);
 		}
 	}
 	return 0;
@@ -275,13 +286,15 @@ static const char *cycle_head(stp_stepper *s, const int *cyc, int n)
 /* The first waiter that waits for no thread in particular (a condition
  * nothing signalled, a semaphore at 0, a barrier short of arrivals), or
  * -1. */
-static int lost_waiter(stp_stepper *s, uint64_t blocked)
+static int lost_waiter(stp_stepper *s, const stp__tset *blocked)
 {
-	for (uint64_t b = blocked; b; b &= b - 1) {
-		const struct stp__thread *t = s->threads[__builtin_ctzll(b)];
+	STP__TSET_EACH(i, blocked)
+	{
+		const struct stp__thread *t = s->threads[i];
+		stp__tset w = waits_for(t);
 		if ((t->op == STP__OP_WOKEN || t->op == STP__OP_SEM_WAIT ||
 		     t->op == STP__OP_BARRIER) &&
-		    waits_for(t) == 0)
+		    stp__tset_empty(&w))
 			return t->index;
 	}
 	return -1;
@@ -301,7 +314,7 @@ static void lost_text(const struct stp__thread *t, char *line, size_t size)
 		snprintf(line, size,
 			 "deadlock: [%s] waits at %s at %s; %d of %u arrived and no thread that "
 			 "could arrive can go on",
-			 t->name, t->obj->label, at, __builtin_popcountll(t->obj->arrived),
+			 t->name, t->obj->label, at, stp__tset_count(&t->obj->arrived),
 			 t->obj->need);
 	else
 		snprintf(line, size,
@@ -310,19 +323,20 @@ static void lost_text(const struct stp__thread *t, char *line, size_t size)
 			 t->name, t->obj->label, at, t->mutex->label);
 }
 
-void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
+/* At most this many threads outside the cycle get a line of their own;
+ * the rest are counted (a run may have a thousand threads). */
+#define REPORT_LINES 40
+
+void stp__report_deadlock(stp_stepper *s, const stp__tset *blocked)
 {
-	s->blocked_at_end = blocked; /* their points stay in at: printed after the order */
+	s->blocked_at_end = *blocked; /* their points stay in at: printed after the order */
 	size_t cap = 1024, len = 0;
 	char *buf = calloc(1, cap), line[4 * STP_MAX_NAME + 256];
-	int cyc[64];
+	int cyc[STP_MAX_THREADS];
 	int n = find_cycle(s, blocked, cyc), w = n ? -1 : lost_waiter(s, blocked);
-	uint64_t told = 0; /* the cycle's threads, told first */
 	if (n) {
 		append(&buf, &len, &cap, cycle_head(s, cyc, n));
 		cycle_text(s, cyc, n, &buf, &len, &cap);
-		for (int k = 0; k < n; k++)
-			told |= bit_of(cyc[k]);
 	} else if (w >= 0) {
 		lost_text(s->threads[w], line, sizeof line);
 		append(&buf, &len, &cap, line);
@@ -330,18 +344,34 @@ void stp__report_deadlock(stp_stepper *s, uint64_t blocked)
 		append(&buf, &len, &cap, "deadlock: no thread can go on");
 	}
 	/* every blocked thread gets its line: the cycle's above, the rest here */
-	uint64_t all = s->nthreads >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << s->nthreads) - 1;
-	if (told != all)
-		append(&buf, &len, &cap, told ? "\n  the other threads:" : "\n  every thread:");
+	stp__tset told = stp__tset_of(-1); /* the cycle's threads, told first */
+	for (int k = 0; k < n; k++)
+		stp__tset_add(&told, cyc[k]);
+	if (n < s->nthreads)
+		append(&buf, &len, &cap, n ? "\n  the other threads:" : "\n  every thread:");
+	int lines = 0, more_blocked = 0, more_ended = 0, more_running = 0;
 	for (int i = 0; i < s->nthreads; i++) {
 		const struct stp__thread *t = s->threads[i];
-		if (told >> i & 1)
+		int is_blocked = stp__tset_has(blocked, i), ended = atomic_load(&t->ended);
+		if (stp__tset_has(&told, i))
 			continue;
-		if (blocked >> i & 1)
+		if (lines++ >= REPORT_LINES) {
+			more_blocked += is_blocked;
+			more_ended += !is_blocked && ended;
+			more_running += !is_blocked && !ended;
+			continue;
+		}
+		if (is_blocked)
 			blocked_line(s, t, line, sizeof line);
 		else
 			snprintf(line, sizeof line, "\n  [%s] %s", t->name,
-				 atomic_load(&t->ended) ? "ended" : "running");
+				 ended ? "ended" : "running");
+		append(&buf, &len, &cap, line);
+	}
+	if (lines > REPORT_LINES) {
+		snprintf(line, sizeof line,
+			 "\n  ... and %d more threads: %d blocked, %d ended, %d running",
+			 lines - REPORT_LINES, more_blocked, more_ended, more_running);
 		append(&buf, &len, &cap, line);
 	}
 	stp__error(s, STP__OUT_DEADLOCK, "%s", buf ? buf : "deadlock");

@@ -289,12 +289,32 @@ static int advance(dfs *d)
 /* A run                                                               */
 /* ------------------------------------------------------------------ */
 
+/* The enabled threads as one word: an exhaustive search keeps them at
+ * every level, so it explores runs of at most DFS_THREADS threads (a
+ * thousand threads have far too many schedules to enumerate anyway). */
+#define DFS_THREADS 64
+
 static uint64_t bits_of(const stp__choice *c)
 {
 	uint64_t b = 0;
 	for (int k = 0; k < c->n; k++)
 		b |= (uint64_t)1 << c->enabled[k];
 	return b;
+}
+
+static int too_many(stp_stepper *s, const stp__choice *c)
+{
+	for (int k = 0; k < c->n; k++)
+		if (c->enabled[k] >= DFS_THREADS) {
+			stp__error(s, STP__OUT_FAIL,
+				   "dfs: decision %zu: [%s] is the run's thread %d; an exhaustive "
+				   "search explores runs of at most %d threads (use random, pct or "
+				   "pos)",
+				   c->decision + 1, s->threads[c->enabled[k]]->name,
+				   c->enabled[k] + 1, DFS_THREADS);
+			return 1;
+		}
+	return 0;
 }
 
 /* The deciding thread when it could go on (a pick of another preempts
@@ -314,7 +334,7 @@ static void describe(stp_stepper *s, uint64_t set, int cur, char *buf, size_t si
 {
 	size_t len = 0;
 	buf[0] = '\0';
-	for (int i = 0; i < s->nthreads && len < size; i++)
+	for (int i = 0; i < s->nthreads && i < DFS_THREADS && len < size; i++)
 		if (set >> i & 1)
 			len += (size_t)snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
 						s->threads[i]->name);
@@ -364,6 +384,8 @@ static int dfs_pick(stp_stepper *s, const stp__choice *c)
 	int pick = cur >= 0 ? cur : c->enabled[0];
 	if (!d->loop)
 		return pick;
+	if (too_many(s, c))
+		return STP_EINVAL;
 	uint64_t en = bits_of(c);
 	size_t k = d->depth++;
 	if (k < d->nlv)

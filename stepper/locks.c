@@ -26,11 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t bit(const struct stp__thread *t)
-{
-	return (uint64_t)1 << t->index;
-}
-
 /* ------------------------------------------------------------------ */
 /* The object table                                                    */
 /* ------------------------------------------------------------------ */
@@ -147,10 +142,10 @@ void stp__objs_clear(stp_stepper *s)
 /* Has a signal or a broadcast woken t (waiting on cv)? */
 static int woken(const struct stp__obj *cv, const struct stp__thread *t)
 {
-	if (cv->bcast & bit(t))
+	if (stp__tset_has(&cv->bcast, t->index))
 		return 1;
 	for (size_t i = 0; i < cv->nsig; i++)
-		if (cv->signals[i] & bit(t))
+		if (stp__tset_has(&cv->signals[i], t->index))
 			return 1;
 	return 0;
 }
@@ -171,11 +166,12 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
 	case STP__OP_SEM_WAIT:
 		return t->obj->value > 0 || (t->timed && atomic_load(&t->may_time_out));
 	case STP__OP_RDLOCK:
-	case STP__OP_WRLOCK:
-		return stp__rw_blockers(t->obj, t, t->op == STP__OP_WRLOCK) == 0 ||
-		       (t->timed && atomic_load(&t->may_time_out));
+	case STP__OP_WRLOCK: {
+		stp__tset b = stp__rw_blockers(t->obj, t, t->op == STP__OP_WRLOCK);
+		return stp__tset_empty(&b) || (t->timed && atomic_load(&t->may_time_out));
+	}
 	case STP__OP_BARRIER:
-		return (t->obj->open & bit(t)) != 0;
+		return stp__tset_has(&t->obj->open, t->index);
 	case STP__OP_ONCE:
 		return t->obj->state != STP__ONCE_RUNNING;
 	default:
@@ -188,17 +184,18 @@ int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
  * it was woken, 0 when it timed out. No signal names t any more. */
 static int consume(struct stp__obj *cv, const struct stp__thread *t)
 {
-	int got = (cv->bcast & bit(t)) != 0;
-	cv->bcast &= ~bit(t);
-	cv->waiting &= ~bit(t);
+	int got = stp__tset_has(&cv->bcast, t->index);
+	stp__tset_del(&cv->bcast, t->index);
+	stp__tset_del(&cv->waiting, t->index);
 	size_t n = 0;
 	for (size_t i = 0; i < cv->nsig; i++) {
-		uint64_t m = cv->signals[i];
-		if (!got && (m & bit(t))) {
+		stp__tset m = cv->signals[i];
+		if (!got && stp__tset_has(&m, t->index)) {
 			got = 1;
 			continue; /* taken */
 		}
-		if ((m &= ~bit(t)) != 0)
+		stp__tset_del(&m, t->index);
+		if (!stp__tset_empty(&m))
 			cv->signals[n++] = m;
 	}
 	cv->nsig = n;
@@ -209,7 +206,7 @@ static int add_signal(stp_stepper *s, struct stp__obj *cv)
 {
 	if (cv->nsig == cv->capsig) {
 		size_t cap = cv->capsig ? 2 * cv->capsig : 4;
-		uint64_t *p = realloc(cv->signals, cap * sizeof *p);
+		stp__tset *p = realloc(cv->signals, cap * sizeof *p);
 		if (!p) {
 			stp__error(s, STP__OUT_FAIL, "out of memory recording a signal");
 			return -1;
@@ -593,7 +590,7 @@ static int core_wait(pthread_cond_t *cvp, pthread_mutex_t *mu, uint64_t ns, int 
 	if (point(t, STP__OP_WAIT, timed ? "timedwait" : "wait", cv, file, line) < 0)
 		return STP_EDEADLOCK;
 	release(s, t, m, mu);
-	cv->waiting |= bit(t);
+	stp__tset_add(&cv->waiting, t->index);
 	t->timed = timed;
 	atomic_store(&t->may_time_out, 0);
 	t->mutex = m;
@@ -631,10 +628,10 @@ static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
 			 all ? "broadcast" : "signal", cv, file, line) < 0)
 		return STP__COND_PASS;
 	if (all) {
-		cv->bcast |= cv->waiting;
-		cv->waiting = 0;
+		cv->bcast = stp__tset_union(cv->bcast, &cv->waiting);
+		stp__tset_clear(&cv->waiting);
 		cv->nsig = 0;
-	} else if (cv->waiting && add_signal(s, cv) < 0) {
+	} else if (!stp__tset_empty(&cv->waiting) && add_signal(s, cv) < 0) {
 		stp__abort(s);
 	}
 	return STP__COND_PASS; /* and wake any waiter outside the stepper */

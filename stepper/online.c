@@ -105,7 +105,7 @@ static void recorded_missing(stp_stepper *s, const stp__choice *c, int r)
 	char where[STP_MAX_NAME + 64];
 	if (atomic_load(&((struct stp__thread *)t)->ended))
 		snprintf(where, sizeof where, "had ended");
-	else if (s->dec.parked >> r & 1)
+	else if (stp__tset_has(&s->dec.parked, r))
 		snprintf(where, sizeof where, "is blocked at '%s'",
 			 atomic_load(&((struct stp__thread *)t)->at));
 	else
@@ -165,7 +165,7 @@ static void recorded_finish(stp_stepper *s, size_t n)
 		   "decisions, the %s %zu)",
 		   s->rec_label, n + 1, r < s->nthreads ? s->threads[r]->name : "(not made)",
 		   s->rec_name ? s->rec_name[n] : "(any step)",
-		   s->dec.parked ? "no thread could go on (the deadlock above)"
+		   !stp__tset_empty(&s->dec.parked) ? "no thread could go on (the deadlock above)"
 			     : "every thread had ended",
 		   n, s->rec_name ? "recording" : "schedule", s->nrec);
 }
@@ -210,7 +210,7 @@ static int go_online(stp_stepper *s, const stp__source *src)
 	s->sched_step = NULL;
 	s->nsched = 0;
 	s->dec.nlog = 0;
-	s->dec.parked = 0;
+	stp__tset_clear(&s->dec.parked);
 	s->carrying = 0;
 	s->lazy_log = 0;
 	stp__rng_seed(&s->rng, s->opt.seed);
@@ -223,7 +223,7 @@ void stp__online_plan(stp_stepper *s)
 	s->planned = 1;
 	s->src = plan_source;
 	s->dec.nlog = 0;
-	s->dec.parked = 0;
+	stp__tset_clear(&s->dec.parked);
 	s->dec.plan_head = 0;
 	s->carrying = 0;
 	s->deviated = 0;
@@ -417,8 +417,9 @@ static int timing_out(const struct stp__thread *t)
 static uint64_t earliest_deadline(stp_stepper *s)
 {
 	uint64_t min = UINT64_MAX;
-	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
-		const struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		const struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline < min)
 			min = t->deadline;
 	}
@@ -428,8 +429,9 @@ static uint64_t earliest_deadline(stp_stepper *s)
 void stp__vtime_pass(stp_stepper *s, uint64_t ns)
 {
 	s->vnow = ns > UINT64_MAX - s->vnow ? UINT64_MAX : s->vnow + ns;
-	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
-		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline <= s->vnow)
 			atomic_store(&t->may_time_out, 1);
 	}
@@ -446,8 +448,9 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 	uint64_t due = earliest_deadline(s);
 	if (due != UINT64_MAX && due > s->vnow)
 		s->vnow = due;
-	for (uint64_t m = s->dec.parked; m; m &= m - 1) {
-		struct stp__thread *t = s->threads[__builtin_ctzll(m)];
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		struct stp__thread *t = s->threads[i];
 		if (!timing_out(t) || (t->has_deadline && t->deadline > due))
 			continue;
 		if (t->timer) {
@@ -467,11 +470,9 @@ static int enabled_now(stp_stepper *s, int *en)
 {
 	int n = 0, on_clock = 0;
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
-		for (uint64_t m = s->dec.parked; m; m &= m - 1) {
-			int i = __builtin_ctzll(m);
-			if (stp__op_enabled(s, s->threads[i]))
-				en[n++] = i;
-		}
+		STP__TSET_EACH(i, &s->dec.parked)
+		if (stp__op_enabled(s, s->threads[i]))
+			en[n++] = i;
 		if (n > 0 || !let_timeouts_happen(s, &on_clock))
 			break;
 	}
@@ -479,8 +480,8 @@ static int enabled_now(stp_stepper *s, int *en)
 		s->idle = 1; /* the clock's timer decides when it fires */
 		return 0;
 	}
-	if (n == 0 && s->dec.parked) {
-		stp__report_deadlock(s, s->dec.parked);
+	if (n == 0 && !stp__tset_empty(&s->dec.parked)) {
+		stp__report_deadlock(s, &s->dec.parked);
 		if (s->src.finish) /* a recording that goes on says so */
 			s->src.finish(s, s->dec.nlog);
 		stp__abort(s);
@@ -503,17 +504,19 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 	if (!s->planned) {
 		/* The only other thread parked, at a point it can pass: the
 		 * next hand-off can only be to it. */
-		uint64_t others = s->dec.parked & ~((uint64_t)1 << pick);
-		return others == (uint64_t)1 << t->index &&
+		stp__tset others = s->dec.parked;
+		stp__tset_del(&others, pick);
+		return stp__tset_is_only(&others, t->index) &&
 				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
 			       ? STP__HOT
 		       : s->dynamic ? STP__COLD
 				    : STP__WARM;
 	}
 	size_t r = rank(t);
-	for (uint64_t m = s->dec.parked & ~((uint64_t)1 << pick); m; m &= m - 1) {
-		const struct stp__thread *o = s->threads[__builtin_ctzll(m)];
-		if (o != t && rank(o) < r)
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		const struct stp__thread *o = s->threads[i];
+		if (i != pick && o != t && rank(o) < r)
 			return STP__COLD;
 	}
 	return STP__HOT;
@@ -538,8 +541,8 @@ static int plan_fast(stp_stepper *s, int *at_step)
 		return -1;
 	}
 	int p = s->sched[j];
-	*at_step = (int)(s->dec.stepping >> p & 1);
-	if ((s->dec.parked >> p & 1) && (*at_step || stp__op_enabled(s, s->threads[p])))
+	*at_step = stp__tset_has(&s->dec.stepping, p);
+	if (stp__tset_has(&s->dec.parked, p) && (*at_step || stp__op_enabled(s, s->threads[p])))
 		return p;
 	s->deviated = 1;
 	return -1;
@@ -597,7 +600,7 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 	struct stp__thread *t = s->threads[pick];
 	if (self && self != t && hint)
 		hint->heat = plan_heat(s, self, pick);
-	int could = self && (s->dec.parked >> self->index & 1) &&
+	int could = self && stp__tset_has(&s->dec.parked, self->index) &&
 		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
 	if (record(s, pick, at_step, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
@@ -605,7 +608,7 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 	}
 	if (at_step) /* it takes the plan's head entry: its count need not be read */
 		s->dec.plan_head++;
-	s->dec.parked &= ~((uint64_t)1 << pick);
+	stp__tset_del(&s->dec.parked, pick);
 	return t;
 }
 
@@ -644,8 +647,8 @@ static void carry(stp_stepper *s, struct stp__thread *self)
 {
 	for (int i = 0; i < s->nthreads; i++)
 		s->threads[i]->carry.valid = 0;
-	self->carry = s->dec;
-	self->carry.valid = 1;
+	self->carry = (stp__carry){ s->dec.parked.w[0], s->dec.stepping.w[0], s->dec.plan_head,
+				    s->dec.nlog, 1 };
 	s->carrying = 1;
 }
 
@@ -656,23 +659,37 @@ static void uncarry(stp_stepper *s, struct stp__thread *self)
 {
 	if (!s->carrying)
 		return;
-	const stp__dec *d = self ? &self->carry : NULL;
+	const stp__carry *d = self ? &self->carry : NULL;
 	for (int i = 0; !self && i < s->nthreads; i++) {
-		const stp__dec *c = &s->threads[i]->carry;
+		const stp__carry *c = &s->threads[i]->carry;
 		if (c->valid && (!d || c->nlog > d->nlog))
 			d = c;
 	}
 	if (!d)
 		stp__panic("uncarry: no thread carries the decider's state", 0);
-	s->dec = *d;
-	s->dec.valid = 0;
+	stp__tset_clear(&s->dec.parked);
+	stp__tset_clear(&s->dec.stepping);
+	s->dec.parked.w[0] = d->parked;
+	s->dec.stepping.w[0] = d->stepping;
+	s->dec.plan_head = d->plan_head;
+	s->dec.nlog = d->nlog;
 	s->carrying = 0;
 }
 
 /* The decider's state as the running thread t sees it. */
-static stp__dec *dec_of(stp_stepper *s, struct stp__thread *t)
+static void mark_parked(stp_stepper *s, struct stp__thread *t, int step)
 {
-	return s->carrying ? &t->carry : &s->dec;
+	if (s->carrying) {
+		uint64_t me = (uint64_t)1 << t->index;
+		t->carry.parked |= me;
+		t->carry.stepping = step ? t->carry.stepping | me : t->carry.stepping & ~me;
+		return;
+	}
+	stp__tset_add(&s->dec.parked, t->index);
+	if (step)
+		stp__tset_add(&s->dec.stepping, t->index);
+	else
+		stp__tset_del(&s->dec.stepping, t->index);
 }
 
 /* The carried decision: the plan's head goes when it is parked at a step
@@ -681,7 +698,7 @@ static stp__dec *dec_of(stp_stepper *s, struct stp__thread *t)
 static struct stp__thread *decide_carried(stp_stepper *s, struct stp__thread *self,
 					  struct wait_hint *hint)
 {
-	stp__dec *d = &self->carry;
+	stp__carry *d = &self->carry;
 	size_t j = d->plan_head;
 	if (j >= s->nsched || d->nlog != j)
 		return NULL;
@@ -692,7 +709,7 @@ static struct stp__thread *decide_carried(stp_stepper *s, struct stp__thread *se
 	struct stp__thread *t = s->threads[p];
 	if (self != t && hint)
 		hint->heat = plan_heat_at(s, j, p, self);
-	stp__dec next = { d->parked & ~bit, d->stepping, j + 1, j + 1, 1 };
+	stp__carry next = { d->parked & ~bit, d->stepping, j + 1, j + 1, 1 };
 	if (t != self)
 		t->carry = next; /* from registers: no reload of what was just stored */
 	else
@@ -716,7 +733,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 			return t;
 		uncarry(s, self);
 	} else if (self && s->planned && s->lazy_log && !s->deviated && !s->opt.debug &&
-		   s->dec.nlog == 0) {
+		   s->dec.nlog == 0 && s->nthreads <= STP__CARRY_MAX) {
 		carry(s, self);
 		struct stp__thread *t = decide_carried(s, self, hint);
 		if (t)
@@ -757,7 +774,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	if (self && self != t && hint)
 		hint->heat = heat_of(s, self, pick);
 	plan_advance(s, t);
-	s->dec.parked &= ~((uint64_t)1 << pick);
+	stp__tset_del(&s->dec.parked, pick);
 	grant(s, t, self);
 	return t;
 }
@@ -838,8 +855,8 @@ int stp__online_arrive(struct stp__thread *t)
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
 	/* the parent holds the turnstile and waits for this: s->dec is
 	 * carried on by the post below */
-	s->dec.parked |= (uint64_t)1 << t->index;
-	s->dec.stepping &= ~((uint64_t)1 << t->index);
+	stp__tset_add(&s->dec.parked, t->index);
+	stp__tset_del(&s->dec.stepping, t->index);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
 	stp__sem_post(&t->parent->arrived);
 	wait_grant(s, t, seen, "start", (struct wait_hint){ STP__WARM });
@@ -858,12 +875,7 @@ int stp__online_point(struct stp__thread *t, const char *at)
 	atomic_store_explicit(&t->at_step, step, memory_order_relaxed);
 	atomic_store_explicit(&t->at, at, memory_order_release);
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
-	stp__dec *d = dec_of(s, t);
-	d->parked |= (uint64_t)1 << t->index;
-	if (step)
-		d->stepping |= (uint64_t)1 << t->index;
-	else
-		d->stepping &= ~((uint64_t)1 << t->index);
+	mark_parked(s, t, step);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "expecting [%s] %s\n", t->name, at);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);

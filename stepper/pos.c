@@ -101,17 +101,17 @@ static int conflict(struct stp__thread *a, struct stp__thread *b)
 }
 
 /* "pos: [a] 'lock(m#1)' chosen; new priorities: [a], [b]" */
-static void debug_chosen(stp_stepper *s, int i, uint64_t redrawn)
+static void debug_chosen(stp_stepper *s, int i, const stp__tset *redrawn)
 {
 	FILE *f = s->opt.log;
 	fprintf(f, "pos: [%s] '%s' chosen; new priorities:", s->threads[i]->name,
 		at_of(s->threads[i]));
 	const char *sep = "";
-	for (int k = 0; k < s->nthreads; k++)
-		if (redrawn >> k & 1) {
-			fprintf(f, "%s [%s]", sep, s->threads[k]->name);
-			sep = ",";
-		}
+	STP__TSET_EACH(k, redrawn)
+	{
+		fprintf(f, "%s [%s]", sep, s->threads[k]->name);
+		sep = ",";
+	}
 	fputc('\n', f);
 }
 
@@ -120,14 +120,15 @@ static void debug_chosen(stp_stepper *s, int i, uint64_t redrawn)
 static void chosen(stp_stepper *s, struct pos *p, int i)
 {
 	struct stp__thread *t = s->threads[i];
-	uint64_t redrawn = 0;
-	for (int k = 0; k < s->nthreads; k++)
-		if (k == i || ((s->dec.parked >> k & 1) && conflict(s->threads[k], t))) {
-			p->prio[k] = stp__rng_next(&p->rng);
-			redrawn |= (uint64_t)1 << k;
-		}
+	stp__tset redrawn = stp__tset_of(-1), pending = s->dec.parked;
+	stp__tset_add(&pending, i);
+	STP__TSET_EACH(k, &pending)
+	if (k == i || conflict(s->threads[k], t)) {
+		p->prio[k] = stp__rng_next(&p->rng);
+		stp__tset_add(&redrawn, k);
+	}
 	if (s->opt.debug)
-		debug_chosen(s, i, redrawn);
+		debug_chosen(s, i, &redrawn);
 }
 
 static int pos_pick(stp_stepper *s, const stp__choice *c)

@@ -23,11 +23,6 @@
 #include <semaphore.h>
 #include <stdlib.h>
 
-static uint64_t bit(const struct stp__thread *t)
-{
-	return (uint64_t)1 << t->index;
-}
-
 /* Park t at the point "what(label)" of o: 0 when granted, -1 when the
  * run was aborted first. */
 static int point(struct stp__thread *t, enum stp__op op, const char *what, struct stp__obj *o)
@@ -185,14 +180,23 @@ int stp__semaphore_value(struct stp__thread *self, const void *sem, unsigned *va
 /* Rwlocks                                                             */
 /* ------------------------------------------------------------------ */
 
-uint64_t stp__rw_blockers(const struct stp__obj *rw, const struct stp__thread *t, int write)
+stp__tset stp__rw_blockers(const struct stp__obj *rw, const struct stp__thread *t, int write)
 {
-	uint64_t b = rw->owner >= 0 ? (uint64_t)1 << rw->owner : 0;
+	stp__tset b = stp__tset_of(rw->owner);
 	if (write)
-		return b | rw->readers;
-	if (rw->kind == STP__RW_PREFER_WRITER)
-		b |= rw->wwait & ~bit(t);
+		return stp__tset_union(b, &rw->readers);
+	if (rw->kind == STP__RW_PREFER_WRITER) {
+		stp__tset w = rw->wwait;
+		stp__tset_del(&w, t->index);
+		b = stp__tset_union(b, &w);
+	}
 	return b;
+}
+
+static int rw_blocked(const struct stp__obj *rw, const struct stp__thread *t, int write)
+{
+	stp__tset b = stp__rw_blockers(rw, t, write);
+	return !stp__tset_empty(&b);
 }
 
 /* The rwlock's record, its readers' counts made at first use, when its
@@ -238,7 +242,7 @@ static void take_rw(struct stp__obj *o, const struct stp__thread *t, int write)
 		return;
 	}
 	o->reads[t->index]++;
-	o->readers |= bit(t);
+	stp__tset_add(&o->readers, t->index);
 }
 
 static const char *lock_what(int write, int timed)
@@ -258,14 +262,14 @@ int stp__rwlock_lock(struct stp__thread *self, const void *rw, int kind, int wri
 	if (o->owner == self->index)
 		return STP_EDEADLOCK; /* glibc's EDEADLK: its writer locks it again */
 	if (write)
-		o->wwait |= bit(self);
+		stp__tset_add(&o->wwait, self->index);
 	arm(self, timed, ns);
 	int parked = point(self, write ? STP__OP_WRLOCK : STP__OP_RDLOCK, lock_what(write, timed), o);
 	disarm(self);
 	if (parked < 0)
 		return STP_EDEADLOCK;
-	o->wwait &= ~bit(self);
-	if (stp__rw_blockers(o, self, write))
+	stp__tset_del(&o->wwait, self->index);
+	if (rw_blocked(o, self, write))
 		return STP_ETIMEDOUT;
 	take_rw(o, self, write);
 	return 0;
@@ -280,7 +284,7 @@ int stp__rwlock_trylock(struct stp__thread *self, const void *rw, int kind, int 
 	if (point(self, write ? STP__OP_TRYWRLOCK : STP__OP_TRYRDLOCK,
 		  write ? "trywrlock" : "tryrdlock", o) < 0)
 		return STP_EDEADLOCK;
-	if (stp__rw_blockers(o, self, write))
+	if (rw_blocked(o, self, write))
 		return STP_EBUSY;
 	take_rw(o, self, write);
 	return 0;
@@ -309,7 +313,7 @@ int stp__rwlock_unlock(struct stp__thread *self, const void *rw, int kind)
 	if (writer)
 		o->owner = -1;
 	else if (--o->reads[self->index] == 0)
-		o->readers &= ~bit(self);
+		stp__tset_del(&o->readers, self->index);
 	return 0;
 }
 
@@ -327,7 +331,8 @@ int stp__barrier_init(struct stp__thread *self, const void *bar, unsigned count)
 		return STP_EINVAL;
 	o->inited = 1;
 	o->need = count;
-	o->arrived = o->open = 0;
+	stp__tset_clear(&o->arrived);
+	stp__tset_clear(&o->open);
 	return 0;
 }
 
@@ -347,15 +352,15 @@ int stp__barrier_wait(struct stp__thread *self, const void *bar)
 	if (!o)
 		return rc;
 	/* it arrives now (it runs); leaving is the point, once the round is open */
-	o->arrived |= bit(self);
-	int last = (unsigned)__builtin_popcountll(o->arrived) >= o->need;
+	stp__tset_add(&o->arrived, self->index);
+	int last = (unsigned)stp__tset_count(&o->arrived) >= o->need;
 	if (last) {
-		o->open |= o->arrived;
-		o->arrived = 0;
+		o->open = stp__tset_union(o->open, &o->arrived);
+		stp__tset_clear(&o->arrived);
 	}
 	if (point(self, STP__OP_BARRIER, "wait", o) < 0)
 		return STP_EDEADLOCK;
-	o->open &= ~bit(self);
+	stp__tset_del(&o->open, self->index);
 	return last ? STP__BARRIER_SERIAL : 0;
 }
 

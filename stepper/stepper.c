@@ -440,7 +440,7 @@ void stp_print_order(const stp_stepper *s, FILE *out)
 			fprintf(out, "[%s] %s\n", s->threads[s->sched[k]]->name,
 				stp_entry_step(s, k));
 	for (int i = 0; s && s->phase == STP__DONE && i < s->nthreads; i++)
-		if (s->blocked_at_end >> i & 1)
+		if (stp__tset_has(&s->blocked_at_end, i))
 			fprintf(out, "[%s] %s   (blocked: the deadlock)\n", s->threads[i]->name,
 				atomic_load(&s->threads[i]->at));
 	fputs("====\n", out);

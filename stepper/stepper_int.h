@@ -19,6 +19,7 @@
 #include "base.h"
 #include "handoff.h"
 #include "prng.h"
+#include "tset.h"
 
 /* Where a controlled thread is, as the stall report shows it. */
 enum stp__tstate {
@@ -73,7 +74,7 @@ enum stp__objtype {
 /* A mutex, a condition variable, a semaphore, a rwlock, a barrier or a
  * once the stepper has seen in a run (locks.c, prims.c), named by its type
  * and the order it was first used: m#1, cv#1, sem#1, rw#1, bar#1, once#1.
- * Thread sets are 64-bit (STP_MAX_THREADS). */
+ * Thread sets are stp__tset (tset.h). */
 struct stp__obj {
 	const void *addr;
 	enum stp__objtype type;
@@ -85,22 +86,22 @@ struct stp__obj {
 	const char *file;  /* where the owner took it */
 	int line;
 	/* a condition: */
-	uint64_t waiting;  /* threads blocked in a wait on it */
-	uint64_t bcast;    /* waiters a broadcast woke */
-	uint64_t *signals; /* pending signals, oldest first: whom each may wake */
+	stp__tset waiting;  /* threads blocked in a wait on it */
+	stp__tset bcast;    /* waiters a broadcast woke */
+	stp__tset *signals; /* pending signals, oldest first: whom each may wake */
 	size_t nsig, capsig;
 	int kind;          /* a mutex of a model-only run: STP__MUTEX_*; a rwlock: STP__RW_* */
 	int count;         /* a recursive mutex: how often its owner took it */
 	/* a semaphore: */
 	unsigned value;    /* its count */
 	/* a rwlock (owner: its writer): */
-	uint64_t readers;  /* threads holding it to read */
-	uint64_t wwait;    /* threads parked at a wrlock of it */
+	stp__tset readers;  /* threads holding it to read */
+	stp__tset wwait;    /* threads parked at a wrlock of it */
 	unsigned *reads;   /* per thread: its read locks held (made at first use) */
 	/* a barrier: */
 	unsigned need;     /* arrivals that open a round (its count) */
-	uint64_t arrived;  /* arrived in the current round */
-	uint64_t open;     /* released by a round that opened, not yet gone on */
+	stp__tset arrived;  /* arrived in the current round */
+	stp__tset open;     /* released by a round that opened, not yet gone on */
 	/* a once: */
 	int state;         /* STP__ONCE_NEW, _RUNNING (by owner), _DONE */
 	char taken_at[64]; /* file, when the site has no line (the preload's) */
@@ -119,12 +120,22 @@ struct stp__obj {
  * thread's line, which the grant writes anyway), so that a hand-off moves
  * one cache line, as the raw hand-off does; otherwise it is s->dec. */
 typedef struct stp__dec {
-	uint64_t parked;   /* bitset of parked threads */
-	uint64_t stepping; /* ...of those parked at a step (always enabled) */
-	size_t plan_head;  /* the first plan entry not yet granted */
-	size_t nlog;       /* decisions recorded */
-	int valid;         /* carried: this copy was handed over in this run */
+	stp__tset parked;   /* parked threads */
+	stp__tset stepping; /* ...of those parked at a step (always enabled) */
+	size_t plan_head;   /* the first plan entry not yet granted */
+	size_t nlog;        /* decisions recorded */
 } stp__dec;
+
+/* The carried form of stp__dec: the sets in one word each, so that the
+ * state fits in the grant line (a run of at most 64 threads carries). */
+#define STP__CARRY_MAX 64
+typedef struct stp__carry {
+	uint64_t parked;
+	uint64_t stepping;
+	size_t plan_head;
+	size_t nlog;
+	int valid;          /* this copy was handed over in this run */
+} stp__carry;
 
 struct stp__thread {
 	/* Written before the run (ended: once, at its end). */
@@ -146,7 +157,7 @@ struct stp__thread {
 	/* Written by whoever hands the turnstile to this thread. */
 	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */
 	atomic_size_t granted;       /* the entry last granted, plus one */
-	stp__dec carry;              /* the decider's state, when carried */
+	stp__carry carry;            /* the decider's state, when carried */
 
 	/* Written by the thread itself. */
 	_Alignas(64) atomic_size_t passed; /* steps passed */
@@ -409,7 +420,7 @@ struct stp_stepper {
 	 * not reached: no thread holds the turnstile, and the clock's timer
 	 * decides when it fires. */
 	int idle;
-	uint64_t blocked_at_end; /* the threads a deadlock left blocked */
+	stp__tset blocked_at_end; /* the threads a deadlock left blocked */
 	/* Runs of unmodified programs (stepper/auto): threads are made during
 	 * the run (dynamic: a replay compares the threads made so far), the
 	 * real mutex underneath is never touched (model_only), sleeps and
@@ -654,7 +665,7 @@ int stp__rwlock_unlock(struct stp__thread *self, const void *rw, int kind);
 /* The threads that keep t from taking rw to write (or to read) now: its
  * writer, its readers (to write), the other waiting writers (to read,
  * preferring writers). 0: it can take it. */
-uint64_t stp__rw_blockers(const struct stp__obj *rw, const struct stp__thread *t, int write);
+stp__tset stp__rw_blockers(const struct stp__obj *rw, const struct stp__thread *t, int write);
 
 /* Barriers: a wait arrives, then is blocked until the count-th arrival
  * of its round opens it; the last arriver gets STP__BARRIER_SERIAL, the
@@ -679,7 +690,7 @@ void stp__once_done(struct stp__thread *self, const void *once);
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
 /* No thread can go on and these (bitset) are blocked: report the
  * deadlock, the cycle or the lost wake-up (the run is then aborted). */
-void stp__report_deadlock(stp_stepper *s, uint64_t blocked);
+void stp__report_deadlock(stp_stepper *s, const stp__tset *blocked);
 /* The run's object table: cleared before a run, freed with s. */
 void stp__objs_clear(stp_stepper *s);
 /* A timed wait's deadline came on the run's clock (a timer callback,
