@@ -59,24 +59,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each thread's priority and spin record. Threads that spin (a
+ * sched_yield, a trylock bound to fail, reached again at the same call
+ * site): each time, the thread drops below every thread that has not, the
+ * latest lowest, so a spin loop lets the others go (Fray's rule, from the
+ * second spin: a single yield before a racy read must not hide the race);
+ * yielded 0: never. */
+struct pct_thread {
+	unsigned long prio;
+	uint64_t yielded;
+	unsigned spins;     /* spin points at its last spin site */
+	char spin_site[64];
+};
+
 struct pct {
 	stp__rng rng;
-	unsigned long prio[STP_MAX_THREADS];
+	struct pct_thread *th; /* one per thread the run may have */
 	size_t points[STP__PCT_MAX_DEPTH]; /* ascending */
 	size_t npoints, want;              /* drawn so far; D-1 */
 	size_t next;                       /* the first not reached */
 	size_t count;                      /* decisions counted so far */
 	size_t length;                     /* L */
 	unsigned long low;                 /* the next demoted priority */
-	/* Threads that spin (a sched_yield, a trylock bound to fail, reached
-	 * again at the same call site): each time, the thread drops below every thread that has
-	 * not, the latest lowest, so a spin loop lets the others go (Fray's
-	 * rule, from the second spin: a single yield before a racy read must
-	 * not hide the race); 0: never. */
-	uint64_t yielded[STP_MAX_THREADS];
-	uint64_t yields;
-	unsigned spins[STP_MAX_THREADS];  /* spin points at its last spin site */
-	char spin_site[STP_MAX_THREADS][64];
+	uint64_t yields;                   /* spins that dropped a thread so far */
 };
 
 /* L of a program's run outside a loop: a few dozen pthread calls. */
@@ -143,13 +148,19 @@ static void debug_begin(const stp_stepper *s, const struct pct *p, const char *w
 		fprintf(f, " %zu", p->points[i]);
 	fprintf(f, "%s; priorities", p->npoints ? "" : " none");
 	for (int i = 0; i < s->nthreads; i++)
-		fprintf(f, "%s [%s] %lu", i ? "," : "", s->threads[i]->name, p->prio[i]);
+		fprintf(f, "%s [%s] %lu", i ? "," : "", s->threads[i]->name, p->th[i].prio);
 	fputc('\n', f);
 }
 
 static int pct_begin(stp_stepper *s)
 {
+	/* a program's run makes its threads as it goes: room for all it may */
+	int cap = s->dynamic || s->nthreads == 0 ? STP_MAX_THREADS : s->nthreads;
 	struct pct *p = calloc(1, sizeof *p);
+	if (p && !(p->th = calloc((size_t)cap, sizeof *p->th))) {
+		free(p);
+		p = NULL;
+	}
 	if (!p) {
 		stp__error(s, STP__OUT_FAIL, "out of memory starting strategy %s",
 			   s->strat.text);
@@ -167,7 +178,7 @@ static int pct_begin(stp_stepper *s)
 		perm[j] = x;
 	}
 	for (int k = 0; k < s->nthreads; k++)
-		p->prio[perm[k]] = d + (unsigned long)k;
+		p->th[perm[k]].prio = d + (unsigned long)k;
 	p->low = d - 1;
 	p->want = d - 1;
 	const char *why;
@@ -205,7 +216,7 @@ static void demote(stp_stepper *s, struct pct *p, const stp__choice *c)
 	p->next++;
 	if (c->current < 0)
 		return;
-	p->prio[c->current] = p->low--;
+	p->th[c->current].prio = p->low--;
 	if (s->opt.debug)
 		fprintf(s->opt.log, "pct: change point %zu at decision %zu: [%s] "
 				    "drops to priority %lu\n",
@@ -227,24 +238,24 @@ static void note_spin(struct pct *p, const struct stp__thread *t)
 {
 	if (!spinning(t))
 		return;
-	char site[sizeof p->spin_site[0]];
+	char site[sizeof p->th[0].spin_site];
 	stp__site_text(t->op_file, t->op_line, site, sizeof site);
 	int i = t->index;
-	if (strcmp(site, p->spin_site[i]) != 0) {
-		memcpy(p->spin_site[i], site, sizeof site);
-		p->spins[i] = 0;
+	if (strcmp(site, p->th[i].spin_site) != 0) {
+		memcpy(p->th[i].spin_site, site, sizeof site);
+		p->th[i].spins = 0;
 	}
-	if (++p->spins[i] >= 2)
-		p->yielded[i] = ++p->yields;
+	if (++p->th[i].spins >= 2)
+		p->th[i].yielded = ++p->yields;
 }
 
 /* Does thread a go before thread b? */
 static int above(const struct pct *p, int a, int b)
 {
-	uint64_t ya = p->yielded[a], yb = p->yielded[b];
+	uint64_t ya = p->th[a].yielded, yb = p->th[b].yielded;
 	if (ya != yb)
 		return ya == 0 || (yb != 0 && ya < yb);
-	return p->prio[a] > p->prio[b];
+	return p->th[a].prio > p->th[b].prio;
 }
 
 static int pct_pick(stp_stepper *s, const stp__choice *c)
@@ -275,6 +286,7 @@ static void pct_end(stp_stepper *s)
 	size_t n = s->dec.nlog > 1 ? s->dec.nlog - 1 : 0;
 	if (s->explore && n > s->explore->longest)
 		s->explore->longest = n;
+	free(p->th);
 	free(p);
 }
 
@@ -286,12 +298,12 @@ static void pct_spawned(stp_stepper *s, int index)
 	struct pct *p = s->src_state;
 	unsigned long d = s->strat.param, high = 0;
 	for (int i = 0; i < index; i++)
-		high += p->prio[i] >= d;
+		high += p->th[i].prio >= d;
 	unsigned long place = d + (unsigned long)stp__rng_below(&p->rng, (uint64_t)high + 1);
 	for (int i = 0; i < index; i++)
-		if (p->prio[i] >= place)
-			p->prio[i]++;
-	p->prio[index] = place;
+		if (p->th[i].prio >= place)
+			p->th[i].prio++;
+	p->th[index].prio = place;
 }
 
 const stp__source stp__pct_source = { .name = "pct",

@@ -7,13 +7,14 @@
  * back to the idle list and waits on its own semaphore for the next one.
  * The pool is process-wide like malloc: steppers take workers from it and
  * share no state through it. Workers are detached; idle ones beyond
- * POOL_MAX_IDLE end.
+ * POOL_MAX_IDLE (enough for the runs of most tests, not a run of a thousand
+ * threads: those make theirs again) end.
  */
 #include "stepper_int.h"
 
 #include <stdlib.h>
 
-#define POOL_MAX_IDLE (2 * STP_MAX_THREADS)
+#define POOL_MAX_IDLE 256
 
 struct stp__worker {
 	stp__sem sem;

@@ -32,7 +32,7 @@ extern "C" {
 #define STP_VERSION "0.1.0"
 
 /* The most threads one stepper controls. */
-#define STP_MAX_THREADS 64
+#define STP_MAX_THREADS 1024
 /* The longest thread name and step name, in bytes. */
 #define STP_MAX_NAME 128
 /* The most declared steps one thread may have; and the most steps a run

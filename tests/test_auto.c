@@ -387,10 +387,50 @@ static void test_threads_that_yield_for_ever_meet_the_decision_limit(void **stat
 static void test_one_thread_more_than_the_limit_says_so(void **state)
 {
 	(void)state;
-	const char *t[] = { "stepper: cannot control more than 64 threads: [main] creates one "
+	const char *t[] = { "stepper: cannot control more than 1024 threads: [main] creates one "
 			    "more at edge_many_threads+0x",
 			    NULL };
 	expect_end("edge_many_threads", NULL, NULL, "exit 90", t);
+}
+
+/* A thousand threads: every strategy controls them, a lost deposit among
+ * them is found, the fix passes, and the report names the thread. */
+static void test_a_thousand_threads_are_controlled(void **state)
+{
+	(void)state;
+	static const char *const strategies[] = { "STEPPER_STRATEGY=random",
+						  "STEPPER_STRATEGY=pct:3", "STEPPER_STRATEGY=pos" };
+	const char *t[] = { "stepper: assertion failed: [main]", " 7000 decisions)", NULL };
+	for (size_t k = 0; k < sizeof strategies / sizeof strategies[0]; k++) {
+		for (int seed = 1; seed <= scaled(3); seed++) {
+			char v[64];
+			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+			const char *vars[] = { v, strategies[k], NULL };
+			expect_end("ten_threads_fix", "1000", vars, "exit 0", NULL);
+			expect_end("edge_many_threads", "1000", vars, "exit 0", NULL);
+		}
+		/* pct:3 needs a change point in one of the deposits' windows:
+		 * about one seed in three */
+		int seed = 1;
+		struct result *r = malloc(sizeof *r);
+		assert_non_null(r);
+		for (; seed <= 10; seed++) {
+			char v[64];
+			snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+			const char *vars[] = { v, strategies[k], NULL };
+			run_args("ten_threads_bug", "1000", vars, r);
+			if (!passed(r))
+				break;
+		}
+		if (seed > 10)
+			fail_msg("ten_threads_bug 1000: no failure in seeds 1..10 with %s",
+				 strategies[k]);
+		char v[64];
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", seed);
+		const char *vars[] = { v, strategies[k], NULL };
+		expect_end("ten_threads_bug", "1000", vars, "SIGABRT", t);
+		free(r);
+	}
 }
 
 static void test_a_forked_child_runs_uncontrolled(void **state)
@@ -590,6 +630,7 @@ int main(void)
 		cmocka_unit_test(test_a_thread_blocked_out_of_sight_is_a_stall_naming_it),
 		cmocka_unit_test(test_threads_that_yield_for_ever_meet_the_decision_limit),
 		cmocka_unit_test(test_one_thread_more_than_the_limit_says_so),
+		cmocka_unit_test(test_a_thousand_threads_are_controlled),
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),

@@ -622,6 +622,111 @@ static void test_a_cycle_of_three_is_reported(void **state)
 	stp_free(s);
 }
 
+/* A cycle through 200 threads, beside 100 that have ended: thread i takes
+ * m[i], waits until every one of them holds its first, then takes
+ * m[(i + 1) % N]. No schedule avoids the deadlock; the report names the
+ * whole cycle and counts the threads past its line limit. */
+#define RING 200
+#define IDLE 100
+
+struct ring {
+	pthread_mutex_t m[RING], g;
+	pthread_cond_t all_in;
+	int in;
+	int rc[RING];
+	atomic_int ended;
+};
+
+struct ring_arg {
+	struct ring *r;
+	int i;
+};
+
+static void ring_member(void *p)
+{
+	struct ring_arg *a = p;
+	struct ring *r = a->r;
+	int r1 = stp_mutex_lock(&r->m[a->i]);
+	stp_mutex_lock(&r->g);
+	if (++r->in == RING)
+		stp_cond_broadcast(&r->all_in);
+	while (r->in < RING)
+		if (stp_cond_wait(&r->all_in, &r->g) != 0)
+			break;
+	stp_mutex_unlock(&r->g);
+	r->rc[a->i] = stp_mutex_lock(&r->m[(a->i + 1) % RING]);
+	if (r->rc[a->i] == 0)
+		stp_mutex_unlock(&r->m[(a->i + 1) % RING]);
+	if (r1 == 0)
+		stp_mutex_unlock(&r->m[a->i]);
+	atomic_fetch_add(&r->ended, 1);
+}
+
+static void ring_idle(void *p)
+{
+	struct ring *r = p;
+	STEP("idle");
+	atomic_fetch_add(&r->ended, 1);
+}
+
+static void test_a_cycle_of_two_hundred_threads_is_reported(void **state)
+{
+	(void)state;
+	struct ring *r = calloc(1, sizeof *r);
+	struct ring_arg *args = calloc(RING, sizeof *args);
+	assert_non_null(r);
+	assert_non_null(args);
+	for (uint64_t seed = 1; seed <= 3; seed++) {
+		memset(r, 0, sizeof *r);
+		for (int i = 0; i < RING; i++)
+			pthread_mutex_init(&r->m[i], NULL);
+		pthread_mutex_init(&r->g, NULL);
+		pthread_cond_init(&r->all_in, NULL);
+		stp_stepper *s = stepper_for(seed);
+		char name[32];
+		for (int i = 0; i < IDLE; i++) {
+			snprintf(name, sizeof name, "idle%d", i);
+			assert_int_equal(stp_thread(s, name, NULL, ring_idle, r), i);
+		}
+		for (int i = 0; i < RING; i++) {
+			args[i] = (struct ring_arg){ r, i };
+			snprintf(name, sizeof name, "r%d", i);
+			assert_int_equal(stp_thread(s, name, NULL, ring_member, &args[i]), IDLE + i);
+		}
+		assert_true(stp_run(s) > 0);
+		assert_int_equal(atomic_load(&r->ended), RING + IDLE);
+		for (int i = 0; i < RING; i++)
+			assert_int_equal(r->rc[i], STP_EDEADLOCK);
+		expect_error(s, "deadlock: a cycle of threads, each waiting for a mutex the next "
+				"one holds:");
+		/* the cycle has every ring thread, each followed by the next */
+		const char *c = NULL; /* (the report is longer than errors_of's) */
+		for (size_t k = 0; k < stp_error_count(s) && !c; k++)
+			c = strstr(stp_error(s, k), "the cycle: ");
+		assert_non_null(c);
+		int arrows = 0;
+		for (const char *p = c; (p = strstr(p, "] -> m#")) != NULL; p++)
+			arrows++;
+		assert_int_equal(arrows, RING);
+		for (int i = 0; i < RING; i++) {
+			char hop[64];
+			snprintf(hop, sizeof hop, "[r%d] -> m#", i);
+			assert_non_null(strstr(c, hop));
+		}
+		expect_error(s, "the other threads:");
+		expect_error(s, "[idle39] ended");
+		assert_false(has_error(s, "[idle40] ended"));
+		expect_error(s, "... and 60 more threads: 0 blocked, 60 ended, 0 running");
+		stp_free(s);
+		for (int i = 0; i < RING; i++)
+			pthread_mutex_destroy(&r->m[i]);
+		pthread_mutex_destroy(&r->g);
+		pthread_cond_destroy(&r->all_in);
+	}
+	free(args);
+	free(r);
+}
+
 static int relock_line[2], relock_rc;
 static atomic_int relock_ended;
 
@@ -2054,6 +2159,7 @@ int main(void)
 		cmocka_unit_test(test_if_instead_of_while_with_two_consumers_is_found),
 		cmocka_unit_test(test_ab_ba_deadlock_is_reported_at_once_with_the_cycle),
 		cmocka_unit_test(test_a_cycle_of_three_is_reported),
+		cmocka_unit_test(test_a_cycle_of_two_hundred_threads_is_reported),
 		cmocka_unit_test(test_self_deadlock_is_reported_with_both_places),
 		cmocka_unit_test(test_a_wait_nothing_will_signal_is_a_lost_wake_up),
 		cmocka_unit_test(test_a_signal_before_the_wait_is_found_as_a_lost_wake_up),

@@ -224,7 +224,7 @@ static void test_one_thread_too_many_is_reported(void **state)
 	stp_stepper *s = new_run(1, too_many, &last);
 	assert_true(stp_run(s) > 0);
 	assert_int_equal(last, STP_ELIMIT);
-	assert_non_null(strstr(errors_of(s), "cannot control more than 64 threads: [main] "
+	assert_non_null(strstr(errors_of(s), "cannot control more than 1024 threads: [main] "
 					     "creates one more"));
 	assert_int_equal(s->nthreads, STP_MAX_THREADS);
 	stp_free(s);

@@ -433,7 +433,7 @@ static void test_bad_documents_each_get_a_clear_message(void **state)
 		{ "{\"format\": \"stepper-trace\", \"version\": \"1\"}", 1,
 		  "version: expected an integer, found a string" },
 		{ "\"threads\": [], \"schedule\": []}", 0,
-		  "threads: expected 1 to 64 threads, found 0" },
+		  "threads: expected 1 to 1024 threads, found 0" },
 		{ "\"threads\": [{\"name\": \"a\"}], \"schedule\": []}", 0,
 		  "threads\\[0\\]\\.order: missing" },
 		{ "\"threads\": [{\"name\": 7, \"order\": [\"x\"]}], \"schedule\": []}", 0,
