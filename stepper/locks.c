@@ -279,6 +279,7 @@ static void release(stp_stepper *s, struct stp__thread *t, struct stp__obj *m,
 	m->count = 0;
 	t->held--;
 	stp__unlock(&s->objmu);
+	stp__obj_changed(s, m);
 	if (!s->model_only)
 		pthread_mutex_unlock(real);
 }
@@ -634,6 +635,7 @@ static int core_wake(pthread_cond_t *cvp, int all, const char *file, int line)
 	} else if (!stp__tset_empty(&cv->waiting) && add_signal(s, cv) < 0) {
 		stp__abort(s);
 	}
+	stp__obj_changed(s, cv);
 	return STP__COND_PASS; /* and wake any waiter outside the stepper */
 }
 

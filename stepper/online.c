@@ -179,6 +179,27 @@ static const stp__source recorded_source = { .name = "recorded",
 /* Preparing a run                                                     */
 /* ------------------------------------------------------------------ */
 
+/* STEPPER_CHECK_SETS=1, read once per process. */
+static int check_sets_wanted(void)
+{
+	static atomic_int wanted = -1;
+	int w = atomic_load_explicit(&wanted, memory_order_relaxed);
+	if (w < 0) {
+		const char *v = getenv("STEPPER_CHECK_SETS");
+		w = v && strcmp(v, "1") == 0;
+		atomic_store_explicit(&wanted, w, memory_order_relaxed);
+	}
+	return w;
+}
+
+static void clear_sets(stp_stepper *s)
+{
+	stp__tset_clear(&s->blocked);
+	stp__tset_clear(&s->timing);
+	atomic_store(&s->recheck, 0);
+	s->check_sets = check_sets_wanted();
+}
+
 static int go_online(stp_stepper *s, const stp__source *src)
 {
 	if (s->opt.mode != STP_SERIAL) {
@@ -211,6 +232,7 @@ static int go_online(stp_stepper *s, const stp__source *src)
 	s->nsched = 0;
 	s->dec.nlog = 0;
 	stp__tset_clear(&s->dec.parked);
+	clear_sets(s);
 	s->carrying = 0;
 	s->lazy_log = 0;
 	stp__rng_seed(&s->rng, s->opt.seed);
@@ -224,6 +246,7 @@ void stp__online_plan(stp_stepper *s)
 	s->src = plan_source;
 	s->dec.nlog = 0;
 	stp__tset_clear(&s->dec.parked);
+	clear_sets(s);
 	s->dec.plan_head = 0;
 	s->carrying = 0;
 	s->deviated = 0;
@@ -404,12 +427,99 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
 	free(en);
 }
 
+/* ------------------------------------------------------------------ */
+/* Who can go on: the blocked set                                      */
+/* ------------------------------------------------------------------ */
+
+/* A parked thread found unable to go on is put in s->blocked and not
+ * looked at again until something it waits for changes: an object it is
+ * parked on (stp__obj_changed: a mutex or rwlock let go of, a signal, a
+ * post, a barrier opened, a once done), the thread it joins ending
+ * (stp__thread_ended), or its time running out. A thread that could go on
+ * is looked at at every decision (it may be unable to by then: that
+ * needs no notice). So a decision costs the threads that may go on, not
+ * the blocked ones, and when no thread seems able to, every parked thread
+ * is looked at again before anything is called a deadlock. */
+
+/* The objects t's operation waits on, when it may have to wait. */
+static void watch_objs(struct stp__thread *t, int on)
+{
+	stp__tset *sets[2] = { NULL, NULL };
+	switch (t->op) {
+	case STP__OP_JOIN:
+		sets[0] = &t->join->joiners;
+		break;
+	case STP__OP_WOKEN:
+		sets[1] = &t->mutex->parked_on;
+		/* fall through */
+	case STP__OP_LOCK:
+	case STP__OP_SEM_WAIT:
+	case STP__OP_RDLOCK:
+	case STP__OP_WRLOCK:
+	case STP__OP_BARRIER:
+	case STP__OP_ONCE:
+		sets[0] = &t->obj->parked_on;
+		break;
+	default:
+		break;
+	}
+	for (int k = 0; k < 2; k++)
+		if (sets[k] && on)
+			stp__tset_add(sets[k], t->index);
+		else if (sets[k])
+			stp__tset_del(sets[k], t->index);
+}
+
+static int timed_op(const struct stp__thread *t)
+{
+	int timed_wait = t->op == STP__OP_WOKEN || t->op == STP__OP_SEM_WAIT ||
+			 t->op == STP__OP_RDLOCK || t->op == STP__OP_WRLOCK;
+	return (timed_wait && t->timed) || t->op == STP__OP_SLEEP;
+}
+
+/* t parks (s->dec, not carried). */
+static void park(stp_stepper *s, struct stp__thread *t)
+{
+	stp__tset_add(&s->dec.parked, t->index);
+	stp__tset_del(&s->blocked, t->index);
+	watch_objs(t, 1);
+	if (timed_op(t))
+		stp__tset_add(&s->timing, t->index);
+	else
+		stp__tset_del(&s->timing, t->index);
+}
+
+/* t, parked, was picked. */
+static void unpark(stp_stepper *s, struct stp__thread *t)
+{
+	stp__tset_del(&s->dec.parked, t->index);
+	stp__tset_del(&s->blocked, t->index);
+	stp__tset_del(&s->timing, t->index);
+	watch_objs(t, 0);
+}
+
+void stp__obj_changed(stp_stepper *s, const struct stp__obj *o)
+{
+	if (!stp__aborted(s))
+		s->blocked = stp__tset_minus(s->blocked, &o->parked_on);
+}
+
+void stp__thread_ended(stp_stepper *s, const struct stp__thread *t)
+{
+	if (!stp__aborted(s))
+		s->blocked = stp__tset_minus(s->blocked, &t->joiners);
+}
+
+/* t's time may run out now. */
+static void may_time_out(stp_stepper *s, struct stp__thread *t)
+{
+	atomic_store(&t->may_time_out, 1);
+	stp__tset_del(&s->blocked, t->index);
+}
+
 static int timing_out(const struct stp__thread *t)
 {
-	int timed_op = t->op == STP__OP_WOKEN || t->op == STP__OP_SEM_WAIT ||
-		       t->op == STP__OP_RDLOCK || t->op == STP__OP_WRLOCK;
-	return ((timed_op && t->timed) || t->op == STP__OP_SLEEP) &&
-	       !atomic_load(&t->may_time_out);
+	return timed_op(t) && !atomic_load(&t->may_time_out);
 }
 
 /* Virtual time (s->vtime): the earliest deadline of a parked timed
@@ -417,7 +527,7 @@ static int timing_out(const struct stp__thread *t)
 static uint64_t earliest_deadline(stp_stepper *s)
 {
 	uint64_t min = UINT64_MAX;
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH(i, &s->timing)
 	{
 		const struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline < min)
@@ -429,11 +539,11 @@ static uint64_t earliest_deadline(stp_stepper *s)
 void stp__vtime_pass(stp_stepper *s, uint64_t ns)
 {
 	s->vnow = ns > UINT64_MAX - s->vnow ? UINT64_MAX : s->vnow + ns;
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH(i, &s->timing)
 	{
 		struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline <= s->vnow)
-			atomic_store(&t->may_time_out, 1);
+			may_time_out(s, t);
 	}
 }
 
@@ -448,7 +558,7 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 	uint64_t due = earliest_deadline(s);
 	if (due != UINT64_MAX && due > s->vnow)
 		s->vnow = due;
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH(i, &s->timing)
 	{
 		struct stp__thread *t = s->threads[i];
 		if (!timing_out(t) || (t->has_deadline && t->deadline > due))
@@ -457,7 +567,7 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 			*on_clock = 1;
 			continue;
 		}
-		atomic_store(&t->may_time_out, 1);
+		may_time_out(s, t);
 		any = 1;
 	}
 	return any;
@@ -466,14 +576,52 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 /* The parked threads that can go on, ascending. When none can, timed
  * waits may time out; when still none can and some are parked, that is a
  * deadlock: reported, and the run aborted. */
+/* The threads of set that can go on, into en (ascending); the others
+ * go to s->blocked. */
+static int scan(stp_stepper *s, const stp__tset *set, int *en)
+{
+	int n = 0;
+	STP__TSET_EACH(i, set)
+	if (stp__op_enabled(s, s->threads[i]))
+		en[n++] = i;
+	else
+		stp__tset_add(&s->blocked, i);
+	return n;
+}
+
+/* STEPPER_CHECK_SETS=1 (the test suites): the n threads en found must be
+ * every parked thread that can go on. */
+static void check_blocked(stp_stepper *s, const int *en, int n)
+{
+	int k = 0;
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		if (!stp__op_enabled(s, s->threads[i]))
+			continue;
+		if (k >= n || en[k] != i) {
+			fprintf(stderr, "stepper: internal error: decision %zu: [%s] can go on "
+					"(at %s) but was left in the blocked set\n",
+				s->dec.nlog + 1, s->threads[i]->name,
+				atomic_load(&s->threads[i]->at));
+			abort();
+		}
+		k++;
+	}
+}
+
 static int enabled_now(stp_stepper *s, int *en)
 {
-	int n = 0, on_clock = 0;
+	int n, on_clock = 0;
+	if (atomic_exchange(&s->recheck, 0))
+		stp__tset_clear(&s->blocked);
+	stp__tset maybe = stp__tset_minus(s->dec.parked, &s->blocked);
+	n = scan(s, &maybe, en);
+	if (s->check_sets)
+		check_blocked(s, en, n);
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
-		STP__TSET_EACH(i, &s->dec.parked)
-		if (stp__op_enabled(s, s->threads[i]))
-			en[n++] = i;
-		if (n > 0 || !let_timeouts_happen(s, &on_clock))
+		stp__tset_clear(&s->blocked); /* look at all before a deadlock */
+		n = scan(s, &s->dec.parked, en);
+		if (n > 0 || pass == 1 || !let_timeouts_happen(s, &on_clock))
 			break;
 	}
 	if (n == 0 && on_clock) {
@@ -608,7 +756,7 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 	}
 	if (at_step) /* it takes the plan's head entry: its count need not be read */
 		s->dec.plan_head++;
-	stp__tset_del(&s->dec.parked, pick);
+	unpark(s, t);
 	return t;
 }
 
@@ -674,6 +822,14 @@ static void uncarry(stp_stepper *s, struct stp__thread *self)
 	s->dec.plan_head = d->plan_head;
 	s->dec.nlog = d->nlog;
 	s->carrying = 0;
+	/* threads parked while it was carried, not yet watched */
+	STP__TSET_EACH(i, &s->dec.parked)
+	{
+		struct stp__thread *t = s->threads[i];
+		watch_objs(t, 1);
+		if (timed_op(t))
+			stp__tset_add(&s->timing, i);
+	}
 }
 
 /* The decider's state as the running thread t sees it. */
@@ -685,7 +841,7 @@ static void mark_parked(stp_stepper *s, struct stp__thread *t, int step)
 		t->carry.stepping = step ? t->carry.stepping | me : t->carry.stepping & ~me;
 		return;
 	}
-	stp__tset_add(&s->dec.parked, t->index);
+	park(s, t);
 	if (step)
 		stp__tset_add(&s->dec.stepping, t->index);
 	else
@@ -774,7 +930,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 	if (self && self != t && hint)
 		hint->heat = heat_of(s, self, pick);
 	plan_advance(s, t);
-	stp__tset_del(&s->dec.parked, pick);
+	unpark(s, t);
 	grant(s, t, self);
 	return t;
 }
@@ -855,7 +1011,7 @@ int stp__online_arrive(struct stp__thread *t)
 	atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
 	/* the parent holds the turnstile and waits for this: s->dec is
 	 * carried on by the post below */
-	stp__tset_add(&s->dec.parked, t->index);
+	park(s, t);
 	stp__tset_del(&s->dec.stepping, t->index);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
 	stp__sem_post(&t->parent->arrived);
@@ -988,6 +1144,7 @@ void stp__online_deadline(struct stp__thread *t)
 {
 	stp_stepper *s = t->s;
 	atomic_store(&t->may_time_out, 1);
+	atomic_store(&s->recheck, 1); /* (the turnstile's holder owns s->blocked) */
 	if (s->idle && !stp__aborted(s)) {
 		s->idle = 0;
 		decide(s, NULL, NULL);

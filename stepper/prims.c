@@ -109,6 +109,7 @@ int stp__semaphore_init(struct stp__thread *self, const void *sem, unsigned valu
 		return STP_EINVAL;
 	o->inited = 1;
 	o->value = value;
+	stp__obj_changed(self->s, o);
 	return 0;
 }
 
@@ -163,6 +164,7 @@ int stp__semaphore_post(struct stp__thread *self, const void *sem)
 	if (o->value >= SEM_VALUE_MAX)
 		return STP_ERANGE;
 	o->value++;
+	stp__obj_changed(self->s, o);
 	return 0;
 }
 
@@ -269,6 +271,8 @@ int stp__rwlock_lock(struct stp__thread *self, const void *rw, int kind, int wri
 	if (parked < 0)
 		return STP_EDEADLOCK;
 	stp__tset_del(&o->wwait, self->index);
+	if (write) /* readers may go on: a writer no longer waits */
+		stp__obj_changed(self->s, o);
 	if (rw_blocked(o, self, write))
 		return STP_ETIMEDOUT;
 	take_rw(o, self, write);
@@ -314,6 +318,7 @@ int stp__rwlock_unlock(struct stp__thread *self, const void *rw, int kind)
 		o->owner = -1;
 	else if (--o->reads[self->index] == 0)
 		stp__tset_del(&o->readers, self->index);
+	stp__obj_changed(self->s, o);
 	return 0;
 }
 
@@ -357,6 +362,7 @@ int stp__barrier_wait(struct stp__thread *self, const void *bar)
 	if (last) {
 		o->open = stp__tset_union(o->open, &o->arrived);
 		stp__tset_clear(&o->arrived);
+		stp__obj_changed(self->s, o);
 	}
 	if (point(self, STP__OP_BARRIER, "wait", o) < 0)
 		return STP_EDEADLOCK;
@@ -395,4 +401,5 @@ void stp__once_done(struct stp__thread *self, const void *once)
 		return;
 	o->state = STP__ONCE_DONE;
 	o->owner = -1;
+	stp__obj_changed(self->s, o);
 }

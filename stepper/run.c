@@ -450,8 +450,10 @@ void stp__thread_finish(struct stp__thread *t)
 	 * neither would grant the entry after. Sequentially consistent stores
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
-	if (s->deciding)
+	if (s->deciding) {
+		stp__thread_ended(s, t);
 		stp__online_end(t);
+	}
 	else
 		hand_off(s, t);
 	if (t->member)

@@ -105,6 +105,10 @@ struct stp__obj {
 	/* a once: */
 	int state;         /* STP__ONCE_NEW, _RUNNING (by owner), _DONE */
 	char taken_at[64]; /* file, when the site has no line (the preload's) */
+	/* threads parked at an operation on it (a wake: on its mutex too),
+	 * for the decider's blocked set (online.c); may hold threads that
+	 * have gone on since */
+	stp__tset parked_on;
 	char label[16];    /* "m#1" */
 	/* The names of its points, made at first use: "lock(m#1)"; they
 	 * live as long as the run's table (the log points at them). */
@@ -191,6 +195,7 @@ struct stp__thread {
 	_Atomic(const char *) outside;
 	/* Threads made during a run (spawn.c). */
 	struct stp__thread *join;   /* joined: the thread it waits for */
+	stp__tset joiners;          /* threads parked at a join of it (as parked_on) */
 	struct stp__thread *parent; /* the thread that made it, or NULL */
 	char spawn_point[STP_MAX_NAME + 8], join_point[STP_MAX_NAME + 8];
 	int nchildren;              /* threads it made: names its next child */
@@ -421,6 +426,14 @@ struct stp_stepper {
 	 * decides when it fires. */
 	int idle;
 	stp__tset blocked_at_end; /* the threads a deadlock left blocked */
+	/* Parked threads found unable to go on, not looked at again until an
+	 * object they wait on changes (stp__obj_changed) or their time may
+	 * run out: a decision costs the threads that may go on, not the
+	 * blocked ones (online.c). */
+	stp__tset blocked;
+	stp__tset timing;     /* parked threads with a deadline on virtual time */
+	atomic_int recheck;   /* a clock's timer let a thread time out: look at all */
+	int check_sets;       /* STEPPER_CHECK_SETS=1: check blocked against a full scan */
 	/* Runs of unmodified programs (stepper/auto): threads are made during
 	 * the run (dynamic: a replay compares the threads made so far), the
 	 * real mutex underneath is never touched (model_only), sleeps and
@@ -688,6 +701,13 @@ void stp__once_done(struct stp__thread *self, const void *once);
 
 /* Can t, parked at its pending operation, go on? */
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
+/* o changed so that a thread waiting on it may go on (a mutex or rwlock
+ * let go of, a signal, a post, a barrier opened, a once done): its
+ * parked threads are looked at again at the next decision. Called by the
+ * thread holding the turnstile. */
+void stp__obj_changed(stp_stepper *s, const struct stp__obj *o);
+/* t ended: the threads parked at a join of it are looked at again. */
+void stp__thread_ended(stp_stepper *s, const struct stp__thread *t);
 /* No thread can go on and these (bitset) are blocked: report the
  * deadlock, the cycle or the lost wake-up (the run is then aborted). */
 void stp__report_deadlock(stp_stepper *s, const stp__tset *blocked);

@@ -11,6 +11,10 @@ fi
 # ThreadSanitizer sleeps a second in every process's exit by default, to
 # catch races at exit; the suites' children would each pay it.
 [ "$SAN" = thread ] && export TSAN_OPTIONS="atexit_sleep_ms=0${TSAN_OPTIONS:+ $TSAN_OPTIONS}"
+# Every decision checks the decider's blocked set against a full scan of
+# the parked threads (online.c): a change the model failed to announce
+# aborts the suite instead of quietly skipping a thread.
+export STEPPER_CHECK_SETS=1
 passed=0
 failed=0
 failed_names=""

@@ -75,6 +75,8 @@ static void run_args(const char *prog, const char *arg, const char *const *vars,
 			env[n++] = *e; /* (the sanitizers' options: ours below) */
 	env[n++] = preload;
 	env[n++] = "STEPPER_AUTO=1";
+	if (getenv("STEPPER_CHECK_SETS")) /* (run_tests.sh) */
+		env[n++] = "STEPPER_CHECK_SETS=1";
 	/* a sanitizer's runtime comes from the program, not first in line */
 	env[n++] = "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0";
 	/* ThreadSanitizer sleeps a second at exit by default, and calls the

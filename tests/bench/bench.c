@@ -812,6 +812,137 @@ static double scale_best(int threads, int steps, int free_threads)
 	return best;
 }
 
+/* ------------------------------------------------------------------ */
+/* (j) a decision's cost beside blocked and ended threads              */
+/* ------------------------------------------------------------------ */
+
+/* Two free threads pass CROWD_STEPS steps each (a decision among the
+ * enabled at every step) beside a crowd of threads that either wait on a
+ * condition until both are done (blocked) or pass one step and end
+ * (ended). Timed from the first thread's middle step to its last, when
+ * the crowd has long blocked or ended. */
+#define CROWD_STEPS 20000
+
+struct crowd {
+	pthread_mutex_t g;
+	pthread_cond_t cv;
+	int go, done;
+	long passed; /* steps of the two, in order (one thread runs at a time) */
+	uint64_t t_half, t_end;
+	long n_half, n_end;
+};
+
+static void crowd_done(struct crowd *c)
+{
+	stp_mutex_lock(&c->g);
+	if (++c->done == 2) {
+		c->go = 1;
+		stp_cond_broadcast(&c->cv);
+	}
+	stp_mutex_unlock(&c->g);
+}
+
+static void crowd_timed(void *p)
+{
+	struct crowd *c = p;
+	for (int i = 0; i < CROWD_STEPS; i++) {
+		STEP("s");
+		c->passed++;
+		if (i == CROWD_STEPS / 2) {
+			c->t_half = now_ns();
+			c->n_half = c->passed;
+		}
+	}
+	c->t_end = now_ns();
+	c->n_end = c->passed;
+	crowd_done(c);
+}
+
+static void crowd_other(void *p)
+{
+	struct crowd *c = p;
+	for (int i = 0; i < CROWD_STEPS; i++) {
+		STEP("s");
+		c->passed++;
+	}
+	crowd_done(c);
+}
+
+static void crowd_blocked(void *p)
+{
+	struct crowd *c = p;
+	stp_mutex_lock(&c->g);
+	while (!c->go)
+		stp_cond_wait(&c->cv, &c->g);
+	stp_mutex_unlock(&c->g);
+}
+
+static void crowd_ended(void *p)
+{
+	(void)p;
+	STEP("x");
+}
+
+/* ns per step of the two beside n threads that block (or end). */
+static double crowd_run(int n, int blocked)
+{
+	struct crowd c = { .go = 0 };
+	pthread_mutex_init(&c.g, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	stp_options o;
+	stp_options_init(&o);
+	o.stall_ms = 60000;
+	o.seed = 1;
+	o.mode = STP_SERIAL;
+	stp_stepper *s = stp_new(&o);
+	stp_thread(s, "a", NULL, crowd_timed, &c);
+	stp_thread(s, "b", NULL, crowd_other, &c);
+	for (int i = 0; i < n; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "c%d", i);
+		stp_thread(s, name, NULL, blocked ? crowd_blocked : crowd_ended, &c);
+	}
+	int rc = stp_run(s);
+	if (rc != 0)
+		fprintf(stderr, "bench: crowd run failed: %s\n", stp_error(s, 0));
+	stp_free(s);
+	pthread_mutex_destroy(&c.g);
+	pthread_cond_destroy(&c.cv);
+	return c.n_end > c.n_half ? (double)(c.t_end - c.t_half) / (double)(c.n_end - c.n_half)
+				  : 0;
+}
+
+static double crowd_best(int n, int blocked)
+{
+	double best = 0;
+	for (int i = 0; i < 5; i++) {
+		double v = crowd_run(n, blocked);
+		if (i == 0 || v < best)
+			best = v;
+	}
+	return best;
+}
+
+static void crowd_table(void)
+{
+	static const int rows[] = { 0, 100, 1000 };
+	printf("(j) a decision beside blocked or ended threads (2 free threads x %d steps,\n"
+	       "  best of 5; ratio: against none; target: the same cost, ratio about 1)\n",
+	       CROWD_STEPS);
+	printf("  threads beside | blocked ns/step ratio | ended ns/step ratio\n");
+	double base[2] = { 0, 0 };
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		double v[2];
+		for (int b = 0; b < 2; b++) {
+			v[b] = crowd_best(rows[i], !b);
+			if (i == 0)
+				base[b] = v[b];
+		}
+		printf("  %14d | %15.0f %5.2f | %13.0f %5.2f\n", rows[i], v[0], v[0] / base[0],
+		       v[1], v[1] / base[1]);
+	}
+}
+
 /* The table of issue 14: ns per step with 2 to 64 threads, declared and
  * free, and each against the 2-thread cost of its kind. */
 static void scaling_table(void)
@@ -883,6 +1014,10 @@ int main(int argc, char **argv)
 		}
 		stp__ncpu_set(1);
 	}
+	if (argc > 1 && strcmp(argv[1], "crowd") == 0) { /* row (j) alone */
+		crowd_table();
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "scaling") == 0) { /* row (g) alone */
 		scaling_table();
 		return 0;
@@ -942,6 +1077,7 @@ int main(int argc, char **argv)
 	virtual_time_rows();
 	zoo_table();
 	scaling_table();
+	crowd_table();
 	auto_rows(b);
 	auto_table(b);
 	return 0;
