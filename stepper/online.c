@@ -650,9 +650,9 @@ struct wait_hint {
 static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int pick)
 {
 	if (!s->planned) {
-		/* The only other thread parked, at a point it can pass: the
-		 * next hand-off can only be to it. */
-		stp__tset others = s->dec.parked;
+		/* The only other thread parked and not blocked, at a point
+		 * it can pass: the next hand-off can only be to it. */
+		stp__tset others = stp__tset_minus(s->dec.parked, &s->blocked);
 		stp__tset_del(&others, pick);
 		return stp__tset_is_only(&others, t->index) &&
 				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
