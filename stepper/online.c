@@ -477,37 +477,53 @@ static int timed_op(const struct stp__thread *t)
 	return (timed_wait && t->timed) || t->op == STP__OP_SLEEP;
 }
 
+/* Set t's bit in *set to on, writing only when it changes: the sets'
+ * lines then stay shared between the cores the turnstile moves across
+ * (a run of steps writes none but parked's). */
+static void set_bit(stp__tset *set, int i, int on)
+{
+	if (stp__tset_has(set, i) != on) {
+		if (on)
+			stp__tset_add(set, i);
+		else
+			stp__tset_del(set, i);
+	}
+}
+
 /* t parks (s->dec, not carried). */
 static void park(stp_stepper *s, struct stp__thread *t)
 {
 	stp__tset_add(&s->dec.parked, t->index);
-	stp__tset_del(&s->blocked, t->index);
+	set_bit(&s->blocked, t->index, 0);
 	watch_objs(t, 1);
-	if (timed_op(t))
-		stp__tset_add(&s->timing, t->index);
-	else
-		stp__tset_del(&s->timing, t->index);
+	set_bit(&s->timing, t->index, timed_op(t));
 }
 
 /* t, parked, was picked. */
 static void unpark(stp_stepper *s, struct stp__thread *t)
 {
 	stp__tset_del(&s->dec.parked, t->index);
-	stp__tset_del(&s->blocked, t->index);
-	stp__tset_del(&s->timing, t->index);
+	set_bit(&s->blocked, t->index, 0);
+	set_bit(&s->timing, t->index, 0);
 	watch_objs(t, 0);
+}
+
+/* The words of a thread set the run's threads use so far. */
+static int nw_of(const stp_stepper *s)
+{
+	return stp__tset_words(stp__nthreads(s));
 }
 
 void stp__obj_changed(stp_stepper *s, const struct stp__obj *o)
 {
 	if (!stp__aborted(s))
-		s->blocked = stp__tset_minus(s->blocked, &o->parked_on);
+		stp__tset_minus_n(&s->blocked, &s->blocked, &o->parked_on, nw_of(s));
 }
 
 void stp__thread_ended(stp_stepper *s, const struct stp__thread *t)
 {
 	if (!stp__aborted(s))
-		s->blocked = stp__tset_minus(s->blocked, &t->joiners);
+		stp__tset_minus_n(&s->blocked, &s->blocked, &t->joiners, nw_of(s));
 }
 
 /* t's time may run out now. */
@@ -527,7 +543,7 @@ static int timing_out(const struct stp__thread *t)
 static uint64_t earliest_deadline(stp_stepper *s)
 {
 	uint64_t min = UINT64_MAX;
-	STP__TSET_EACH(i, &s->timing)
+	STP__TSET_EACH_N(i, &s->timing, nw_of(s))
 	{
 		const struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline < min)
@@ -539,7 +555,7 @@ static uint64_t earliest_deadline(stp_stepper *s)
 void stp__vtime_pass(stp_stepper *s, uint64_t ns)
 {
 	s->vnow = ns > UINT64_MAX - s->vnow ? UINT64_MAX : s->vnow + ns;
-	STP__TSET_EACH(i, &s->timing)
+	STP__TSET_EACH_N(i, &s->timing, nw_of(s))
 	{
 		struct stp__thread *t = s->threads[i];
 		if (timing_out(t) && t->has_deadline && t->deadline <= s->vnow)
@@ -558,7 +574,7 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 	uint64_t due = earliest_deadline(s);
 	if (due != UINT64_MAX && due > s->vnow)
 		s->vnow = due;
-	STP__TSET_EACH(i, &s->timing)
+	STP__TSET_EACH_N(i, &s->timing, nw_of(s))
 	{
 		struct stp__thread *t = s->threads[i];
 		if (!timing_out(t) || (t->has_deadline && t->deadline > due))
@@ -581,7 +597,7 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 static int scan(stp_stepper *s, const stp__tset *set, int *en)
 {
 	int n = 0;
-	STP__TSET_EACH(i, set)
+	STP__TSET_EACH_N(i, set, nw_of(s))
 	if (stp__op_enabled(s, s->threads[i]))
 		en[n++] = i;
 	else
@@ -594,7 +610,7 @@ static int scan(stp_stepper *s, const stp__tset *set, int *en)
 static void check_blocked(stp_stepper *s, const int *en, int n)
 {
 	int k = 0;
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH_N(i, &s->dec.parked, nw_of(s))
 	{
 		if (!stp__op_enabled(s, s->threads[i]))
 			continue;
@@ -612,9 +628,11 @@ static void check_blocked(stp_stepper *s, const int *en, int n)
 static int enabled_now(stp_stepper *s, int *en)
 {
 	int n, on_clock = 0;
-	if (atomic_exchange(&s->recheck, 0))
+	if (atomic_load_explicit(&s->recheck, memory_order_relaxed) &&
+	    atomic_exchange(&s->recheck, 0))
 		stp__tset_clear(&s->blocked);
-	stp__tset maybe = stp__tset_minus(s->dec.parked, &s->blocked);
+	stp__tset maybe;
+	stp__tset_minus_n(&maybe, &s->dec.parked, &s->blocked, nw_of(s));
 	n = scan(s, &maybe, en);
 	if (s->check_sets)
 		check_blocked(s, en, n);
@@ -652,16 +670,18 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 	if (!s->planned) {
 		/* The only other thread parked and not blocked, at a point
 		 * it can pass: the next hand-off can only be to it. */
-		stp__tset others = stp__tset_minus(s->dec.parked, &s->blocked);
+		int nw = nw_of(s);
+		stp__tset others;
+		stp__tset_minus_n(&others, &s->dec.parked, &s->blocked, nw);
 		stp__tset_del(&others, pick);
-		return stp__tset_is_only(&others, t->index) &&
+		return stp__tset_is_only_n(&others, t->index, nw) &&
 				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
 			       ? STP__HOT
 		       : s->dynamic ? STP__COLD
 				    : STP__WARM;
 	}
 	size_t r = rank(t);
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH_N(i, &s->dec.parked, nw_of(s))
 	{
 		const struct stp__thread *o = s->threads[i];
 		if (i != pick && o != t && rank(o) < r)
@@ -823,7 +843,7 @@ static void uncarry(stp_stepper *s, struct stp__thread *self)
 	s->dec.nlog = d->nlog;
 	s->carrying = 0;
 	/* threads parked while it was carried, not yet watched */
-	STP__TSET_EACH(i, &s->dec.parked)
+	STP__TSET_EACH_N(i, &s->dec.parked, nw_of(s))
 	{
 		struct stp__thread *t = s->threads[i];
 		watch_objs(t, 1);
@@ -842,10 +862,7 @@ static void mark_parked(stp_stepper *s, struct stp__thread *t, int step)
 		return;
 	}
 	park(s, t);
-	if (step)
-		stp__tset_add(&s->dec.stepping, t->index);
-	else
-		stp__tset_del(&s->dec.stepping, t->index);
+	set_bit(&s->dec.stepping, t->index, step);
 }
 
 /* The carried decision: the plan's head goes when it is parked at a step
@@ -1012,7 +1029,7 @@ int stp__online_arrive(struct stp__thread *t)
 	/* the parent holds the turnstile and waits for this: s->dec is
 	 * carried on by the post below */
 	park(s, t);
-	stp__tset_del(&s->dec.stepping, t->index);
+	set_bit(&s->dec.stepping, t->index, 0);
 	size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
 	stp__sem_post(&t->parent->arrived);
 	wait_grant(s, t, seen, "start", (struct wait_hint){ STP__WARM });

@@ -118,6 +118,46 @@ static inline int stp__tset_is_only(const stp__tset *s, int i)
 	return 1;
 }
 
+/* The same over the first nw words only (a run's threads so far:
+ * stp__tset_words), for the decider's hot path. */
+static inline int stp__tset_words(int nthreads)
+{
+	return (nthreads + 63) >> 6;
+}
+
+static inline int stp__tset_next_n(const stp__tset *s, int from, int nw)
+{
+	for (int k = from >> 6; k < nw; k++) {
+		uint64_t w = s->w[k];
+		if (k == from >> 6)
+			w &= ~(uint64_t)0 << (from & 63);
+		if (w)
+			return k * 64 + __builtin_ctzll(w);
+	}
+	return -1;
+}
+
+/* *out = a & ~b over nw words (the rest of *out untouched). */
+static inline void stp__tset_minus_n(stp__tset *out, const stp__tset *a, const stp__tset *b,
+				     int nw)
+{
+	for (int k = 0; k < nw; k++)
+		out->w[k] = a->w[k] & ~b->w[k];
+}
+
+/* Is s exactly {i}, over nw words? */
+static inline int stp__tset_is_only_n(const stp__tset *s, int i, int nw)
+{
+	for (int k = 0; k < nw; k++)
+		if (s->w[k] != (k == i >> 6 ? (uint64_t)1 << (i & 63) : 0))
+			return 0;
+	return 1;
+}
+
+#define STP__TSET_EACH_N(i, set, nw)                                            \
+	for (int i = stp__tset_next_n((set), 0, (nw)); i >= 0;                  \
+	     i = stp__tset_next_n((set), i + 1, (nw)))
+
 /* for each member i of *set, ascending (set may lose members meanwhile,
  * but not gain ones below i) */
 #define STP__TSET_EACH(i, set)                                                  \
