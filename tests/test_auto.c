@@ -435,6 +435,40 @@ static void test_a_thousand_threads_are_controlled(void **state)
 	}
 }
 
+/* A program's trace is version 3: its start, spawn and join points carry
+ * the kind "point", and `stepper show` marks them with their notes. */
+static void test_a_program_s_trace_shows_its_pthread_calls(void **state)
+{
+	(void)state;
+	mkdirs();
+	char trace[512], cmd[1200];
+	snprintf(trace, sizeof trace, "%s/" DIR_NAME "/v3.json", bdir());
+	struct result *r = malloc(sizeof *r);
+	assert_non_null(r);
+	unsigned long long seed = first_failure("join_race_bug", trace, r);
+	assert_true(seed > 0);
+	FILE *f = fopen(trace, "r");
+	assert_non_null(f);
+	size_t len = fread(r->out, 1, sizeof r->out - 1, f);
+	r->out[len] = '\0';
+	fclose(f);
+	assert_non_null(strstr(r->out, "\"version\": 3"));
+	assert_non_null(strstr(r->out, "\"kind\": \"point\""));
+	snprintf(cmd, sizeof cmd, "%s/bin/stepper show %s 2>&1", bdir(), trace);
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	len = fread(r->out, 1, sizeof r->out - 1, p);
+	r->out[len] = '\0';
+	assert_int_equal(pclose(p), 0);
+	const char *want[] = { "[main] spawn(main/1) -- makes [main/1]", "[main/1] start",
+			       "-- starts", "(\"--\" marks the stepper's points: the program's "
+					   "pthread calls under --auto", NULL };
+	for (size_t i = 0; want[i]; i++)
+		if (!strstr(r->out, want[i]))
+			fail_msg("no '%s' in stepper show's output:\n%s", want[i], r->out);
+	free(r);
+}
+
 static void test_a_forked_child_runs_uncontrolled(void **state)
 {
 	(void)state;
@@ -633,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_threads_that_yield_for_ever_meet_the_decision_limit),
 		cmocka_unit_test(test_one_thread_more_than_the_limit_says_so),
 		cmocka_unit_test(test_a_thousand_threads_are_controlled),
+		cmocka_unit_test(test_a_program_s_trace_shows_its_pthread_calls),
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),

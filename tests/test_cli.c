@@ -258,7 +258,7 @@ static void test_bad_trace_files_get_the_loader_message(void **state)
 		 "build/test-cli/v99.json");
 	int rc = sh(&out, "%s/bin/stepper show build/test-cli/v99.json", b);
 	assert_int_equal(rc, 2);
-	CONTAINS(out, "version: this stepper reads versions 1 and 2, the trace is version 99");
+	CONTAINS(out, "version: this stepper reads versions 1 to 3, the trace is version 99");
 	free(out);
 	rc = sh(&out, "%s/bin/stepper replay build/test-cli/v99.json -- true", b);
 	assert_int_equal(rc, 2);

@@ -428,7 +428,7 @@ static void test_bad_documents_each_get_a_clear_message(void **state)
 		{ "{\"format\": \"other-trace\", \"version\": 1}", 1,
 		  "format: expected \"stepper-trace\", found \"other-trace\"" },
 		{ "{\"format\": \"stepper-trace\", \"version\": 99}", 1,
-		  "version: this stepper reads versions 1 and 2, the trace is version 99" },
+		  "version: this stepper reads versions 1 to 3, the trace is version 99" },
 		{ "{\"format\": \"stepper-trace\"}", 1, "bad.json: version: missing" },
 		{ "{\"format\": \"stepper-trace\", \"version\": \"1\"}", 1,
 		  "version: expected an integer, found a string" },
@@ -1365,6 +1365,17 @@ static void event_kind_of_the_wrong_entry(json_t *d)
 	json_object_set_new(entry(d, "events", 2), "step", json_string("lock(m#1)"));
 }
 
+static void kind_point_in_version_2(json_t *d)
+{
+	json_object_set_new(entry(d, "schedule", 2), "kind", json_string("point"));
+}
+
+static void kind_point_on_a_lock(json_t *d)
+{
+	json_object_set_new(d, "version", json_integer(3));
+	json_object_set_new(entry(d, "schedule", 0), "kind", json_string("point"));
+}
+
 static void bad_label(json_t *d)
 {
 	json_object_set_new(entry(d, "schedule", 0), "step", json_string("lock(m#01)"));
@@ -1383,8 +1394,12 @@ static void test_kinds_are_checked_against_the_names(void **state)
 		{ kind_lock_on_a_step, "schedule[2].kind: \"lock\" is a point named lock(m#N), "
 				       "but the entry's step is 'post'" },
 		{ kind_unknown, "schedule[1].kind: expected \"step\", \"lock\", \"trylock\", "
-				"\"unlock\", \"wait\", \"wake\", \"signal\", \"broadcast\" or "
-				"\"sleep\", found \"nap\"" },
+				"\"unlock\", \"wait\", \"wake\", \"signal\", \"broadcast\", "
+				"\"sleep\" or \"point\", found \"nap\"" },
+		{ kind_point_in_version_2, "schedule[2].kind: \"point\" needs version 3, the "
+					   "trace is version 2" },
+		{ kind_point_on_a_lock, "schedule[0].kind: \"point\" is a point of no other "
+					"kind, but 'lock(m#1)' is a lock point" },
 		{ kind_not_a_string, "schedule[1].kind: expected a string, found an integer" },
 		{ event_kind_differs, "events[3].kind: \"unlock\" is a point named "
 				      "unlock(m#N), but the entry's step is 'lock(m#1)'" },
@@ -1405,6 +1420,49 @@ static void test_kinds_are_checked_against_the_names(void **state)
 		if (!strstr(buf, cases[i].want))
 			fail_msg("case %zu: %s\nexpected: %s", i, buf, cases[i].want);
 	}
+}
+
+/* Version 3: entry 2 ('post', a step of the mailbox) as a program's
+ * point, in the schedule and its event. */
+static void as_version_3(json_t *d)
+{
+	json_object_set_new(d, "version", json_integer(3));
+	json_object_set_new(entry(d, "schedule", 2), "kind", json_string("point"));
+	size_t i;
+	json_t *e;
+	json_array_foreach(json_object_get(d, "events"), i, e)
+		if (strcmp(json_string_value(json_object_get(e, "step")), "post") == 0) {
+			json_object_set_new(e, "kind", json_string("point"));
+			break;
+		}
+}
+
+static void test_a_version_3_point_loads_shows_and_saves(void **state)
+{
+	(void)state;
+	setup_dir();
+	edited_golden(DIR "/v3.json", as_version_3);
+	stp_trace *t = load_ok(DIR "/v3.json");
+	assert_string_equal(stp_trace_entry_kind(t, 2), "point");
+	assert_string_equal(stp_trace_entry_kind(t, 0), "lock");
+	/* saved, it stays version 3 with its point */
+	assert_int_equal(stp_trace_save(t, DIR "/v3-back.json"), 0);
+	stp_trace *back = load_ok(DIR "/v3-back.json");
+	assert_string_equal(stp_trace_entry_kind(back, 2), "point");
+	stp_trace_free(back);
+	char *text = slurp(DIR "/v3-back.json");
+	assert_non_null(strstr(text, "\"version\": 3"));
+	free(text);
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	assert_non_null(f);
+	stp_trace_print(t, f, 0);
+	fclose(f);
+	if (!strstr(out, "[producer] post") || !strstr(out, " -- a pthread call"))
+		fail_msg("no point line in:\n%s", out);
+	free(out);
+	stp_trace_free(t);
 }
 
 static void drop_kinds(json_t *d)
@@ -1733,6 +1791,7 @@ int main(void)
 		cmocka_unit_test(test_an_abba_deadlock_shows_where_each_thread_blocked),
 		cmocka_unit_test(test_the_golden_deadlock_replays_to_the_same_deadlock),
 		cmocka_unit_test(test_kinds_are_checked_against_the_names),
+		cmocka_unit_test(test_a_version_3_point_loads_shows_and_saves),
 		cmocka_unit_test(test_a_trace_without_kinds_takes_them_from_the_names),
 		cmocka_unit_test(test_a_step_named_like_a_point_stays_a_step),
 		cmocka_unit_test(test_show_marks_an_entry_granted_but_not_passed),

@@ -66,6 +66,7 @@ static void path_text(where w, char *buf, size_t size)
 typedef struct checker {
 	stp_trace_error *err;
 	int failed;
+	int version; /* the trace's, once read */
 } checker;
 
 static void fail_at(checker *c, where w, const char *fmt, ...) STP_PRINTF(3, 4);
@@ -262,11 +263,12 @@ static void check_version(checker *c, json_t *d, stp_trace *t)
 	if (!is_kind(c, v, AT("version"), JSON_INTEGER, "an integer"))
 		return;
 	json_int_t n = json_integer_value(v);
-	if (n != 1 && n != 2)
+	if (n < 1 || n > 3)
 		fail_at(c, AT("version"),
-			"this stepper reads versions 1 and 2, the trace is version %lld",
+			"this stepper reads versions 1 to 3, the trace is version %lld",
 			(long long)n);
 	t->version = (int)n;
+	c->version = (int)n;
 }
 
 /* How the run got its schedule: a strategy as stp_options.strategy names
@@ -314,7 +316,7 @@ static void check_header(checker *c, json_t *d, stp_trace *t)
 
 static void check_order(checker *c, json_t *th, stp_trace *t, size_t i)
 {
-	if (t->version == 2 && !json_object_get(th, "order")) {
+	if (t->version >= 2 && !json_object_get(th, "order")) {
 		t->is_free[i] = 1; /* a free thread: no declared order */
 		return;
 	}
@@ -489,7 +491,7 @@ static void check_schedule(checker *c, json_t *d, stp_trace *t)
 
 static const char *const kind_names[] = { "step",   "lock", "trylock", "unlock",
 					  "wait",   "wake", "signal",  "broadcast",
-					  "sleep",  NULL };
+					  "sleep",  "point", NULL };
 
 const char *stp__kind_name(int kind)
 {
@@ -559,8 +561,17 @@ static int entry_kind(checker *c, json_t *e, const char *list, size_t k,
 	where w = AT_IK(list, k, "kind");
 	int kind = choice(c, v, w, kind_names,
 			  "\"step\", \"lock\", \"trylock\", \"unlock\", \"wait\", "
-			  "\"wake\", \"signal\", \"broadcast\" or \"sleep\"");
-	if (kind > STP__K_STEP && (int)shape != kind) {
+			  "\"wake\", \"signal\", \"broadcast\", \"sleep\" or \"point\"");
+	if (kind == STP__K_POINT && c->version < 3) {
+		fail_at(c, w, "\"point\" needs version 3, the trace is version %d", c->version);
+		return -1;
+	}
+	if (kind == STP__K_POINT && shape != STP__K_STEP) {
+		fail_at(c, w, "\"point\" is a point of no other kind, but '%.*s' is a %s point",
+			STP_MAX_NAME, name, kind_names[shape]);
+		return -1;
+	}
+	if (kind > STP__K_STEP && kind != STP__K_POINT && (int)shape != kind) {
 		shape_text((enum stp__kind)kind, buf, sizeof buf);
 		fail_at(c, w, "\"%s\" is a point named %s, but the entry's step is '%.*s'",
 			kind_names[kind], buf, STP_MAX_NAME, name);
@@ -877,7 +888,7 @@ static void check_end(checker *c, json_t *d, stp_trace *t)
 		fail_at(c, AT("events"), "missing (the document has an outcome)");
 	else if (!outcome)
 		fail_at(c, AT("outcome"), "missing (the document has events)");
-	if (t->version == 2)
+	if (t->version >= 2)
 		check_events_v2(c, arr, t);
 	else
 		check_event_list(c, arr, t);
@@ -1014,7 +1025,7 @@ static json_t *parse(checker *c, const char *path)
 stp_trace *stp_trace_load(const char *path, stp_trace_error *err)
 {
 	set_source(err, path);
-	checker c = { err, 0 };
+	checker c = { err, 0, 0 };
 	if (!path) {
 		fail_at(&c, AT(""), "no path given");
 		return NULL;
@@ -1031,7 +1042,7 @@ stp_trace *stp_trace_load(const char *path, stp_trace_error *err)
 	check_header(&c, d, t);
 	if (!c.failed)
 		check_threads(&c, d, t);
-	if (!c.failed && t->version == 2)
+	if (!c.failed && t->version >= 2)
 		check_schedule_v2(&c, d, t);
 	else if (!c.failed)
 		check_schedule(&c, d, t);

@@ -124,7 +124,7 @@ int stp__replay_interleave(stp_stepper *s)
 		return rc;
 	int lenient = stp__replay_lenient();
 	rc = lenient ? lenient_prepare(s, t) : compare_declarations(s, t);
-	if (rc == 0 && !lenient && t->version == 2) { /* decisions, checked as they come */
+	if (rc == 0 && !lenient && t->version >= 2) { /* decisions, checked as they come */
 		s->opt.mode = t->mode;
 		rc = stp__set_recorded(s, t->sched, (const char *const *)t->sched_names,
 				       t->nsched, "replay");

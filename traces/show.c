@@ -154,6 +154,26 @@ static void signal_note(const stp_trace *t, const model *m, size_t k, const char
 		snprintf(buf, size, "may wake %s%s", strchr(who, ',') ? "one of " : "", who);
 }
 
+/* The note after a point of kind "point" (a program's run): what the
+ * thread did, for the calls whose name says it. */
+static void other_note(const char *name, char *buf, size_t size)
+{
+	size_t n = strlen(name);
+	int arg = n > 1 && name[n - 1] == ')';
+	if (strcmp(name, "start") == 0)
+		snprintf(buf, size, "starts");
+	else if (arg && strncmp(name, "spawn(", 6) == 0)
+		snprintf(buf, size, "makes [%.*s]", (int)(n - 7), name + 6);
+	else if (arg && strncmp(name, "join(", 5) == 0)
+		snprintf(buf, size, "joins [%.*s], which has ended", (int)(n - 6), name + 5);
+	else if (strcmp(name, "yield") == 0)
+		snprintf(buf, size, "yields");
+	else if (strcmp(name, "exit") == 0)
+		snprintf(buf, size, "ends the program");
+	else
+		snprintf(buf, size, "a pthread call");
+}
+
 /* The note after a lock or wait point's line; m is the state before
  * entry k, updated to the state after it. */
 static void point_note(const stp_trace *t, size_t k, model *m, char *buf, size_t size)
@@ -194,6 +214,9 @@ static void point_note(const stp_trace *t, size_t k, model *m, char *buf, size_t
 		break;
 	case STP__K_SLEEP:
 		snprintf(buf, size, "sleeps until the clock reaches its deadline");
+		break;
+	case STP__K_POINT:
+		other_note(name, buf, size);
 		break;
 	default: /* signal, broadcast */
 		signal_note(t, m, k, obj, buf, size);
@@ -322,9 +345,16 @@ static void print_order(const stp_trace *t, FILE *out, size_t points)
 	}
 	fprintf(out, "====\n");
 	free(m);
-	if (points)
+	int calls = 0; /* a program's points (version 3) */
+	for (size_t k = 0; points && k < t->nsched; k++)
+		calls |= kind_at(t, k) == STP__K_POINT;
+	if (points && !calls)
 		fprintf(out, "(\"--\" marks the stepper's lock and wait points, stp_mutex_* "
 			     "and stp_cond_*; the other lines are steps)\n");
+	else if (points)
+		fprintf(out, "(\"--\" marks the stepper's points: the program's pthread calls "
+			     "under --auto, stp_mutex_* and stp_cond_*; the other lines are "
+			     "steps)\n");
 	print_blocked(t, out);
 }
 
@@ -455,6 +485,8 @@ static const char *category(enum stp__kind kind)
 		return "wake";
 	case STP__K_SLEEP:
 		return "sleep";
+	case STP__K_POINT:
+		return "point";
 	default:
 		return "signal";
 	}

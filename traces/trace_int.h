@@ -7,8 +7,9 @@
 #include "trace.h"
 #include "stepper_int.h"
 
-/* What a version 2 entry is: a step, or one of the stepper's lock and
- * wait points (FORMAT.md, "Kinds"). Version 1 entries are all steps. */
+/* What a version 2 or 3 entry is: a step, or one of the stepper's lock
+ * and wait points (FORMAT.md, "Kinds"); version 3 adds "point". Version 1
+ * entries are all steps. */
 enum stp__kind {
 	STP__K_STEP,
 	STP__K_LOCK,
@@ -19,6 +20,9 @@ enum stp__kind {
 	STP__K_SIGNAL,
 	STP__K_BROADCAST,
 	STP__K_SLEEP,     /* "sleep": a sleep on the run's clock, until its deadline */
+	STP__K_POINT,     /* version 3: any other point of the stepper (a program's
+			   * start, spawn, join, yield, exit, semaphore, rwlock,
+			   * barrier and once points under --auto) */
 	STP__K_COUNT
 };
 

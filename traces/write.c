@@ -108,7 +108,20 @@ static int add_kind(json_t *e, enum stp__kind kind, const char *name)
 /* An online run's entry k: a step, or the point its name says. */
 static enum stp__kind log_kind(const stp__entry *l)
 {
-	return l->is_step ? STP__K_STEP : stp__kind_of_name(l->name);
+	if (l->is_step)
+		return STP__K_STEP;
+	enum stp__kind k = stp__kind_of_name(l->name);
+	return k == STP__K_STEP ? STP__K_POINT : k;
+}
+
+/* The version an online run's trace needs: 3 when a point of kind
+ * "point" is in it (a program's run), else 2. */
+static int online_version(const stp_stepper *s)
+{
+	for (size_t k = 0; k < s->dec.nlog; k++)
+		if (log_kind(&s->log[k]) == STP__K_POINT)
+			return 3;
+	return 2;
 }
 
 /* Version 2: how entry k came (FORMAT.md): the how-many-th time its
@@ -267,7 +280,7 @@ static json_t *document(const stp_stepper *s)
 	if (!d)
 		return NULL;
 	int bad = add(d, "format", json_string(STP_TRACE_FORMAT)) ||
-		  add(d, "version", json_integer(s->online ? 2 : 1)) ||
+		  add(d, "version", json_integer(s->online ? online_version(s) : 1)) ||
 		  add(d, "stepper", json_string(STP_VERSION)) ||
 		  add(d, "seed", u64_json(s->opt.seed)) ||
 		  add(d, "strategy", json_string(s->strategy)) ||
@@ -411,7 +424,7 @@ static json_t *loaded_schedule(const stp_trace *t)
 		const char *name = stp_trace_entry_step(t, k);
 		json_t *o = step_ref(t->sched[k], name);
 		if (o && ((t->sched_kind && add_kind(o, t->sched_kind[k], name)) ||
-			  (t->version == 2 && t->sched_occ && loaded_anchor(o, t, k)))) {
+			  (t->version >= 2 && t->sched_occ && loaded_anchor(o, t, k)))) {
 			json_decref(o);
 			o = NULL;
 		}
@@ -429,7 +442,7 @@ static json_t *loaded_events(const stp_trace *t)
 	for (size_t k = 0; evs && k < t->nevents; k++) {
 		const stp__tevent *e = &t->events[k];
 		json_t *o = step_ref(e->thread, e->name);
-		if (!o || (t->version == 2 && add_kind(o, e->kind, e->name)) ||
+		if (!o || (t->version >= 2 && add_kind(o, e->kind, e->name)) ||
 		    (e->has_mono && add(o, "mono_ns", u64_json(e->mono_ns))) ||
 		    (e->has_virt && add(o, "virt_ns", u64_json(e->virt_ns))) ||
 		    json_array_append_new(evs, o)) {
