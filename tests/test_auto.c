@@ -469,6 +469,19 @@ static void test_a_program_s_trace_shows_its_pthread_calls(void **state)
 	free(r);
 }
 
+static void test_a_thread_made_with_clone_is_refused(void **state)
+{
+	(void)state;
+	const char *t[] = { "stepper: cannot control a thread made with clone() at "
+			    "edge_raw_clone+0x",
+			    "[main] made it; the stepper controls the threads of pthread_create",
+			    NULL };
+	expect_end("edge_raw_clone", NULL, NULL, "exit 90", t);
+	/* a process made with clone() runs uncontrolled, as a fork's child */
+	const char *p[] = { "child process ran", NULL };
+	expect_end("edge_raw_clone", "process", NULL, "exit 0", p);
+}
+
 static void test_a_forked_child_runs_uncontrolled(void **state)
 {
 	(void)state;
@@ -668,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_one_thread_more_than_the_limit_says_so),
 		cmocka_unit_test(test_a_thousand_threads_are_controlled),
 		cmocka_unit_test(test_a_program_s_trace_shows_its_pthread_calls),
+		cmocka_unit_test(test_a_thread_made_with_clone_is_refused),
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),

@@ -21,7 +21,7 @@
  *     pthread_mutex_lock pthread_mutex_trylock pthread_mutex_timedlock
  *     pthread_mutex_unlock pthread_cond_wait pthread_cond_timedwait
  *     pthread_cond_signal pthread_cond_broadcast sched_yield sleep usleep
- *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit
+ *     nanosleep clock_nanosleep clock_gettime gettimeofday time exit clone
  *     pthread_cond_clockwait pthread_mutex_clocklock
  *   start.c: __libc_start_main __assert_fail
  *   c11.c: thrd_create thrd_join thrd_detach thrd_exit thrd_yield thrd_sleep call_once
@@ -87,6 +87,7 @@ struct stp__real {
 	int (*gettimeofday)(struct timeval *, void *);
 	time_t (*time)(time_t *);
 	void (*exit)(int) __attribute__((noreturn));
+	int (*clone)(int (*)(void *), void *, int, void *, ...);
 	void (*assert_fail)(const char *, const char *, unsigned, const char *)
 		__attribute__((noreturn));
 	int (*start_main)(int (*)(int, char **, char **), int, char **, void (*)(void),
@@ -103,7 +104,7 @@ void stp__real_resolve(void);
  * pthread_mutex_trylock, pthread_mutex_unlock, pthread_cond_wait,
  * pthread_cond_timedwait, pthread_cond_signal, pthread_cond_broadcast,
  * sched_yield, sleep, usleep, nanosleep, clock_nanosleep, clock_gettime,
- * gettimeofday, time, exit; start.c has __libc_start_main and
+ * gettimeofday, time, exit, clone; start.c has __libc_start_main and
  * __assert_fail; prims.c has sem_init, sem_destroy, sem_wait,
  * sem_trywait, sem_timedwait, sem_post, sem_getvalue,
  * pthread_rwlock_init, pthread_rwlock_destroy, pthread_rwlock_rdlock,

@@ -576,6 +576,41 @@ STP_EXPORT time_t time(time_t *out)
 /* The end                                                             */
 /* ------------------------------------------------------------------ */
 
+/* A thread made with clone() rather than pthread_create would run beside
+ * the controlled ones, outside the run (it keeps no turn, and its pthread
+ * calls go to the real functions): the run ends, "cannot control" (exit
+ * 90). A clone that makes a process, without CLONE_VM, or a vfork-style
+ * child (CLONE_VM | CLONE_VFORK: its parent waits until it execs or
+ * ends), goes to the real clone and runs uncontrolled, as a fork does.
+ * (glibc's own pthread_create calls the system call, not this.) */
+STP_EXPORT int clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
+{
+	pid_t *ptid = NULL, *ctid = NULL;
+	void *tls = NULL;
+	va_list ap;
+	va_start(ap, arg);
+	if (flags & (CLONE_PARENT_SETTID | CLONE_SETTLS | CLONE_CHILD_SETTID |
+		     CLONE_CHILD_CLEARTID)) { /* (positional: each before the next) */
+		ptid = va_arg(ap, pid_t *);
+		tls = va_arg(ap, void *);
+		ctid = va_arg(ap, pid_t *);
+	}
+	va_end(ap);
+	struct stp__thread *t = stp__auto_self();
+	if (t && (flags & CLONE_VM) && !(flags & CLONE_VFORK)) {
+		ENTER(t, __builtin_return_address(0));
+		stp__error(t->s, STP__OUT_FAIL,
+			   "cannot control a thread made with clone() at %s: [%s] made it; the "
+			   "stepper controls the threads of pthread_create and thrd_create only",
+			   t->site, t->name);
+		stp__abort(t->s); /* the run ends here (start.c's aborting hook) */
+		LEAVE();
+		errno = EAGAIN;
+		return -1;
+	}
+	return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
+}
+
 STP_EXPORT void exit(int status)
 {
 	struct stp__thread *t = stp__auto_self();

@@ -38,6 +38,7 @@ void stp__real_resolve(void)
 	struct stp__real r;
 	memset(&r, 0, sizeof r);
 	RESOLVE(create, "pthread_create");
+	RESOLVE(clone, "clone");
 	RESOLVE(join, "pthread_join");
 	RESOLVE(detach, "pthread_detach");
 	RESOLVE(thread_exit, "pthread_exit");
