@@ -19,7 +19,8 @@ static void complain(const char *var, const char *value, const char *expected,
 					    "STEPPER_STALL_MS", "STEPPER_DEBUG",
 					    "STEPPER_SHRINK", "STEPPER_SHRINK_REPLAYS",
 					    "STEPPER_SHRINK_SECONDS",
-					    "STEPPER_REPLAY_LENIENT" };
+					    "STEPPER_REPLAY_LENIENT", "STEPPER_ON_STALL",
+					    "STEPPER_ESCAPE_MS" };
 	unsigned bit = 0;
 	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (strcmp(vars[i], var) == 0)
@@ -79,6 +80,26 @@ static void options_init(stp_options *o, int in_loop)
 		o->trace_dir = v;
 	if ((v = getenv("STEPPER_STRATEGY")) && *v)
 		o->strategy = v;
+}
+
+void stp__release_options(int *release, unsigned *escape_ms)
+{
+	const char *v;
+	uint64_t n;
+	*release = 0;
+	*escape_ms = 100;
+	if ((v = getenv("STEPPER_ON_STALL")) && *v) {
+		if (strcmp(v, "release") == 0)
+			*release = 1;
+		else if (strcmp(v, "fail") != 0)
+			complain("STEPPER_ON_STALL", v, "fail or release", "fail");
+	}
+	if ((v = getenv("STEPPER_ESCAPE_MS")) && *v) {
+		if (stp__parse_u64(v, &n) == 0 && n >= 1 && n <= 3600000)
+			*escape_ms = (unsigned)n;
+		else
+			complain("STEPPER_ESCAPE_MS", v, "milliseconds from 1 to 3600000", "100");
+	}
 }
 
 void stp_options_init(stp_options *o)

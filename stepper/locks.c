@@ -152,7 +152,11 @@ static int woken(const struct stp__obj *cv, const struct stp__thread *t)
 
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t)
 {
-	(void)s;
+	/* an escaped thread can go on once it came back (its op is its own
+	 * until then: not read) */
+	if (s->release &&
+	    atomic_load_explicit(&t->hold, memory_order_acquire) == STP__HOLD_ESCAPED)
+		return atomic_load_explicit(&t->returned, memory_order_acquire) == 1;
 	switch (t->op) {
 	case STP__OP_LOCK:
 		return t->obj->owner < 0;

@@ -296,6 +296,13 @@ int stp__set_recorded(stp_stepper *s, const int *threads, const char *const *nam
 			drop_recorded(s);
 			return STP_ENOMEM;
 		}
+	/* a program's run in which a thread left control and came back is
+	 * replayed (or shrunk) letting threads leave control too */
+	for (size_t k = 0; names && s->dynamic && !s->release && k < n; k++)
+		if (strcmp(names[k], "return") == 0) {
+			s->release = 1;
+			s->escape_ms = s->escape_ms ? s->escape_ms : 100;
+		}
 	s->rec_label = label;
 	return go_online(s, &recorded_source);
 }
@@ -441,6 +448,12 @@ static void debug_decision(stp_stepper *s, const stp__choice *c, int pick)
  * the blocked ones, and when no thread seems able to, every parked thread
  * is looked at again before anything is called a deadlock. */
 
+/* The words of a thread set the run's threads use so far. */
+static int nw_of(const stp_stepper *s)
+{
+	return stp__tset_words(stp__nthreads(s));
+}
+
 /* The objects t's operation waits on, when it may have to wait. */
 static void watch_objs(struct stp__thread *t, int on)
 {
@@ -499,19 +512,50 @@ static void park(stp_stepper *s, struct stp__thread *t)
 	set_bit(&s->timing, t->index, timed_op(t));
 }
 
-/* t, parked, was picked. */
+/* t, parked, was picked (or, escaped, ended). */
 static void unpark(stp_stepper *s, struct stp__thread *t)
 {
 	stp__tset_del(&s->dec.parked, t->index);
 	set_bit(&s->blocked, t->index, 0);
 	set_bit(&s->timing, t->index, 0);
+	if (s->nescaped && stp__tset_has(&s->escaped, t->index)) {
+		stp__tset_del(&s->escaped, t->index); /* (not watching anything) */
+		s->nescaped--;
+		atomic_fetch_sub(&s->nreturned, 1);
+		atomic_store_explicit(&t->returned, 0, memory_order_relaxed);
+		return;
+	}
 	watch_objs(t, 0);
 }
 
-/* The words of a thread set the run's threads use so far. */
-static int nw_of(const stp_stepper *s)
+/* Escaped threads that ended leave the parked set (their joiners are
+ * told); those that came back are looked at again. */
+static void settle_escapes(stp_stepper *s)
 {
-	return stp__tset_words(stp__nthreads(s));
+	STP__TSET_EACH_N(i, &s->escaped, nw_of(s))
+	{
+		struct stp__thread *t = s->threads[i];
+		int r = atomic_load_explicit(&t->returned, memory_order_acquire);
+		if (r == 2) {
+			unpark(s, t);
+			stp__thread_ended(s, t);
+		} else if (r == 1) {
+			set_bit(&s->blocked, i, 0);
+		}
+	}
+}
+
+/* Nothing can go on, and a thread is out of control: wait for it (no
+ * thread holds the turnstile; the first to come back decides). 1 when
+ * the run went idle, 0 when one came back meanwhile. */
+static int idle_for_escapes(stp_stepper *s)
+{
+	stp__lock(&s->escape_mu);
+	int idle = atomic_load(&s->nreturned) == 0;
+	if (idle)
+		s->idle = 1;
+	stp__unlock(&s->escape_mu);
+	return idle;
 }
 
 void stp__obj_changed(stp_stepper *s, const struct stp__obj *o)
@@ -628,9 +672,12 @@ static void check_blocked(stp_stepper *s, const int *en, int n)
 static int enabled_now(stp_stepper *s, int *en)
 {
 	int n, on_clock = 0;
+again:
 	if (atomic_load_explicit(&s->recheck, memory_order_relaxed) &&
 	    atomic_exchange(&s->recheck, 0))
 		stp__tset_clear(&s->blocked);
+	if (s->nescaped && atomic_load(&s->nreturned))
+		settle_escapes(s);
 	stp__tset maybe;
 	stp__tset_minus_n(&maybe, &s->dec.parked, &s->blocked, nw_of(s));
 	n = scan(s, &maybe, en);
@@ -645,6 +692,11 @@ static int enabled_now(stp_stepper *s, int *en)
 	if (n == 0 && on_clock) {
 		s->idle = 1; /* the clock's timer decides when it fires */
 		return 0;
+	}
+	if (n == 0 && s->nescaped) {
+		if (idle_for_escapes(s))
+			return 0;
+		goto again;
 	}
 	if (n == 0 && !stp__tset_empty(&s->dec.parked)) {
 		stp__report_deadlock(s, &s->dec.parked);
@@ -1012,6 +1064,8 @@ static void pass_online(stp_stepper *s, struct stp__thread *t, const char *at)
 		atomic_store_explicit(&t->passed, k + 1, memory_order_release);
 	}
 	atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_relaxed);
+	if (s->release)
+		atomic_store_explicit(&t->hold, STP__HOLD_RUNNING, memory_order_release);
 	if (s->opt.debug)
 		fprintf(s->opt.log, "done [%s] %s\n", t->name, at);
 }
@@ -1041,9 +1095,86 @@ int stp__online_arrive(struct stp__thread *t)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Leaving control (s->release)                                        */
+/* ------------------------------------------------------------------ */
+
+/* t, running with the turnstile, comes to a point: 1 when it still holds
+ * the turnstile, 0 when the watcher took it away (t escaped). */
+static int claim(struct stp__thread *t)
+{
+	int held = STP__HOLD_RUNNING;
+	return atomic_compare_exchange_strong(&t->hold, &held, STP__HOLD_PARKED) ||
+	       held != STP__HOLD_ESCAPED;
+}
+
+/* Escaped t comes back to a point (ended: it ended instead). Any decision
+ * may now pick it; when the run is idle (no thread holds the turnstile),
+ * t decides in its place. */
+static void come_back(stp_stepper *s, struct stp__thread *t, int ended)
+{
+	stp__lock(&s->escape_mu);
+	atomic_store_explicit(&t->returned, ended ? 2 : 1, memory_order_release);
+	atomic_fetch_add(&s->nreturned, 1);
+	atomic_store(&s->recheck, 1);
+	int idle = s->idle;
+	s->idle = 0;
+	stp__unlock(&s->escape_mu);
+	if (idle && !stp__aborted(s))
+		decide(s, NULL, NULL);
+}
+
+/* Until t holds the turnstile again: each time it escaped, it comes back
+ * at the point "return" (a decision like any, in the trace) and waits to
+ * be picked. -1 when the run was aborted meanwhile. */
+static int return_to_control(stp_stepper *s, struct stp__thread *t)
+{
+	while (!claim(t)) {
+		enum stp__op op = t->op; /* the point it came to, taken after */
+		t->op = STP__OP_RETURN;
+		size_t seen = atomic_load_explicit(&t->granted, memory_order_relaxed);
+		atomic_store_explicit(&t->at_step, 0, memory_order_relaxed);
+		atomic_store_explicit(&t->at, "return", memory_order_release);
+		atomic_store_explicit(&t->state, STP__T_PARKED, memory_order_release);
+		come_back(s, t, 0);
+		wait_grant(s, t, seen, "return", (struct wait_hint){ STP__WARM });
+		if (stp__aborted(s)) {
+			t->op = op;
+			atomic_store_explicit(&t->state, STP__T_RUNNING, memory_order_release);
+			return -1;
+		}
+		pass_online(s, t, "return");
+		t->op = op;
+	}
+	return 0;
+}
+
+int stp__escape(stp_stepper *s, struct stp__thread *t)
+{
+	int held = STP__HOLD_RUNNING;
+	if (!atomic_compare_exchange_strong(&t->hold, &held, STP__HOLD_ESCAPED))
+		return 0;
+	/* the turnstile is the watcher's now: t is parked, out of control */
+	atomic_fetch_add(&s->escapes, 1);
+	fprintf(s->opt.log,
+		"stepper: [%s] left control: no pthread call for %u ms since its point %s "
+		"(blocked where the stepper cannot see, or spinning); the others go on "
+		"(STEPPER_ON_STALL=release)\n",
+		t->name, s->escape_ms, atomic_load_explicit(&t->at, memory_order_acquire));
+	stp__tset_add(&s->dec.parked, t->index);
+	set_bit(&s->dec.stepping, t->index, 0);
+	set_bit(&s->blocked, t->index, 0);
+	stp__tset_add(&s->escaped, t->index);
+	s->nescaped++;
+	decide(s, NULL, NULL);
+	return 1;
+}
+
 int stp__online_point(struct stp__thread *t, const char *at)
 {
 	stp_stepper *s = t->s;
+	if (s->release && return_to_control(s, t) < 0)
+		return -1;
 	int step = t->op == STP__OP_STEP;
 	atomic_store_explicit(&t->at_step, step, memory_order_relaxed);
 	atomic_store_explicit(&t->at, at, memory_order_release);
@@ -1124,7 +1255,13 @@ void stp__online_step(struct stp__thread *t, const char *name, const char *file,
 
 void stp__online_end(struct stp__thread *t)
 {
-	decide(t->s, t, NULL);
+	stp_stepper *s = t->s;
+	if (s->release && !claim(t)) {
+		come_back(s, t, 1); /* a decision takes it out, and tells its joiners */
+		return;
+	}
+	stp__thread_ended(s, t);
+	decide(s, t, NULL);
 }
 
 /* Did the run pass steps only (no lock or wait point)? */

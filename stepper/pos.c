@@ -122,6 +122,10 @@ static void chosen(stp_stepper *s, struct pos *p, int i)
 	struct stp__thread *t = s->threads[i];
 	stp__tset redrawn = stp__tset_of(-1), pending = s->dec.parked;
 	stp__tset_add(&pending, i);
+	/* (an escaped thread's operation is its own until it comes back) */
+	if (s->nescaped)
+		pending = stp__tset_minus(pending, &s->escaped);
+	stp__tset_add(&pending, i);
 	STP__TSET_EACH(k, &pending)
 	if (k == i || conflict(s->threads[k], t)) {
 		p->prio[k] = stp__rng_next(&p->rng);

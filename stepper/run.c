@@ -450,10 +450,8 @@ void stp__thread_finish(struct stp__thread *t)
 	 * neither would grant the entry after. Sequentially consistent stores
 	 * and loads forbid that. */
 	atomic_store_explicit(&t->ended, 1, memory_order_seq_cst);
-	if (s->deciding) {
-		stp__thread_ended(s, t);
-		stp__online_end(t);
-	}
+	if (s->deciding)
+		stp__online_end(t); /* (it tells t's joiners) */
 	else
 		hand_off(s, t);
 	if (t->member)
@@ -645,10 +643,28 @@ static size_t progress(stp_stepper *s)
  * more stall limit and name the threads still stuck. The progress count is
  * sampled every quarter limit, so a stall is seen between 1 and 1.25
  * limits after the last progress; the steps themselves pay nothing. */
+/* s->release: the thread that holds the turnstile and runs (no point
+ * since the escape limit) leaves control. 1 when one did. */
+static int let_escape(stp_stepper *s)
+{
+	if (!s->release || !s->deciding || stp__aborted(s))
+		return 0;
+	for (int i = 0, nt = stp__nthreads(s); i < nt; i++) {
+		struct stp__thread *t = s->threads[i];
+		if (atomic_load(&t->hold) == STP__HOLD_RUNNING && !atomic_load(&t->ended) &&
+		    stp__escape(s, t))
+			return 1;
+	}
+	return 0;
+}
+
 static void watch(stp_stepper *s)
 {
 	uint64_t limit = (uint64_t)s->opt.stall_ms * 1000000u;
 	uint64_t period = limit / 4 > 1000000u ? limit / 4 : 1000000u;
+	uint64_t escape = (uint64_t)s->escape_ms * 1000000u;
+	if (s->release && escape / 2 < period)
+		period = escape / 2 > 1000000u ? escape / 2 : 1000000u;
 	size_t seen = progress(s);
 	uint64_t seen_at = stp__mono_ns(), give_up = 0;
 	/* (a program's run is concluded by its exit, with threads still
@@ -673,6 +689,10 @@ static void watch(stp_stepper *s)
 		if (p != seen) {
 			seen = p;
 			seen_at = now;
+		} else if (s->release && now - seen_at >= escape && now - seen_at < limit &&
+			   let_escape(s)) {
+			seen = progress(s); /* the others go on (or the run idles) */
+			seen_at = stp__mono_ns();
 		} else if (now - seen_at >= limit) {
 			if (!stp__aborted(s)) {
 				report_stall(s, now - seen_at);

@@ -84,7 +84,14 @@ stp_stepper *stp_new(const stp_options *o)
 		free(s);
 		return NULL;
 	}
+	if (pthread_mutex_init(&s->escape_mu, NULL)) {
+		pthread_mutex_destroy(&s->mu);
+		free(s->opt_strings);
+		free(s);
+		return NULL;
+	}
 	if (pthread_mutex_init(&s->objmu, NULL)) {
+		pthread_mutex_destroy(&s->escape_mu);
 		pthread_mutex_destroy(&s->mu);
 		free(s->opt_strings);
 		free(s);
@@ -132,6 +139,7 @@ static void destroy(stp_stepper *s)
 		s->replay_free(s->replay);
 	stp__objs_clear(s);
 	pthread_mutex_destroy(&s->objmu);
+	pthread_mutex_destroy(&s->escape_mu);
 	pthread_mutex_destroy(&s->mu);
 	free(s);
 }

@@ -57,7 +57,8 @@ enum stp__op {
 	STP__OP_TRYWRLOCK,   /* always enabled; takes it if a wrlock could */
 	STP__OP_RWUNLOCK,    /* always enabled; lets go after it */
 	STP__OP_BARRIER,     /* blocked until the barrier's n-th arrival opens its round */
-	STP__OP_ONCE         /* blocked while another thread runs the once routine */
+	STP__OP_ONCE,        /* blocked while another thread runs the once routine */
+	STP__OP_RETURN       /* an escaped thread back under control (s->release) */
 };
 
 /* What an object of the run's table is (locks.c, prims.c). */
@@ -190,6 +191,11 @@ struct stp__thread {
 	void *timer;            /* a timed wait's deadline on the run's clock */
 	int held;               /* mutexes it holds */
 	atomic_size_t points;   /* points passed: progress, for the watchdog */
+	/* s->release: STP__HOLD_*: running with the turnstile, parked, or
+	 * escaped (the watcher and the thread race for it by CAS); returned:
+	 * 1 when an escaped thread came back to a point, 2 when it ended. */
+	atomic_int hold;
+	atomic_int returned;
 	/* The label of a mutex it waits for that is held outside the
 	 * stepper (a plain pthread_mutex_lock), for the stall report. */
 	_Atomic(const char *) outside;
@@ -442,6 +448,19 @@ struct stp_stepper {
 	int dynamic;
 	int model_only;
 	int vtime;
+	/* STEPPER_ON_STALL=release (a program's run): a thread that holds the
+	 * turnstile and makes no pthread call for escape_ms *leaves control*
+	 * (escapes): the watcher decides in its place and the others go on;
+	 * at its next point it comes back ("return", a decision like any).
+	 * Escaped threads are parked (escaped: owned by the decider);
+	 * escape_mu orders a comeback against the decider going idle. */
+	int release;
+	unsigned escape_ms;
+	stp__tset escaped;
+	int nescaped;
+	atomic_int nreturned;  /* escaped threads that came back or ended */
+	atomic_uint escapes;   /* threads that left control in this run */
+	pthread_mutex_t escape_mu;
 	uint64_t vnow;        /* virtual ns since the run started */
 	uint64_t narmed;      /* deadlines armed: ties go to the older */
 	atomic_int concluded;
@@ -701,6 +720,11 @@ void stp__once_done(struct stp__thread *self, const void *once);
 
 /* Can t, parked at its pending operation, go on? */
 int stp__op_enabled(const stp_stepper *s, const struct stp__thread *t);
+enum { STP__HOLD_PARKED, STP__HOLD_RUNNING, STP__HOLD_ESCAPED };
+/* s->release: the watcher found t, running with the turnstile, without
+ * a point for the escape limit: t leaves control and the watcher decides
+ * in its place. 0 when t came to a point first. */
+int stp__escape(stp_stepper *s, struct stp__thread *t);
 /* o changed so that a thread waiting on it may go on (a mutex or rwlock
  * let go of, a signal, a post, a barrier opened, a once done): its
  * parked threads are looked at again at the next decision. Called by the

@@ -482,6 +482,57 @@ static void test_a_thread_made_with_clone_is_refused(void **state)
 	expect_end("edge_raw_clone", "process", NULL, "exit 0", p);
 }
 
+/* STEPPER_ON_STALL=release: a thread out of the stepper's sight (read() on
+ * a pipe, a spin on an atomic) leaves control and the others go on; it
+ * comes back at its next pthread call ("return" in the trace), and a
+ * replay of such a run lets threads leave control again by itself. */
+static void test_with_release_a_thread_out_of_sight_leaves_control(void **state)
+{
+	(void)state;
+	mkdirs();
+	const char *rel = "STEPPER_ON_STALL=release";
+	int left = 0;
+	struct result *r = malloc(sizeof *r);
+	assert_non_null(r);
+	char h[64], v[64], trace[512], t[600];
+	snprintf(trace, sizeof trace, "%s/" DIR_NAME "/release.json", bdir());
+	snprintf(t, sizeof t, "STEPPER_TRACE=%s", trace);
+	unsigned long long seed = 0;
+	for (int k = 1; k <= 10; k++) {
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", k);
+		const char *vars[] = { rel, v, t, NULL };
+		run_args("edge_pipe_pair", "fail", vars, r);
+		if (strcmp(how(r, h, sizeof h), "exit 3") != 0)
+			fail_msg("edge_pipe_pair seed %d ended %s, expected exit 3:\n%s", k, h, r->out);
+		if (strstr(r->out, "stepper: [main/1] left control: no pthread call for 100 ms")) {
+			left++;
+			seed = seed ? seed : (unsigned long long)k;
+			break;
+		}
+	}
+	assert_true(left > 0); /* the reader read first on some seed */
+	/* the failure's trace replays with the comeback, without the variable */
+	char rv[700];
+	snprintf(rv, sizeof rv, "STEPPER_REPLAY=%s", trace);
+	for (int k = 0; k < scaled(5); k++) {
+		const char *vars[] = { rv, NULL };
+		run_args("edge_pipe_pair", "fail", vars, r);
+		if (strcmp(how(r, h, sizeof h), "exit 3") != 0)
+			fail_msg("replay %d of seed %llu ended %s:\n%s", k + 1, seed, h, r->out);
+	}
+	for (int k = 1; k <= scaled(5); k++) {
+		snprintf(v, sizeof v, "STEPPER_SEED=%d", k);
+		const char *vars[] = { rel, v, NULL };
+		expect_end("edge_atomic_spin", NULL, vars, "exit 0", NULL);
+	}
+	/* a thread that never comes back: the others end, then the stall */
+	const char *vars[] = { rel, "STEPPER_STALL_MS=300", NULL };
+	const char *want[] = { "stepper: [main/1] left control", "stepper: stall:",
+			       "[main] parked at join(main/1)", NULL };
+	expect_end("edge_read_pipe", NULL, vars, "exit 88", want);
+	free(r);
+}
+
 static void test_a_forked_child_runs_uncontrolled(void **state)
 {
 	(void)state;
@@ -682,6 +733,7 @@ int main(void)
 		cmocka_unit_test(test_a_thousand_threads_are_controlled),
 		cmocka_unit_test(test_a_program_s_trace_shows_its_pthread_calls),
 		cmocka_unit_test(test_a_thread_made_with_clone_is_refused),
+		cmocka_unit_test(test_with_release_a_thread_out_of_sight_leaves_control),
 		cmocka_unit_test(test_a_forked_child_runs_uncontrolled),
 		cmocka_unit_test(test_a_crash_names_the_thread_and_where),
 		cmocka_unit_test(test_the_old_condition_abi_is_controlled_too),

@@ -170,6 +170,9 @@ static void other_note(const char *name, char *buf, size_t size)
 		snprintf(buf, size, "yields");
 	else if (strcmp(name, "exit") == 0)
 		snprintf(buf, size, "ends the program");
+	else if (strcmp(name, "return") == 0)
+		snprintf(buf, size, "comes back under control (it had left it: "
+				    "STEPPER_ON_STALL=release)");
 	else
 		snprintf(buf, size, "a pthread call");
 }

@@ -20,6 +20,7 @@
  * crash: the signal handler records it, concludes, and re-raises.
  */
 #include "auto_int.h"
+#include "env.h"
 
 #include <stepper/trace.h>
 
@@ -356,6 +357,7 @@ static int controlled_main(int argc, char **argv, char **envp)
 	s->dynamic = 1;
 	s->model_only = 1;
 	s->vtime = 1;
+	stp__release_options(&s->release, &s->escape_ms);
 	s->hooks.aborting = on_abort;
 	run_s = s;
 	prepare();
