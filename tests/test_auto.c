@@ -511,7 +511,15 @@ static void test_with_release_a_thread_out_of_sight_leaves_control(void **state)
 		}
 	}
 	assert_true(left > 0); /* the reader read first on some seed */
-	/* the failure's trace replays with the comeback, without the variable */
+	/* the failure's trace says so, and replays with the comeback, without
+	 * the variable */
+	FILE *tf = fopen(trace, "r");
+	assert_non_null(tf);
+	size_t tl = fread(r->out, 1, sizeof r->out - 1, tf);
+	r->out[tl] = '\0';
+	fclose(tf);
+	assert_non_null(strstr(r->out, "\"left_control\": 1"));
+	assert_non_null(strstr(r->out, "\"step\": \"return\""));
 	char rv[700];
 	snprintf(rv, sizeof rv, "STEPPER_REPLAY=%s", trace);
 	for (int k = 0; k < scaled(5); k++) {

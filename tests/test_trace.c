@@ -1370,6 +1370,17 @@ static void kind_point_in_version_2(json_t *d)
 	json_object_set_new(entry(d, "schedule", 2), "kind", json_string("point"));
 }
 
+static void left_control_in_version_2(json_t *d)
+{
+	json_object_set_new(d, "left_control", json_integer(1));
+}
+
+static void left_control_zero(json_t *d)
+{
+	json_object_set_new(d, "version", json_integer(3));
+	json_object_set_new(d, "left_control", json_integer(0));
+}
+
 static void kind_point_on_a_lock(json_t *d)
 {
 	json_object_set_new(d, "version", json_integer(3));
@@ -1400,6 +1411,9 @@ static void test_kinds_are_checked_against_the_names(void **state)
 					   "trace is version 2" },
 		{ kind_point_on_a_lock, "schedule[0].kind: \"point\" is a point of no other "
 					"kind, but 'lock(m#1)' is a lock point" },
+		{ left_control_in_version_2, "left_control: needs version 3, the trace is "
+					     "version 2" },
+		{ left_control_zero, "left_control: expected 1 to 100000, found 0" },
 		{ kind_not_a_string, "schedule[1].kind: expected a string, found an integer" },
 		{ event_kind_differs, "events[3].kind: \"unlock\" is a point named "
 				      "unlock(m#N), but the entry's step is 'lock(m#1)'" },
@@ -1427,6 +1441,7 @@ static void test_kinds_are_checked_against_the_names(void **state)
 static void as_version_3(json_t *d)
 {
 	json_object_set_new(d, "version", json_integer(3));
+	json_object_set_new(d, "left_control", json_integer(2));
 	json_object_set_new(entry(d, "schedule", 2), "kind", json_string("point"));
 	size_t i;
 	json_t *e;
@@ -1452,6 +1467,7 @@ static void test_a_version_3_point_loads_shows_and_saves(void **state)
 	stp_trace_free(back);
 	char *text = slurp(DIR "/v3-back.json");
 	assert_non_null(strstr(text, "\"version\": 3"));
+	assert_non_null(strstr(text, "\"left_control\": 2"));
 	free(text);
 	char *out = NULL;
 	size_t len = 0;
@@ -1459,8 +1475,9 @@ static void test_a_version_3_point_loads_shows_and_saves(void **state)
 	assert_non_null(f);
 	stp_trace_print(t, f, 0);
 	fclose(f);
-	if (!strstr(out, "[producer] post") || !strstr(out, " -- a pthread call"))
-		fail_msg("no point line in:\n%s", out);
+	if (!strstr(out, "[producer] post") || !strstr(out, " -- a pthread call") ||
+	    !strstr(out, "\nleft control: 2 times (STEPPER_ON_STALL=release)"))
+		fail_msg("no point line or no left control in:\n%s", out);
 	free(out);
 	stp_trace_free(t);
 }

@@ -896,6 +896,28 @@ static void check_end(checker *c, json_t *d, stp_trace *t)
 	check_errors(c, json_object_get(d, "errors"), t);
 }
 
+/* Version 3: how many times a thread left control (optional). */
+static void check_left_control(checker *c, json_t *d, stp_trace *t)
+{
+	json_t *v = json_object_get(d, "left_control");
+	if (!v)
+		return;
+	if (t->version < 3) {
+		fail_at(c, AT("left_control"), "needs version 3, the trace is version %d",
+			t->version);
+		return;
+	}
+	if (!is_kind(c, v, AT("left_control"), JSON_INTEGER, "an integer"))
+		return;
+	json_int_t n = json_integer_value(v);
+	if (n < 1 || n > STP_MAX_STEPS) {
+		fail_at(c, AT("left_control"), "expected 1 to %d, found %lld", STP_MAX_STEPS,
+			(long long)n);
+		return;
+	}
+	t->left_control = (size_t)n;
+}
+
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
 /* ------------------------------------------------------------------ */
@@ -1048,6 +1070,8 @@ stp_trace *stp_trace_load(const char *path, stp_trace_error *err)
 		check_schedule(&c, d, t);
 	if (!c.failed)
 		check_end(&c, d, t);
+	if (!c.failed)
+		check_left_control(&c, d, t);
 	json_decref(d);
 	if (!c.failed && !(t->source = stp__strdup(path)))
 		fail_at(&c, AT(""), "out of memory");

@@ -276,9 +276,15 @@ static void print_outcome(const stp_trace *t, FILE *out, size_t points)
 			t->nevents, t->nsched);
 	else
 		fprintf(out, "outcome:  %s (%zu of %zu decisions passed: %zu step%s, %zu "
-			     "lock and wait point%s)\n",
+			     "%spoint%s)\n",
 			t->outcome, t->nevents, t->nsched, t->nsched - points,
-			t->nsched - points == 1 ? "" : "s", points, points == 1 ? "" : "s");
+			t->nsched - points == 1 ? "" : "s", points,
+			t->version >= 3 ? "" : "lock and wait ", points == 1 ? "" : "s");
+	if (t->left_control)
+		fprintf(out, "left control: %zu time%s (STEPPER_ON_STALL=release): a thread out of "
+			     "the stepper's sight ran beside the others until its next pthread "
+			     "call ('return')\n",
+			t->left_control, t->left_control == 1 ? "" : "s");
 }
 
 static void print_errors(const stp_trace *t, FILE *out)

@@ -74,6 +74,7 @@ struct stp_trace {
 	size_t nlenient;
 	struct stp__preempts *lenient;
 	int has_outcome;
+	size_t left_control; /* version 3: times a thread left control (0: none) */
 	char *outcome;
 	size_t nevents;
 	stp__tevent *events;

@@ -118,6 +118,8 @@ static enum stp__kind log_kind(const stp__entry *l)
  * "point" is in it (a program's run), else 2. */
 static int online_version(const stp_stepper *s)
 {
+	if (atomic_load(&((stp_stepper *)s)->escapes))
+		return 3;
 	for (size_t k = 0; k < s->dec.nlog; k++)
 		if (log_kind(&s->log[k]) == STP__K_POINT)
 			return 3;
@@ -293,6 +295,9 @@ static json_t *document(const stp_stepper *s)
 		bad = add(d, "events", events_json(s)) ||
 		      add(d, "outcome", json_string(stp__outcome_name(s->outcome))) ||
 		      add(d, "errors", errors_json(s));
+	unsigned left = atomic_load(&((stp_stepper *)s)->escapes);
+	if (!bad && s->online && left)
+		bad = add(d, "left_control", json_integer(left));
 	if (bad) {
 		json_decref(d);
 		return NULL;
@@ -481,6 +486,8 @@ static json_t *loaded_document(const stp_trace *t)
 		bad = add(d, "events", loaded_events(t)) ||
 		      add(d, "outcome", json_string(t->outcome)) ||
 		      add(d, "errors", loaded_errors(t));
+	if (!bad && t->left_control)
+		bad = add(d, "left_control", json_integer((json_int_t)t->left_control));
 	if (bad) {
 		json_decref(d);
 		return NULL;
