@@ -104,6 +104,17 @@ static void run_args(const char *prog, const char *arg, const char *const *vars,
 		fclose(f);
 }
 
+/* The first bytes of the file at path, as r's output. */
+static void read_into(const char *path, struct result *r)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot read %s: %s", path, strerror(errno));
+	size_t len = fread(r->out, 1, sizeof r->out - 1, f);
+	r->out[len] = '\0';
+	fclose(f);
+}
+
 static void run(const char *prog, const char *const *vars, struct result *r)
 {
 	run_args(prog, NULL, vars, r);
@@ -447,17 +458,13 @@ static void test_a_program_s_trace_shows_its_pthread_calls(void **state)
 	assert_non_null(r);
 	unsigned long long seed = first_failure("join_race_bug", trace, r);
 	assert_true(seed > 0);
-	FILE *f = fopen(trace, "r");
-	assert_non_null(f);
-	size_t len = fread(r->out, 1, sizeof r->out - 1, f);
-	r->out[len] = '\0';
-	fclose(f);
+	read_into(trace, r);
 	assert_non_null(strstr(r->out, "\"version\": 3"));
 	assert_non_null(strstr(r->out, "\"kind\": \"point\""));
 	snprintf(cmd, sizeof cmd, "%s/bin/stepper show %s 2>&1", bdir(), trace);
 	FILE *p = popen(cmd, "r");
 	assert_non_null(p);
-	len = fread(r->out, 1, sizeof r->out - 1, p);
+	size_t len = fread(r->out, 1, sizeof r->out - 1, p);
 	r->out[len] = '\0';
 	assert_int_equal(pclose(p), 0);
 	const char *want[] = { "[main] spawn(main/1) -- makes [main/1]", "[main/1] start",
@@ -513,11 +520,7 @@ static void test_with_release_a_thread_out_of_sight_leaves_control(void **state)
 	assert_true(left > 0); /* the reader read first on some seed */
 	/* the failure's trace says so, and replays with the comeback, without
 	 * the variable */
-	FILE *tf = fopen(trace, "r");
-	assert_non_null(tf);
-	size_t tl = fread(r->out, 1, sizeof r->out - 1, tf);
-	r->out[tl] = '\0';
-	fclose(tf);
+	read_into(trace, r);
 	assert_non_null(strstr(r->out, "\"left_control\": 1"));
 	assert_non_null(strstr(r->out, "\"step\": \"return\""));
 	char rv[700];
