@@ -550,23 +550,34 @@ static void break_deadlock(stp_clock *c)
 	report_deadlock(c);
 	for (stp__member *m = c->members; m; m = m->next)
 		pthread_cond_signal(&m->cv);
-	/* condition waiters: collect first, the members may leave meanwhile */
-	pthread_cond_t *cvs[64];
-	pthread_mutex_t *mus[64];
-	int n = 0;
-	for (stp__member *m = c->members; m && n < 64; m = m->next)
-		if (m->wait_cv) {
-			cvs[n] = m->wait_cv;
-			mus[n++] = m->wait_mu;
-		}
+	/* condition waiters: collect first, the members may leave meanwhile
+	 * (there may be hundreds; without memory for a list that long, only
+	 * the first BATCH are woken) */
+	enum { BATCH = 64 };
+	size_t cap = 0, n = 0;
+	for (stp__member *m = c->members; m; m = m->next)
+		cap += m->wait_cv != NULL;
+	struct waiter {
+		pthread_cond_t *cv;
+		pthread_mutex_t *mu;
+	} batch[BATCH], *w = cap > BATCH ? malloc(cap * sizeof *w) : NULL;
+	if (!w) {
+		w = batch;
+		cap = cap < BATCH ? cap : BATCH;
+	}
+	for (stp__member *m = c->members; m && n < cap; m = m->next)
+		if (m->wait_cv)
+			w[n++] = (struct waiter){ m->wait_cv, m->wait_mu };
 	void (*on_stall)(void *, const char *) = c->on_stall;
 	void *arg = c->stall_arg;
 	stp__unlock(&c->mu);
-	for (int i = 0; i < n; i++) {
-		stp__lock(mus[i]);
-		pthread_cond_broadcast(cvs[i]);
-		stp__unlock(mus[i]);
+	for (size_t i = 0; i < n; i++) {
+		stp__lock(w[i].mu);
+		pthread_cond_broadcast(w[i].cv);
+		stp__unlock(w[i].mu);
 	}
+	if (w != batch)
+		free(w);
 	if (on_stall)
 		on_stall(arg, c->error);
 	stp__lock(&c->mu);

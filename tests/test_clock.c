@@ -466,6 +466,37 @@ static void test_deadlock_is_reported_not_a_hang(void **state)
 	stp_clock_free(c);
 }
 
+/* More condition waiters than break_deadlock's batch: each is woken. */
+static void test_a_deadlock_of_a_hundred_waiters_wakes_them_all(void **state)
+{
+	(void)state;
+	enum { N = 100 };
+	stp_clock *c = stp_clock_new(0);
+	struct waiter *w = calloc(N, sizeof *w);
+	struct member_arg *ma = calloc(N, sizeof *ma);
+	static char names[N][16];
+	assert_non_null(w);
+	assert_non_null(ma);
+	for (int i = 0; i < N; i++) {
+		pthread_mutex_init(&w[i].mu, NULL);
+		pthread_cond_init(&w[i].cv, NULL);
+		w[i].rc = 99;
+		snprintf(names[i], sizeof names[i], "w%d", i);
+		start_member(&ma[i], c, names[i], waits_forever, &w[i]);
+	}
+	stp_clock_set_auto(c, 1);
+	for (int i = 0; i < N; i++) {
+		join_member(&ma[i]);
+		assert_int_equal(w[i].rc, STP_EDEADLOCK);
+		pthread_mutex_destroy(&w[i].mu);
+		pthread_cond_destroy(&w[i].cv);
+	}
+	assert_non_null(strstr(stp_clock_error(c), "deadlock: every member of the clock"));
+	stp_clock_free(c);
+	free(w);
+	free(ma);
+}
+
 static void locks_plain_mutex(void *p)
 {
 	pthread_mutex_t *mu = p;
@@ -557,6 +588,7 @@ int main(void)
 		cmocka_unit_test(test_auto_mode_is_exact_over_500_runs),
 		cmocka_unit_test(test_auto_mode_is_exact_over_free_threads),
 		cmocka_unit_test(test_deadlock_is_reported_not_a_hang),
+		cmocka_unit_test(test_a_deadlock_of_a_hundred_waiters_wakes_them_all),
 		cmocka_unit_test(test_a_thread_the_clock_cannot_see_is_named),
 		cmocka_unit_test(test_non_members_use_real_time),
 		cmocka_unit_test(test_bad_input_gets_error_codes),
