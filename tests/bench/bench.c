@@ -7,6 +7,7 @@
 #include <stepper/clock.h>
 #include <stepper/stepper.h>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -943,6 +944,57 @@ static void crowd_table(void)
 	}
 }
 
+/* ------------------------------------------------------------------ */
+/* (k) memory: bytes per declared step and per recorded decision       */
+/* ------------------------------------------------------------------ */
+
+/* The heap in use (malloc's arenas and its mmapped blocks). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+/* Bytes the stepper holds after a run of `threads` threads passing
+ * `steps` steps each (declared or free), over the steps in all. */
+static double bytes_per_step(int threads, int steps, int free_threads)
+{
+	static const char *order[SCALE_MAX_STEPS + 1];
+	for (int i = 0; i < steps; i++)
+		order[i] = "s";
+	order[steps] = NULL;
+	size_t before = heap_in_use();
+	stp_options o;
+	stp_options_init(&o);
+	o.stall_ms = 60000;
+	o.seed = 1;
+	stp_stepper *s = stp_new(&o);
+	for (int t = 0; t < threads; t++) {
+		char name[16];
+		snprintf(name, sizeof name, "t%d", t);
+		stp_thread(s, name, free_threads ? NULL : order, scale_body, &steps);
+	}
+	if (stp_run(s) != 0)
+		fprintf(stderr, "bench: memory run failed: %s\n", stp_error(s, 0));
+	size_t after = heap_in_use();
+	stp_free(s);
+	return after > before ? (double)(after - before) / ((double)threads * steps) : 0;
+}
+
+static void memory_rows(void)
+{
+	double declared = bytes_per_step(2, SCALE_MAX_STEPS, 0);
+	double decided = bytes_per_step(2, SCALE_MAX_STEPS / 2, 1);
+	printf("(k) memory the stepper holds after a run (heap in use, mallinfo2)\n");
+	printf("  declared, 2 x %d steps        %8.1f bytes per step\n", SCALE_MAX_STEPS,
+	       declared);
+	printf("  free, 2 x %d steps            %8.1f bytes per recorded decision\n",
+	       SCALE_MAX_STEPS / 2, decided);
+	printf("  2 x 1,000,000 declared steps at that rate %6.0f MB   (target <= 200;\n"
+	       "  a thread declares at most STP_MAX_STEPS = %d steps today)\n",
+	       declared * 2e6 / 1e6, STP_MAX_STEPS);
+}
+
 /* The table of issue 14: ns per step with 2 to 64 threads, declared and
  * free, and each against the 2-thread cost of its kind. */
 static void scaling_table(void)
@@ -1014,6 +1066,10 @@ int main(int argc, char **argv)
 		}
 		stp__ncpu_set(1);
 	}
+	if (argc > 1 && strcmp(argv[1], "memory") == 0) { /* row (k) alone */
+		memory_rows();
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "crowd") == 0) { /* row (j) alone */
 		crowd_table();
 		return 0;
@@ -1078,6 +1134,7 @@ int main(int argc, char **argv)
 	zoo_table();
 	scaling_table();
 	crowd_table();
+	memory_rows();
 	auto_rows(b);
 	auto_table(b);
 	return 0;
