@@ -21,6 +21,15 @@ static stp_clock *registry;
 /* The deadline heap: earliest deadline first, then registration order  */
 /* ------------------------------------------------------------------ */
 
+/* Members blocked or left, auto mode or quit changed: wake whoever waits
+ * for the clock to be idle (c->mu held). */
+static void idle_changed(stp_clock *c)
+{
+	atomic_fetch_add_explicit(&c->idle_gen, 1, memory_order_release);
+	pthread_cond_broadcast(&c->idle_cv);
+	stp__sem_post(&c->idle_sem);
+}
+
 static int before(const struct stp_timer *a, const struct stp_timer *b)
 {
 	return a->deadline < b->deadline ||
@@ -118,6 +127,7 @@ stp_clock *stp_clock_new(uint64_t start_ns)
 		return NULL;
 	}
 	pthread_condattr_destroy(&ca);
+	stp__sem_init(&c->idle_sem);
 	atomic_init(&c->now, start_ns);
 	stp_options o;
 	stp_options_init(&o);
@@ -142,7 +152,7 @@ void stp_clock_free(stp_clock *c)
 	stp__unlock(&registry_mu);
 	stp__lock(&c->mu);
 	c->quit = 1;
-	pthread_cond_broadcast(&c->idle_cv);
+	idle_changed(c);
 	int started = c->auto_started;
 	stp__unlock(&c->mu);
 	if (started)
@@ -219,7 +229,7 @@ static stp__member *new_member(stp_clock *c, const char *name)
 	if (!m)
 		return NULL;
 	m->c = c;
-	pthread_cond_init(&m->cv, NULL);
+	stp__sem_init(&m->sem);
 	if (name)
 		snprintf(m->name, sizeof m->name, "%s", name);
 	else
@@ -244,10 +254,9 @@ static void drop_member(stp_clock *c, stp__member *m)
 	m->state = STP__M_RUNNING;
 	m->at_turnstile = 0;
 	m->left = 1;
-	pthread_cond_broadcast(&c->idle_cv);
+	idle_changed(c);
 	if (m->kept)
 		return; /* a stepper's thread record still points here */
-	pthread_cond_destroy(&m->cv);
 	free(m);
 }
 
@@ -255,7 +264,6 @@ void stp__clock_free_member(stp__member *m)
 {
 	if (!m)
 		return;
-	pthread_cond_destroy(&m->cv);
 	free(m);
 }
 
@@ -303,7 +311,7 @@ void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 		m->state = STP__M_BLOCKED;
 		m->c->nblocked++;
 		if (all_blocked(m->c))
-			pthread_cond_broadcast(&m->c->idle_cv);
+			idle_changed(m->c);
 	}
 }
 
@@ -433,7 +441,7 @@ static void fire(stp_clock *c, struct stp_timer *t)
 	m->fired = 1;
 	stp__clock_unblock_locked(m); /* it runs now: the clock waits for it */
 	if (t->kind == STP__TK_SLEEP) {
-		pthread_cond_signal(&m->cv);
+		stp__sem_post(&m->sem);
 		return;
 	}
 	/* A timed condition wait: wake it on its own condition, holding its
@@ -481,6 +489,16 @@ static int wait_idle_locked(stp_clock *c)
 			 (uint64_t)c->stall_ms * 1000000u;
 	struct timespec dl = { .tv_sec = (time_t)(limit / STP_NS_PER_SEC),
 			       .tv_nsec = (long)(limit % STP_NS_PER_SEC) };
+	/* A member an advance woke usually blocks again within a microsecond:
+	 * spin for that first, as a turnstile's waiter does, then sleep. */
+	for (int round = 0; round < 4 && !all_blocked(c) && !c->deadlocked; round++) {
+		uint32_t gen = atomic_load_explicit(&c->idle_gen, memory_order_acquire);
+		stp__unlock(&c->mu);
+		int moved = stp__spin_while(&c->idle_gen, gen);
+		stp__lock(&c->mu);
+		if (!moved)
+			break;
+	}
 	while (!all_blocked(c) && !c->deadlocked) {
 		if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl) == ETIMEDOUT &&
 		    !all_blocked(c)) {
@@ -549,7 +567,7 @@ static void break_deadlock(stp_clock *c)
 	c->deadlocked = 1;
 	report_deadlock(c);
 	for (stp__member *m = c->members; m; m = m->next)
-		pthread_cond_signal(&m->cv);
+		stp__sem_post(&m->sem);
 	/* condition waiters: collect first, the members may leave meanwhile
 	 * (there may be hundreds; without memory for a list that long, only
 	 * the first BATCH are woken) */
@@ -588,9 +606,14 @@ static void *auto_main(void *p)
 	stp_clock *c = p;
 	stp__lock(&c->mu);
 	for (;;) {
+		/* (the hand-off's wait: a spin while the members' work is
+		 * short, as a sleep's usually is, then the kernel) */
 		while (!c->quit && !(c->auto_on && c->nmembers > 0 && all_blocked(c) &&
-				     !c->deadlocked))
-			pthread_cond_wait(&c->idle_cv, &c->mu);
+				     !c->deadlocked)) {
+			stp__unlock(&c->mu);
+			stp__sem_wait(&c->idle_sem, STP__HOT);
+			stp__lock(&c->mu);
+		}
 		if (c->quit)
 			break;
 		if (c->nheap == 0)
@@ -615,7 +638,7 @@ void stp_clock_set_auto(stp_clock *c, int on)
 			snprintf(c->error, sizeof c->error,
 				 "clock: could not start the auto-mode thread");
 	}
-	pthread_cond_broadcast(&c->idle_cv);
+	idle_changed(c);
 	stp__unlock(&c->mu);
 }
 

@@ -28,7 +28,7 @@ typedef struct stp__member {
 	int kept;                  /* a stepper's: freed by stp__clock_free_member */
 	int left;                  /* no longer counted by the clock */
 	char waits_on[STP_MAX_NAME + 96];
-	pthread_cond_t cv;         /* a sleeper waits here */
+	stp__sem sem;              /* a sleeper waits here (the turnstile's hand-off) */
 	int fired;                 /* its deadline came */
 	pthread_cond_t *wait_cv;   /* the condition it waits on, if any */
 	pthread_mutex_t *wait_mu;
@@ -55,7 +55,10 @@ struct stp_timer {
 
 struct stp_clock {
 	pthread_mutex_t mu;
-	pthread_cond_t idle_cv;    /* a member blocked or left; auto wakes */
+	pthread_cond_t idle_cv;    /* a member blocked or left: stp_clock_wait_idle */
+	stp__sem idle_sem;         /* ...the auto-mode thread waits here, as a
+				    * turnstile's waiter does (posted with idle_cv) */
+	_Atomic uint32_t idle_gen; /* counts those changes: an advance spins on it */
 	_Atomic uint64_t now;
 	uint64_t seq;
 	struct stp_timer **heap;

@@ -71,8 +71,14 @@ int stp_sleep_ns(uint64_t ns)
 	seconds_text(when, sizeof when, e.deadline);
 	m->fired = 0;
 	stp__clock_block_locked(m, "a sleep until %s", when);
-	while (!m->fired && !c->deadlocked)
-		pthread_cond_wait(&m->cv, &c->mu);
+	/* the fire posts m->sem; with more members than CPUs, waiting
+	 * members give their cores away */
+	enum stp__heat heat = c->nmembers <= stp__ncpu() ? STP__HOT : STP__COLD;
+	while (!m->fired && !c->deadlocked) {
+		stp__unlock(&c->mu);
+		stp__sem_wait(&m->sem, heat);
+		stp__lock(&c->mu);
+	}
 	stp__clock_unblock_locked(m);
 	int rc = 0;
 	if (!m->fired) {

@@ -145,6 +145,18 @@ static int spin(stp__sem *s, enum stp__heat heat, uint64_t deadline_ns)
 	}
 }
 
+int stp__spin_while(_Atomic uint32_t *w, uint32_t v)
+{
+	if (stp__ncpu() == 1)
+		return 0;
+	for (int i = 0; i < HOT_SPINS; i++) {
+		if (atomic_load_explicit(w, memory_order_acquire) != v)
+			return 1;
+		cpu_relax();
+	}
+	return atomic_load_explicit(w, memory_order_acquire) != v;
+}
+
 /* Returns 0 when taken, -1 on the deadline (deadline 0: none). */
 static int wait_common(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat)
 {

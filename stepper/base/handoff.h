@@ -47,6 +47,9 @@ void stp__sem_wait(stp__sem *s, enum stp__heat heat);
 /* Wait until posted or the absolute CLOCK_MONOTONIC deadline passes.
  * Returns 0 when posted, -1 on the deadline. */
 int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat);
+/* Spin (pause) while *w equals v, at most about as long as a hot
+ * waiter spins; 1 when it changed. Never on one CPU (returns 0 at once). */
+int stp__spin_while(_Atomic uint32_t *w, uint32_t v);
 /* Is the waiter asleep in the kernel (so a post costs a system call)? */
 int stp__sem_sleeping(stp__sem *s);
 

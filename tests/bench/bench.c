@@ -1066,6 +1066,10 @@ int main(int argc, char **argv)
 		}
 		stp__ncpu_set(1);
 	}
+	if (argc > 1 && strcmp(argv[1], "vtime") == 0) { /* row (d) alone */
+		virtual_time_rows();
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "memory") == 0) { /* row (k) alone */
 		memory_rows();
 		return 0;
