@@ -69,8 +69,41 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
+/* fork(): the child has none of the idle workers' threads, only their
+ * records, which it drops (a child that runs a stepper makes new ones);
+ * the pool's lock is held across the fork so the child's is free. */
+static void before_fork(void)
+{
+	pool_lock();
+}
+
+static void after_fork_parent(void)
+{
+	pool_unlock();
+}
+
+static void after_fork_child(void)
+{
+	while (idle) {
+		struct stp__worker *w = idle;
+		idle = w->next;
+		free(w);
+	}
+	nidle = 0;
+	pool_unlock();
+}
+
+static void watch_forks(void)
+{
+	int e = pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+	if (e)
+		stp__panic("pthread_atfork(pool)", e);
+}
+
 int stp__pool_get(stp__worker **out)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, watch_forks);
 	pool_lock();
 	struct stp__worker *w = idle;
 	if (w) {

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "helpers.h"
 
@@ -764,6 +766,51 @@ static void test_loop_range_comes_from_the_environment(void **state)
 	unsetenv("STEPPER_SEED");
 }
 
+/* A process that forked after runs (its pool of workers is the parent's
+ * threads, which the child does not have) runs the stepper in the child. */
+static void two_steps(void *p)
+{
+	(void)p;
+	STEP("one");
+	STEP("two");
+}
+
+static int run_two(void)
+{
+	static const char *const order[] = { "one", "two", NULL };
+	stp_options o;
+	stp_options_init(&o);
+	o.stall_ms = 5000;
+	stp_stepper *s = stp_new(&o);
+	if (!s)
+		return -1;
+	stp_thread(s, "a", order, two_steps, NULL);
+	stp_thread(s, "b", order, two_steps, NULL);
+	int rc = stp_run(s);
+	stp_free(s);
+	return rc;
+}
+
+static void test_a_forked_child_runs_its_own_stepper(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_THREAD__)
+	skip(); /* ThreadSanitizer does not let a forked child make threads */
+#else
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(run_two(), 0); /* the pool has idle workers now */
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(run_two() == 0 && run_two() == 0 ? 0 : 1);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -791,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_strerror_names_every_code),
 		cmocka_unit_test(test_environment_sets_the_defaults),
 		cmocka_unit_test(test_loop_range_comes_from_the_environment),
+		cmocka_unit_test(test_a_forked_child_runs_its_own_stepper),
 	};
 	return cmocka_run_group_tests_name("stepper", tests, NULL, NULL);
 }
