@@ -550,6 +550,30 @@ static void test_the_children_get_the_library_first_and_stepper_auto(void **stat
 	free(got);
 }
 
+/* --on-stall release reaches the runs; it goes with --auto only, and
+ * takes fail or release. */
+static void test_on_stall_sets_the_runs_variable(void **state)
+{
+	(void)state;
+	char vars[9000], want[9000];
+	snprintf(vars, sizeof vars, "STEPPER_AUTO_LIB=%s", tiny);
+	char *got = run_env(vars, "--auto --no-server --on-stall release");
+	snprintf(want, sizeof want,
+		 "LD_PRELOAD=%s\nSTEPPER_AUTO=1\nSTEPPER_ON_STALL=release\nSTEPPER_SEED=1\n", tiny);
+	assert_string_equal(got, want);
+	free(got);
+	result r;
+	sh(&r, "%s run --on-stall release -n 1 -- %s", stepper, print_env);
+	assert_int_equal(r.code, 2);
+	CONTAINS(r.err, "stepper: --on-stall goes with --auto");
+	result_free(&r);
+	sh(&r, "STEPPER_AUTO_LIB=%s %s run --auto --on-stall later -n 1 -- %s", tiny, stepper,
+	   print_env);
+	assert_int_equal(r.code, 2);
+	CONTAINS(r.err, "stepper: --on-stall: expected fail or release, got 'later'");
+	result_free(&r);
+}
+
 /* With the real library, each run is a copy made by the fork server: it
  * sees the environment of its run, as an exec'd one would (the preload
  * takes STEPPER_AUTO out before main, so programs it execs run plain). */
@@ -823,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_the_library_is_found_beside_the_stepper),
 		cmocka_unit_test(test_a_library_that_cannot_be_preloaded_is_refused),
 		cmocka_unit_test(test_the_children_get_the_library_first_and_stepper_auto),
+		cmocka_unit_test(test_on_stall_sets_the_runs_variable),
 		cmocka_unit_test(test_the_fork_server_s_runs_get_their_own_environment),
 		cmocka_unit_test(test_a_relative_library_path_is_made_absolute),
 		cmocka_unit_test(test_without_auto_the_environment_is_as_inherited),

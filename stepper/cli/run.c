@@ -26,7 +26,8 @@
 static const char run_usage[] =
 	"usage: stepper run [-n N | --seeds A..B] [-j JOBS] [--shard I/N]\n"
 	"                   [--timeout SEC] [--trace-dir DIR] [--junit FILE]\n"
-	"                   [--max-failures K] [--strategy S] [--auto [--no-server]]\n"
+	"                   [--max-failures K] [--strategy S]\n"
+	"                   [--auto [--no-server] [--on-stall fail|release]]\n"
 	"                   -- COMMAND [ARGS...]\n"
 	"\n"
 	"Run COMMAND once per seed, with STEPPER_SEED and STEPPER_TRACE set,\n"
@@ -59,6 +60,13 @@ static const char run_usage[] =
 	"                    The program is exec'd once, stopped before main, and\n"
 	"                    each run is a copy of it (a fork server)\n"
 	"  --no-server       with --auto: exec the program for every run instead\n"
+	"  --on-stall WHAT   with --auto: what a run does with a thread that makes\n"
+	"                    no pthread call for a while (blocked in read(), a\n"
+	"                    spin on an atomic): fail, the default, ends the run as\n"
+	"                    a stall (88) after the stall limit; release lets it\n"
+	"                    leave control after 100 ms (STEPPER_ESCAPE_MS), the\n"
+	"                    others go on, and it comes back at its next pthread\n"
+	"                    call (sets STEPPER_ON_STALL)\n"
 	"\n"
 	"With --auto, the stepper's failures end a run with these exit statuses,\n"
 	"named in the summary: 85 misuse, 86 deadlock, 87 step limit, 88 stall,\n"
@@ -190,6 +198,13 @@ static int parse_option(int c, const char *v, char **argv, run_opts *o)
 	case 'N':
 		o->no_server = 1;
 		return 0;
+	case 'R':
+		if (strcmp(v, "fail") != 0 && strcmp(v, "release") != 0) {
+			cli_usage_error("run", "--on-stall: expected fail or release, got '%s'", v);
+			return -1;
+		}
+		o->on_stall = 1;
+		return setenv("STEPPER_ON_STALL", v, 1) == 0 ? 0 : -1;
 	case 'T':
 		if (check_strategy("--strategy", v, o) < 0)
 			return -1;
@@ -248,6 +263,11 @@ static int parse_command(int argc, char **argv, run_opts *o)
 		cli_usage_error("run", "--no-server goes with --auto");
 		return -1;
 	}
+	if (o->on_stall && !o->au.on) {
+		cli_usage_error("run", "--on-stall goes with --auto (a test's threads cannot "
+				       "leave control)");
+		return -1;
+	}
 	if (o->au.on) {
 		if (cli_auto_prepare(o->cmd[0], &o->au) < 0)
 			return -1;
@@ -273,6 +293,7 @@ static int parse_options(int argc, char **argv, run_opts *o)
 		{ "strategy", required_argument, NULL, 'T' },
 		{ "auto", no_argument, NULL, 'A' },
 		{ "no-server", no_argument, NULL, 'N' },
+		{ "on-stall", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -44,6 +44,7 @@ typedef struct run_opts {
 	const char *strategy; /* STEPPER_STRATEGY of the runs (NULL: not set) */
 	cli_auto au;          /* --auto: the runs preload the library */
 	int no_server;        /* --no-server: --auto execs every run */
+	int on_stall;         /* --on-stall given (it goes with --auto) */
 	char **cmd;
 } run_opts;
 

@@ -26,6 +26,8 @@ static void print_all(FILE *f)
 {
 	print_var(f, "LD_PRELOAD");
 	print_var(f, "STEPPER_AUTO");
+	if (getenv("STEPPER_ON_STALL")) /* (only when set: --on-stall's test) */
+		print_var(f, "STEPPER_ON_STALL");
 	print_var(f, "STEPPER_SEED");
 }
 
