@@ -276,7 +276,7 @@ static void drop_recorded(stp_stepper *s)
 int stp__set_recorded(stp_stepper *s, const int *threads, const char *const *names,
 		      size_t n, const char *label)
 {
-	if (n > STP_MAX_STEPS)
+	if (n > STP_MAX_DECISIONS)
 		return STP_EMISMATCH;
 	int bound = s->dynamic ? STP_MAX_THREADS : s->nthreads;
 	for (size_t k = 0; k < n; k++)
@@ -394,7 +394,7 @@ static int materialize(stp_stepper *s)
 /* The most entries a run records. */
 static size_t log_limit(const stp_stepper *s)
 {
-	return s->planned ? s->nsched + STP_MAX_STEPS : STP_MAX_STEPS;
+	return s->planned ? s->nsched + STP_MAX_DECISIONS : STP_MAX_DECISIONS;
 }
 
 /* Append the entry of a decision taken by current (-1: none), which

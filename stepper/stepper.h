@@ -35,9 +35,12 @@ extern "C" {
 #define STP_MAX_THREADS 1024
 /* The longest thread name and step name, in bytes. */
 #define STP_MAX_NAME 128
-/* The most declared steps one thread may have; and the most steps a run
- * with free threads records (all threads together). */
-#define STP_MAX_STEPS 100000
+/* The most declared steps one thread may have. */
+#define STP_MAX_STEPS 1000000
+/* The most decisions a run records beyond its plan's own entries (a run
+ * with free threads, or one that met a lock or wait point: all threads
+ * together); a run that would take more is a livelock to the stepper. */
+#define STP_MAX_DECISIONS 100000
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -91,7 +94,7 @@ STP_API stp_stepper *stp_new(const stp_options *o);
  * a declared thread, whose steps must come in exactly that order (else the
  * run fails with a divergence or an early end). order NULL registers a
  * free thread: its steps are whatever STEP names it reaches, any number
- * of times (a run records at most STP_MAX_STEPS steps in all); a run with
+ * of times (a run records at most STP_MAX_DECISIONS in all); a run with
  * a free thread decides who goes next at every step (serial mode only).
  * name may be NULL ("t0", "t1", ... by registration order); names are
  * unique. fn(arg) runs on a pooled OS thread during stp_run.

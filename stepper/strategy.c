@@ -158,7 +158,7 @@ static const struct strategy_row {
 	{ "random", STP__ST_RANDOM, NULL, 0, 0, 0 },
 	{ "pct", STP__ST_PCT, "D", 1, STP__PCT_MAX_DEPTH, 3 },
 	{ "pos", STP__ST_POS, NULL, 0, 0, 0 },
-	{ "dfs", STP__ST_DFS, "B", 0, STP_MAX_STEPS, ULONG_MAX }, /* B left out: no bound */
+	{ "dfs", STP__ST_DFS, "B", 0, STP_MAX_DECISIONS, ULONG_MAX }, /* B left out: no bound */
 };
 
 #define NROWS (sizeof rows / sizeof rows[0])

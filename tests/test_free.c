@@ -419,7 +419,7 @@ static void test_a_free_step_name_over_the_limit_fails_the_run(void **state)
 static void many_steps(void *p)
 {
 	(void)p;
-	for (long k = 0; k <= STP_MAX_STEPS; k++)
+	for (long k = 0; k <= STP_MAX_DECISIONS; k++)
 		STEP("again");
 }
 
@@ -432,7 +432,7 @@ static void test_too_many_steps_is_an_error_not_unbounded_memory(void **state)
 	assert_true(has_error(s, "limit: a run records at most 100000 decisions"));
 	size_t n;
 	stp_schedule(s, &n);
-	assert_int_equal(n, STP_MAX_STEPS);
+	assert_int_equal(n, STP_MAX_DECISIONS);
 	stp_free(s);
 }
 

@@ -766,6 +766,39 @@ static void test_loop_range_comes_from_the_environment(void **state)
 	unsetenv("STEPPER_SEED");
 }
 
+/* A thread declares up to STP_MAX_STEPS (1,000,000) steps; one more is
+ * refused. Two threads of a million steps each run (one hand-off). */
+static void million(void *p)
+{
+	(void)p;
+	for (int i = 0; i < STP_MAX_STEPS; i++)
+		STEP("s");
+}
+
+static void test_a_thread_declares_a_million_steps(void **state)
+{
+	(void)state;
+	const char **order = malloc((STP_MAX_STEPS + 2) * sizeof *order);
+	int *sched = malloc(2 * (size_t)STP_MAX_STEPS * sizeof *sched);
+	assert_non_null(order);
+	assert_non_null(sched);
+	for (int i = 0; i <= STP_MAX_STEPS; i++)
+		order[i] = "s";
+	order[STP_MAX_STEPS + 1] = NULL;
+	stp_stepper *s = stp_new(NULL);
+	assert_int_equal(stp_thread(s, "a", order, million, NULL), STP_ELIMIT);
+	order[STP_MAX_STEPS] = NULL;
+	assert_int_equal(stp_thread(s, "a", order, million, NULL), 0);
+	assert_int_equal(stp_thread(s, "b", order, million, NULL), 1);
+	for (int i = 0; i < 2 * STP_MAX_STEPS; i++)
+		sched[i] = i >= STP_MAX_STEPS;
+	assert_int_equal(stp_set_schedule(s, sched, 2 * (size_t)STP_MAX_STEPS), 0);
+	assert_int_equal(stp_run(s), 0);
+	stp_free(s);
+	free(sched);
+	free(order);
+}
+
 /* A process that forked after runs (its pool of workers is the parent's
  * threads, which the child does not have) runs the stepper in the child. */
 static void two_steps(void *p)
@@ -839,6 +872,7 @@ int main(void)
 		cmocka_unit_test(test_environment_sets_the_defaults),
 		cmocka_unit_test(test_loop_range_comes_from_the_environment),
 		cmocka_unit_test(test_a_forked_child_runs_its_own_stepper),
+		cmocka_unit_test(test_a_thread_declares_a_million_steps),
 	};
 	return cmocka_run_group_tests_name("stepper", tests, NULL, NULL);
 }

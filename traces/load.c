@@ -910,8 +910,8 @@ static void check_left_control(checker *c, json_t *d, stp_trace *t)
 	if (!is_kind(c, v, AT("left_control"), JSON_INTEGER, "an integer"))
 		return;
 	json_int_t n = json_integer_value(v);
-	if (n < 1 || n > STP_MAX_STEPS) {
-		fail_at(c, AT("left_control"), "expected 1 to %d, found %lld", STP_MAX_STEPS,
+	if (n < 1 || n > STP_MAX_DECISIONS) {
+		fail_at(c, AT("left_control"), "expected 1 to %d, found %lld", STP_MAX_DECISIONS,
 			(long long)n);
 		return;
 	}

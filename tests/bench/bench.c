@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include <errno.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <pthread.h>
 #include <sched.h>
@@ -962,7 +963,7 @@ static size_t heap_in_use(void)
  * `steps` steps each (declared or free), over the steps in all. */
 static double bytes_per_step(int threads, int steps, int free_threads)
 {
-	static const char *order[SCALE_MAX_STEPS + 1];
+	static const char *order[STP_MAX_STEPS + 1];
 	for (int i = 0; i < steps; i++)
 		order[i] = "s";
 	order[steps] = NULL;
@@ -982,6 +983,17 @@ static double bytes_per_step(int threads, int steps, int free_threads)
 	size_t after = heap_in_use();
 	stp_free(s);
 	return after > before ? (double)(after - before) / ((double)threads * steps) : 0;
+}
+
+/* The resident set now, in KiB (/proc/self/statm), or -1. */
+static long resident_kb(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	long size, resident;
+	int ok = f && fscanf(f, "%ld %ld", &size, &resident) == 2;
+	if (f)
+		fclose(f);
+	return ok ? resident * (sysconf(_SC_PAGESIZE) / 1024) : -1;
 }
 
 /* Each measured in a child made for it, which has no run before it: a
@@ -1005,12 +1017,16 @@ static void memory_row(int free_threads)
 		printf("  free, 2 x %d steps            %8.1f bytes per recorded decision\n",
 		       SCALE_MAX_STEPS / 2, bytes_per_step(2, SCALE_MAX_STEPS / 2, 1));
 	} else {
-		double declared = bytes_per_step(2, SCALE_MAX_STEPS, 0);
-		printf("  declared, 2 x %d steps        %8.1f bytes per step\n",
-		       SCALE_MAX_STEPS, declared);
-		printf("  2 x 1,000,000 declared steps at that rate %6.0f MB   (target <= "
-		       "200;\n  a thread declares at most STP_MAX_STEPS = %d steps today)\n",
-		       declared * 2e6 / 1e6, STP_MAX_STEPS);
+		long rss0 = resident_kb();
+		double declared = bytes_per_step(2, STP_MAX_STEPS, 0);
+		struct rusage ru;
+		getrusage(RUSAGE_SELF, &ru);
+		printf("  declared, 2 x %d steps       %8.1f bytes per step\n", STP_MAX_STEPS,
+		       declared);
+		printf("  that run holds                   %8.0f MB   (target <= 200)\n",
+		       declared * 2.0 * STP_MAX_STEPS / 1e6);
+		printf("  peak resident set, grown by it   %8.0f MB\n",
+		       rss0 >= 0 ? (double)(ru.ru_maxrss - rss0) / 1024.0 : -1.0);
 	}
 	fflush(stdout);
 	_exit(0);
