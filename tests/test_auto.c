@@ -536,6 +536,17 @@ static void test_with_release_a_thread_out_of_sight_leaves_control(void **state)
 		const char *vars[] = { rel, v, NULL };
 		expect_end("edge_atomic_spin", NULL, vars, "exit 0", NULL);
 	}
+	/* malformed values are named and the defaults kept: fail, 100 ms
+	 * (edge_atomic_spin's writer may go first: the run passes or stalls) */
+	const char *bad[] = { "STEPPER_ON_STALL=later", "STEPPER_ESCAPE_MS=0",
+			      "STEPPER_STALL_MS=300", NULL };
+	run_args("edge_atomic_spin", NULL, bad, r);
+	if (!strstr(r->out, "stepper: ignoring STEPPER_ON_STALL='later': expected fail or "
+			    "release; using fail") ||
+	    !strstr(r->out, "stepper: ignoring STEPPER_ESCAPE_MS='0': expected milliseconds "
+			    "from 1 to 3600000; using 100") ||
+	    strstr(r->out, "left control"))
+		fail_msg("bad STEPPER_ON_STALL / STEPPER_ESCAPE_MS:\n%s", r->out);
 	/* a thread that never comes back: the others end, then the stall */
 	const char *vars[] = { rel, "STEPPER_STALL_MS=300", NULL };
 	const char *want[] = { "stepper: [main/1] left control", "stepper: stall:",
