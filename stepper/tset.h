@@ -66,60 +66,8 @@ static inline int stp__tset_count(const stp__tset *s)
 	return n;
 }
 
-/* The least member >= from, or -1. */
-static inline int stp__tset_next(const stp__tset *s, int from)
-{
-	if (from < 0)
-		from = 0;
-	for (int k = from >> 6; k < STP__TSET_WORDS; k++) {
-		uint64_t w = s->w[k];
-		if (k == from >> 6)
-			w &= ~(uint64_t)0 << (from & 63);
-		if (w)
-			return k * 64 + __builtin_ctzll(w);
-	}
-	return -1;
-}
-
-/* The least member, or -1. */
-static inline int stp__tset_first(const stp__tset *s)
-{
-	return stp__tset_next(s, 0);
-}
-
-/* a & ~b, a | b, a & b. */
-static inline stp__tset stp__tset_minus(stp__tset a, const stp__tset *b)
-{
-	for (int k = 0; k < STP__TSET_WORDS; k++)
-		a.w[k] &= ~b->w[k];
-	return a;
-}
-
-static inline stp__tset stp__tset_union(stp__tset a, const stp__tset *b)
-{
-	for (int k = 0; k < STP__TSET_WORDS; k++)
-		a.w[k] |= b->w[k];
-	return a;
-}
-
-static inline stp__tset stp__tset_inter(stp__tset a, const stp__tset *b)
-{
-	for (int k = 0; k < STP__TSET_WORDS; k++)
-		a.w[k] &= b->w[k];
-	return a;
-}
-
-/* Is s exactly {i}? */
-static inline int stp__tset_is_only(const stp__tset *s, int i)
-{
-	for (int k = 0; k < STP__TSET_WORDS; k++)
-		if (s->w[k] != (k == i >> 6 ? (uint64_t)1 << (i & 63) : 0))
-			return 0;
-	return 1;
-}
-
-/* The same over the first nw words only (a run's threads so far:
- * stp__tset_words), for the decider's hot path. */
+/* Over the first nw words only (a run's threads so far: stp__tset_words),
+ * for the decider's hot path; the full-width forms below use them. */
 static inline int stp__tset_words(int nthreads)
 {
 	return (nthreads + 63) >> 6;
@@ -152,6 +100,45 @@ static inline int stp__tset_is_only_n(const stp__tset *s, int i, int nw)
 		if (s->w[k] != (k == i >> 6 ? (uint64_t)1 << (i & 63) : 0))
 			return 0;
 	return 1;
+}
+
+/* The least member >= from, or -1. */
+static inline int stp__tset_next(const stp__tset *s, int from)
+{
+	return stp__tset_next_n(s, from < 0 ? 0 : from, STP__TSET_WORDS);
+}
+
+/* The least member, or -1. */
+static inline int stp__tset_first(const stp__tset *s)
+{
+	return stp__tset_next(s, 0);
+}
+
+/* a & ~b, a | b, a & b. */
+static inline stp__tset stp__tset_minus(stp__tset a, const stp__tset *b)
+{
+	stp__tset_minus_n(&a, &a, b, STP__TSET_WORDS);
+	return a;
+}
+
+static inline stp__tset stp__tset_union(stp__tset a, const stp__tset *b)
+{
+	for (int k = 0; k < STP__TSET_WORDS; k++)
+		a.w[k] |= b->w[k];
+	return a;
+}
+
+static inline stp__tset stp__tset_inter(stp__tset a, const stp__tset *b)
+{
+	for (int k = 0; k < STP__TSET_WORDS; k++)
+		a.w[k] &= b->w[k];
+	return a;
+}
+
+/* Is s exactly {i}? */
+static inline int stp__tset_is_only(const stp__tset *s, int i)
+{
+	return stp__tset_is_only_n(s, i, STP__TSET_WORDS);
 }
 
 #define STP__TSET_EACH_N(i, set, nw)                                            \

@@ -98,6 +98,12 @@ extern struct stp__real stp__real;
 void stp__real_resolve(void);
 #define REAL(f) (stp__real.f ? stp__real.f : (stp__real_resolve(), stp__real.f))
 
+/* The core's code as the error number libc returns (interpose.c). */
+int stp__auto_errno(int rc);
+/* A call's end: the core's answer as an error number, unless the run was
+ * aborted meanwhile (the abort hook ends the process); leaves core code. */
+int stp__auto_answer(struct stp__thread *t, int rc);
+
 /* The interposers, exported (visibility default) and declared by libc's
  * headers: interpose.c has pthread_create, pthread_join, pthread_detach,
  * pthread_exit, pthread_mutex_lock, pthread_mutex_timedlock,

@@ -252,31 +252,34 @@ static int kind_of(const pthread_mutex_t *m)
 					       : STP__MUTEX_NORMAL;
 }
 
-static int to_errno(int rc)
+int stp__auto_errno(int rc)
 {
 	switch (rc) {
 	case 0:
 		return 0;
 	case STP_EBUSY:
 		return EBUSY;
+	case STP_EAGAIN:
+		return EAGAIN;
 	case STP_EDEADLOCK:
 		return EDEADLK;
 	case STP_EPERM:
 		return EPERM;
 	case STP_ETIMEDOUT:
 		return ETIMEDOUT;
+	case STP_ERANGE:
+		return EOVERFLOW;
 	default:
 		return EINVAL;
 	}
 }
 
-/* The core's answer, unless the run was aborted meanwhile. */
-static int answer(struct stp__thread *t, int rc)
+int stp__auto_answer(struct stp__thread *t, int rc)
 {
 	if (stp__aborted(t->s))
 		stp__auto_stuck();
 	LEAVE();
-	return to_errno(rc);
+	return stp__auto_errno(rc);
 }
 
 STP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -285,7 +288,7 @@ STP_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 	if (!t)
 		return REAL(mutex_lock)(m);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+	return stp__auto_answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
 }
 
 /* A timed lock is a lock to the model: it does not time out (README). */
@@ -295,7 +298,7 @@ STP_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec
 	if (!t)
 		return REAL(mutex_timedlock)(m, at);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+	return stp__auto_answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
 }
 
 STP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -304,7 +307,7 @@ STP_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 	if (!t)
 		return REAL(mutex_trylock)(m);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__mutex_trylock(m, kind_of(m), t->site, 0));
+	return stp__auto_answer(t, stp__mutex_trylock(m, kind_of(m), t->site, 0));
 }
 
 STP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
@@ -313,7 +316,7 @@ STP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 	if (!t)
 		return REAL(mutex_unlock)(m);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__mutex_unlock(m, kind_of(m), t->site, 0));
+	return stp__auto_answer(t, stp__mutex_unlock(m, kind_of(m), t->site, 0));
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,7 +351,7 @@ STP_EXPORT int pthread_cond_wait(pthread_cond_t *cv, pthread_mutex_t *m)
 	if (!t)
 		return REAL(cond_wait)(cv, m);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__core_cond_hook.wait(cv, m, 0, 0, t->site, 0));
+	return stp__auto_answer(t, stp__core_cond_hook.wait(cv, m, 0, 0, t->site, 0));
 }
 
 STP_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
@@ -361,7 +364,7 @@ STP_EXPORT int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m,
 		return EINVAL;
 	ENTER(t, __builtin_return_address(0));
 	uint64_t ns = until(t->s, clock_of(cv), at);
-	return answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
+	return stp__auto_answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
 }
 
 static void *real_cond_clockwait, *real_mutex_clocklock;
@@ -382,7 +385,7 @@ STP_EXPORT int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, cl
 		return EINVAL;
 	ENTER(t, __builtin_return_address(0));
 	uint64_t ns = until(t->s, clk, at);
-	return answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
+	return stp__auto_answer(t, stp__core_cond_hook.wait(cv, m, ns, 1, t->site, 0));
 }
 
 /* A clock lock is a lock to the model, as a timed one is (README). */
@@ -398,7 +401,7 @@ STP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 	    (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC))
 		return EINVAL;
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
+	return stp__auto_answer(t, stp__mutex_lock(m, kind_of(m), t->site, 0));
 }
 
 static int wake(pthread_cond_t *cv, int all, const void *pc)
@@ -408,7 +411,7 @@ static int wake(pthread_cond_t *cv, int all, const void *pc)
 		return all ? REAL(cond_broadcast)(cv) : REAL(cond_signal)(cv);
 	ENTER(t, pc);
 	stp__core_cond_hook.wake(cv, all, t->site, 0);
-	return answer(t, 0);
+	return stp__auto_answer(t, 0);
 }
 
 STP_EXPORT int pthread_cond_signal(pthread_cond_t *cv)
@@ -439,7 +442,7 @@ static int polled_yield(struct stp__thread *t, const void *pc)
 	ENTER(t, pc);
 	if (polled)
 		stp__vtime_pass(t->s, POLL_NS);
-	return answer(t, stp__yield(t));
+	return stp__auto_answer(t, stp__yield(t));
 }
 
 STP_EXPORT int sched_yield(void)
@@ -460,7 +463,7 @@ static void clock_read(struct stp__thread *t, const void *pc)
 static int vsleep(struct stp__thread *t, uint64_t ns, const void *pc)
 {
 	ENTER(t, pc);
-	return answer(t, stp__vsleep(t, ns));
+	return stp__auto_answer(t, stp__vsleep(t, ns));
 }
 
 STP_EXPORT unsigned sleep(unsigned sec)

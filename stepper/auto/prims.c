@@ -37,42 +37,10 @@
 /* glibc's mark of a once whose routine has run (__PTHREAD_ONCE_DONE). */
 #define ONCE_DONE 2
 
-static int to_errno(int rc)
-{
-	switch (rc) {
-	case 0:
-		return 0;
-	case STP_EBUSY:
-		return EBUSY;
-	case STP_EAGAIN:
-		return EAGAIN;
-	case STP_EDEADLOCK:
-		return EDEADLK;
-	case STP_EPERM:
-		return EPERM;
-	case STP_ETIMEDOUT:
-		return ETIMEDOUT;
-	case STP_ERANGE:
-		return EOVERFLOW;
-	default:
-		return EINVAL;
-	}
-}
-
-/* The core's answer as an error number, unless the run was aborted
- * meanwhile (the abort hook ends the process). */
-static int answer(struct stp__thread *t, int rc)
-{
-	if (stp__aborted(t->s))
-		stp__auto_stuck();
-	LEAVE();
-	return to_errno(rc);
-}
-
 /* ...as sem_* give it: 0, or -1 with errno set. */
 static int sem_answer(struct stp__thread *t, int rc)
 {
-	int e = answer(t, rc);
+	int e = stp__auto_answer(t, rc);
 	if (e == 0)
 		return 0;
 	errno = e;
@@ -266,7 +234,7 @@ STP_EXPORT int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockatt
 	if (!t || rc != 0)
 		return rc;
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__rwlock_init(t, rw, rw_kind(rw)));
+	return stp__auto_answer(t, stp__rwlock_init(t, rw, rw_kind(rw)));
 }
 
 STP_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
@@ -274,7 +242,7 @@ STP_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *rw)
 	struct stp__thread *t = stp__auto_self();
 	if (t) {
 		ENTER(t, __builtin_return_address(0));
-		int rc = answer(t, stp__rwlock_destroy(t, rw));
+		int rc = stp__auto_answer(t, stp__rwlock_destroy(t, rw));
 		if (rc != 0)
 			return rc;
 	}
@@ -301,7 +269,7 @@ static int rw_lock_on(pthread_rwlock_t *rw, int write, clockid_t clk,
 		return EINVAL;
 	ENTER(t, pc);
 	uint64_t ns = at ? until_on(t->s, clk, at) : 0;
-	return answer(t, stp__rwlock_lock(t, rw, rw_kind(rw), write, at != NULL, ns));
+	return stp__auto_answer(t, stp__rwlock_lock(t, rw, rw_kind(rw), write, at != NULL, ns));
 }
 
 static int rw_lock(pthread_rwlock_t *rw, int write, const struct timespec *at, const void *pc)
@@ -347,7 +315,7 @@ STP_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw)
 	if (!t)
 		return REAL(rwlock_tryrdlock)(rw);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__rwlock_trylock(t, rw, rw_kind(rw), 0));
+	return stp__auto_answer(t, stp__rwlock_trylock(t, rw, rw_kind(rw), 0));
 }
 
 STP_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
@@ -356,7 +324,7 @@ STP_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *rw)
 	if (!t)
 		return REAL(rwlock_trywrlock)(rw);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__rwlock_trylock(t, rw, rw_kind(rw), 1));
+	return stp__auto_answer(t, stp__rwlock_trylock(t, rw, rw_kind(rw), 1));
 }
 
 STP_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
@@ -365,7 +333,7 @@ STP_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *rw)
 	if (!t)
 		return REAL(rwlock_unlock)(rw);
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__rwlock_unlock(t, rw, rw_kind(rw)));
+	return stp__auto_answer(t, stp__rwlock_unlock(t, rw, rw_kind(rw)));
 }
 
 /* ------------------------------------------------------------------ */
@@ -380,7 +348,7 @@ STP_EXPORT int pthread_barrier_init(pthread_barrier_t *bar, const pthread_barrie
 	if (!t || rc != 0)
 		return rc;
 	ENTER(t, __builtin_return_address(0));
-	return answer(t, stp__barrier_init(t, bar, count));
+	return stp__auto_answer(t, stp__barrier_init(t, bar, count));
 }
 
 STP_EXPORT int pthread_barrier_destroy(pthread_barrier_t *bar)
@@ -388,7 +356,7 @@ STP_EXPORT int pthread_barrier_destroy(pthread_barrier_t *bar)
 	struct stp__thread *t = stp__auto_self();
 	if (t) {
 		ENTER(t, __builtin_return_address(0));
-		int rc = answer(t, stp__barrier_destroy(t, bar));
+		int rc = stp__auto_answer(t, stp__barrier_destroy(t, bar));
 		if (rc != 0)
 			return rc;
 	}
@@ -403,10 +371,10 @@ STP_EXPORT int pthread_barrier_wait(pthread_barrier_t *bar)
 	ENTER(t, __builtin_return_address(0));
 	int rc = stp__barrier_wait(t, bar);
 	if (rc == STP__BARRIER_SERIAL) {
-		answer(t, 0);
+		stp__auto_answer(t, 0);
 		return PTHREAD_BARRIER_SERIAL_THREAD;
 	}
-	return answer(t, rc);
+	return stp__auto_answer(t, rc);
 }
 
 STP_EXPORT int pthread_once(pthread_once_t *once, void (*routine)(void))
@@ -418,11 +386,11 @@ STP_EXPORT int pthread_once(pthread_once_t *once, void (*routine)(void))
 	int done = (__atomic_load_n(once, __ATOMIC_ACQUIRE) & ONCE_DONE) != 0;
 	int rc = stp__once_enter(t, once, done);
 	if (rc != STP__ONCE_RUN)
-		return answer(t, rc);
+		return stp__auto_answer(t, rc);
 	LEAVE(); /* the routine's calls are points */
 	rc = REAL(once)(once, routine);
 	stp__auto_inside = 1;
 	stp__once_done(t, once);
-	answer(t, 0);
+	stp__auto_answer(t, 0);
 	return rc;
 }

@@ -780,12 +780,14 @@ static void scale_body(void *arg)
 /* Nanoseconds per step of one run: `threads` threads passing `steps`
  * steps of one name each, declared (the random plan of seed 1) or free
  * (a decision among the enabled at every hand-off); serial mode. */
-static double scale_run(int threads, int steps, int free_threads)
+/* A stepper of `threads` threads passing *steps steps of one name each,
+ * declared or free (seed 1, serial mode); *steps must outlive the run. */
+static stp_stepper *scale_stepper(int threads, int *steps, int free_threads)
 {
-	static const char *order[SCALE_MAX_STEPS + 1];
-	for (int i = 0; i < steps; i++)
+	static const char *order[STP_MAX_STEPS + 1];
+	for (int i = 0; i < *steps; i++)
 		order[i] = "s";
-	order[steps] = NULL;
+	order[*steps] = NULL;
 	stp_options o;
 	stp_options_init(&o);
 	o.stall_ms = 60000;
@@ -794,8 +796,14 @@ static double scale_run(int threads, int steps, int free_threads)
 	for (int t = 0; t < threads; t++) {
 		char name[16];
 		snprintf(name, sizeof name, "t%d", t);
-		stp_thread(s, name, free_threads ? NULL : order, scale_body, &steps);
+		stp_thread(s, name, free_threads ? NULL : order, scale_body, steps);
 	}
+	return s;
+}
+
+static double scale_run(int threads, int steps, int free_threads)
+{
+	stp_stepper *s = scale_stepper(threads, &steps, free_threads);
 	uint64_t t0 = now_ns();
 	int rc = stp_run(s);
 	uint64_t t1 = now_ns();
@@ -963,21 +971,8 @@ static size_t heap_in_use(void)
  * `steps` steps each (declared or free), over the steps in all. */
 static double bytes_per_step(int threads, int steps, int free_threads)
 {
-	static const char *order[STP_MAX_STEPS + 1];
-	for (int i = 0; i < steps; i++)
-		order[i] = "s";
-	order[steps] = NULL;
 	size_t before = heap_in_use();
-	stp_options o;
-	stp_options_init(&o);
-	o.stall_ms = 60000;
-	o.seed = 1;
-	stp_stepper *s = stp_new(&o);
-	for (int t = 0; t < threads; t++) {
-		char name[16];
-		snprintf(name, sizeof name, "t%d", t);
-		stp_thread(s, name, free_threads ? NULL : order, scale_body, &steps);
-	}
+	stp_stepper *s = scale_stepper(threads, &steps, free_threads);
 	if (stp_run(s) != 0)
 		fprintf(stderr, "bench: memory run failed: %s\n", stp_error(s, 0));
 	size_t after = heap_in_use();
