@@ -121,7 +121,17 @@ stp_clock *stp_clock_new(uint64_t start_ns)
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (pthread_mutex_init(&c->mu, NULL) || pthread_cond_init(&c->idle_cv, &ca)) {
+	/* The clock's lock passes between the advancing thread and the one it
+	 * woke at every advance, for a few instructions each time: a waiter
+	 * spins a little before it sleeps in the kernel. */
+	pthread_mutexattr_t ma;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+	int bad = pthread_mutex_init(&c->mu, &ma);
+	pthread_mutexattr_destroy(&ma);
+	if (bad || pthread_cond_init(&c->idle_cv, &ca)) {
+		if (!bad)
+			pthread_mutex_destroy(&c->mu);
 		pthread_condattr_destroy(&ca);
 		free(c);
 		return NULL;
@@ -300,6 +310,33 @@ int stp_clock_leave(void)
 	return 0;
 }
 
+void stp__clock_seconds_text(char *buf, size_t size, uint64_t ns)
+{
+	snprintf(buf, size, "%llu.%09llu s", (unsigned long long)(ns / STP_NS_PER_SEC),
+		 (unsigned long long)(ns % STP_NS_PER_SEC));
+}
+
+const char *stp__clock_waits_text(stp__member *m)
+{
+	if (m->sleeping) {
+		char when[48];
+		stp__clock_seconds_text(when, sizeof when, m->sleeps_until);
+		snprintf(m->waits_on, sizeof m->waits_on, "a sleep until %s", when);
+		m->sleeping = 0;
+	}
+	return m->waits_on;
+}
+
+static void mark_blocked(stp__member *m)
+{
+	if (m->state != STP__M_BLOCKED) {
+		m->state = STP__M_BLOCKED;
+		m->c->nblocked++;
+		if (all_blocked(m->c))
+			idle_changed(m->c);
+	}
+}
+
 /* Caller holds c->mu. */
 void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 {
@@ -307,12 +344,15 @@ void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(m->waits_on, sizeof m->waits_on, fmt, ap);
 	va_end(ap);
-	if (m->state != STP__M_BLOCKED) {
-		m->state = STP__M_BLOCKED;
-		m->c->nblocked++;
-		if (all_blocked(m->c))
-			idle_changed(m->c);
-	}
+	m->sleeping = 0;
+	mark_blocked(m);
+}
+
+void stp__clock_block_sleep_locked(stp__member *m, uint64_t deadline)
+{
+	m->sleeps_until = deadline;
+	m->sleeping = 1;
+	mark_blocked(m);
 }
 
 void stp__clock_unblock_locked(stp__member *m)
@@ -404,7 +444,8 @@ void stp__clock_describe(stp_clock *c, char *buf, size_t size)
 	for (stp__member *m = c->members; m && len < size; m = m->next)
 		len += (size_t)snprintf(buf + len, size - len, "\n    [%s] %s%s", m->name,
 					m->state == STP__M_BLOCKED ? "blocked on " : "running",
-					m->state == STP__M_BLOCKED ? m->waits_on : "");
+					m->state == STP__M_BLOCKED ? stp__clock_waits_text(m)
+								    : "");
 	stp__unlock(&c->mu);
 }
 
@@ -438,8 +479,8 @@ static void fire(stp_clock *c, struct stp_timer *t)
 		return;
 	}
 	stp__member *m = t->waiter;
-	m->fired = 1;
 	stp__clock_unblock_locked(m); /* it runs now: the clock waits for it */
+	atomic_store_explicit(&m->fired, 1, memory_order_release);
 	if (t->kind == STP__TK_SLEEP) {
 		stp__sem_post(&m->sem);
 		return;
@@ -483,12 +524,8 @@ static void report_running(stp_clock *c, unsigned waited_ms)
 /* Wait, holding c->mu, until every member is blocked or gone. */
 static int wait_idle_locked(stp_clock *c)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t limit = (uint64_t)ts.tv_sec * STP_NS_PER_SEC + (uint64_t)ts.tv_nsec +
-			 (uint64_t)c->stall_ms * 1000000u;
-	struct timespec dl = { .tv_sec = (time_t)(limit / STP_NS_PER_SEC),
-			       .tv_nsec = (long)(limit % STP_NS_PER_SEC) };
+	if (all_blocked(c) || c->deadlocked)
+		return c->deadlocked ? STP_EDEADLOCK : 0;
 	/* A member an advance woke usually blocks again within a microsecond:
 	 * spin for that first, as a turnstile's waiter does, then sleep. */
 	for (int round = 0; round < 4 && !all_blocked(c) && !c->deadlocked; round++) {
@@ -499,6 +536,14 @@ static int wait_idle_locked(stp_clock *c)
 		if (!moved)
 			break;
 	}
+	if (all_blocked(c) || c->deadlocked)
+		return c->deadlocked ? STP_EDEADLOCK : 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t limit = (uint64_t)ts.tv_sec * STP_NS_PER_SEC + (uint64_t)ts.tv_nsec +
+			 (uint64_t)c->stall_ms * 1000000u;
+	struct timespec dl = { .tv_sec = (time_t)(limit / STP_NS_PER_SEC),
+			       .tv_nsec = (long)(limit % STP_NS_PER_SEC) };
 	while (!all_blocked(c) && !c->deadlocked) {
 		if (pthread_cond_timedwait(&c->idle_cv, &c->mu, &dl) == ETIMEDOUT &&
 		    !all_blocked(c)) {
@@ -558,7 +603,8 @@ static void report_deadlock(stp_clock *c)
 				      "and no deadline is pending:");
 	for (stp__member *m = c->members; m && len < sizeof c->error; m = m->next)
 		len += (size_t)snprintf(c->error + len, sizeof c->error - len,
-					"\n  [%s] waits on %s", m->name, m->waits_on);
+					"\n  [%s] waits on %s", m->name,
+					stp__clock_waits_text(m));
 }
 
 /* Wake every clock-aware wait with the deadlock. c->mu is held. */

@@ -28,8 +28,12 @@ typedef struct stp__member {
 	int kept;                  /* a stepper's: freed by stp__clock_free_member */
 	int left;                  /* no longer counted by the clock */
 	char waits_on[STP_MAX_NAME + 96];
+	/* A sleep writes no text on its way to sleep (it is on the path of
+	 * every advance): its deadline, put into words when a report asks. */
+	uint64_t sleeps_until;
+	int sleeping;
 	stp__sem sem;              /* a sleeper waits here (the turnstile's hand-off) */
-	int fired;                 /* its deadline came */
+	_Atomic int fired;         /* its deadline came (set before the post) */
 	pthread_cond_t *wait_cv;   /* the condition it waits on, if any */
 	pthread_mutex_t *wait_mu;
 	/* Where its thread is, for reports (" (last step 'x', 2/3)"), if
@@ -90,6 +94,12 @@ void stp__clock_remove(stp_clock *c, struct stp_timer *t);
 void stp__clock_block_locked(stp__member *m, const char *fmt, ...)
 	STP_PRINTF(2, 3);
 void stp__clock_unblock_locked(stp__member *m);
+/* Mark m blocked in a sleep until the virtual time deadline. */
+void stp__clock_block_sleep_locked(stp__member *m, uint64_t deadline);
+/* What m waits on, in words (caller holds m->c->mu). */
+const char *stp__clock_waits_text(stp__member *m);
+/* "12.000000001 s" */
+void stp__clock_seconds_text(char *buf, size_t size, uint64_t ns);
 /* For stp_cond_signal: mark every clock-aware waiter of cv running. */
 void stp__clock_waking(pthread_cond_t *cv);
 

@@ -32,12 +32,6 @@ uint64_t stp_now_ns(void)
 	return c ? atomic_load(&c->now) : real_ns();
 }
 
-static void seconds_text(char *buf, size_t size, uint64_t ns)
-{
-	snprintf(buf, size, "%llu.%09llu s", (unsigned long long)(ns / STP_NS_PER_SEC),
-		 (unsigned long long)(ns % STP_NS_PER_SEC));
-}
-
 int stp_sleep_ns(uint64_t ns)
 {
 	if (stp__cond_self) {
@@ -67,17 +61,23 @@ int stp_sleep_ns(uint64_t ns)
 		stp__unlock(&c->mu);
 		return STP_ENOMEM;
 	}
-	char when[48];
-	seconds_text(when, sizeof when, e.deadline);
-	m->fired = 0;
-	stp__clock_block_locked(m, "a sleep until %s", when);
+	atomic_store_explicit(&m->fired, 0, memory_order_relaxed);
+	stp__clock_block_sleep_locked(m, e.deadline);
 	/* the fire posts m->sem; with more members than CPUs, waiting
 	 * members give their cores away */
 	enum stp__heat heat = c->nmembers <= stp__ncpu() ? STP__HOT : STP__COLD;
-	while (!m->fired && !c->deadlocked) {
-		stp__unlock(&c->mu);
+	stp__unlock(&c->mu);
+	for (;;) {
 		stp__sem_wait(&m->sem, heat);
+		/* The fire took the entry off the heap and marked this member
+		 * running before it posted: nothing is left to do under the
+		 * clock's lock, which the advancing thread still holds. */
+		if (atomic_load_explicit(&m->fired, memory_order_acquire))
+			return 0;
 		stp__lock(&c->mu);
+		if (m->fired || c->deadlocked)
+			break;
+		stp__unlock(&c->mu);
 	}
 	stp__clock_unblock_locked(m);
 	int rc = 0;
@@ -117,7 +117,7 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 		stp__unlock(&c->mu);
 		return STP_EDEADLOCK;
 	}
-	m->fired = 0;
+	atomic_store_explicit(&m->fired, 0, memory_order_relaxed);
 	m->wait_cv = cv;
 	m->wait_mu = mu;
 	if (timed) {
@@ -129,7 +129,7 @@ static int cond_wait_common(pthread_cond_t *cv, pthread_mutex_t *mu, uint64_t ns
 			return STP_ENOMEM;
 		}
 		char when[48];
-		seconds_text(when, sizeof when, e.deadline);
+		stp__clock_seconds_text(when, sizeof when, e.deadline);
 		stp__clock_block_locked(m, "a condition, until %s", when);
 	} else {
 		stp__clock_block_locked(m, "a condition, with no deadline");
