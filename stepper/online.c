@@ -715,6 +715,9 @@ struct wait_hint {
 	enum stp__heat heat;
 };
 
+/* The most threads that wait warm for a free pick (see heat_of). */
+#define FREE_WARM_MAX 8
+
 /* How eagerly t, parked and not chosen, should wait: in a planned run the
  * thread whose next step the plan has next spins; any other sleeps. */
 static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int pick)
@@ -726,11 +729,15 @@ static enum stp__heat heat_of(stp_stepper *s, const struct stp__thread *t, int p
 		stp__tset others;
 		stp__tset_minus_n(&others, &s->dec.parked, &s->blocked, nw);
 		stp__tset_del(&others, pick);
-		return stp__tset_is_only_n(&others, t->index, nw) &&
-				       (t->op == STP__OP_STEP || stp__op_enabled(s, t))
-			       ? STP__HOT
-		       : s->dynamic ? STP__COLD
-				    : STP__WARM;
+		if (stp__tset_is_only_n(&others, t->index, nw) &&
+		    (t->op == STP__OP_STEP || stp__op_enabled(s, t)))
+			return STP__HOT;
+		/* Anyone may be next, so the others yield; but a crowd of
+		 * yielders delays whoever is chosen by a yield of each (at 64
+		 * threads 12 us a step against 6 asleep): beyond
+		 * FREE_WARM_MAX they sleep. */
+		return s->dynamic || stp__tset_count_n(&others, nw) > FREE_WARM_MAX ? STP__COLD
+										    : STP__WARM;
 	}
 	size_t r = rank(t);
 	STP__TSET_EACH_N(i, &s->dec.parked, nw_of(s))
@@ -797,10 +804,62 @@ static int plan_next_other(const stp_stepper *s, size_t j, int chosen)
 	return -1;
 }
 
+/* With more threads than CPUs a thread that sleeps costs a wake-up (a
+ * system call, and a switch in this CPU's run queue) at its turn. So the
+ * threads the plan needs within the next CROWD_WINDOW hand-offs after the
+ * chosen one wait warm (yielding: runnable, never asleep), and the
+ * granter wakes the one that comes into that window while the others run:
+ * the wake-up is paid ahead, off the path of the hand-off. Only a few
+ * threads yield at a time, so the crowd does not grow with the run. */
+#define CROWD_WINDOW 3
+
+static int crowded(const stp_stepper *s)
+{
+	/* (on one CPU no waiter spins or yields: see handoff.c) */
+	int ncpu = stp__ncpu();
+	return ncpu > 1 && s->nthreads > ncpu;
+}
+
+/* The first threads other than chosen that the plan hands the turnstile to
+ * after entry j, in order, at most max. */
+static int plan_others(const stp_stepper *s, size_t j, int chosen, int *out, int max)
+{
+	int n = 0;
+	for (size_t k = j + 1; k < s->nsched && k <= j + PLAN_LOOKAHEAD && n < max; k++) {
+		int o = s->sched[k];
+		int seen = o == chosen;
+		for (int i = 0; i < n && !seen; i++)
+			seen = out[i] == o;
+		if (!seen)
+			out[n++] = o;
+	}
+	return n;
+}
+
 static enum stp__heat plan_heat_at(const stp_stepper *s, size_t j, int chosen,
 				   const struct stp__thread *self)
 {
-	return plan_next_other(s, j, chosen) == self->index ? STP__HOT : STP__COLD;
+	if (!crowded(s))
+		return plan_next_other(s, j, chosen) == self->index ? STP__HOT : STP__COLD;
+	int o[CROWD_WINDOW];
+	int n = plan_others(s, j, chosen, o, CROWD_WINDOW);
+	for (int i = 0; i < n; i++)
+		if (o[i] == self->index)
+			return STP__WARM;
+	return STP__COLD;
+}
+
+/* Crowded: wake the threads of the window that sleep (the chosen one has
+ * entry j), so each is running by its turn. */
+static void plan_prewake(stp_stepper *s, size_t j, int chosen, const struct stp__thread *self)
+{
+	int o[CROWD_WINDOW];
+	int n = plan_others(s, j, chosen, o, CROWD_WINDOW);
+	for (int i = 0; i < n; i++) {
+		struct stp__thread *t = s->threads[o[i]];
+		if (t != self && stp__sem_sleeping(&t->sem))
+			stp__sem_post(&t->sem);
+	}
 }
 
 static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self, int chosen)
@@ -940,6 +999,8 @@ static struct stp__thread *decide_carried(stp_stepper *s, struct stp__thread *se
 	else
 		*d = next;
 	grant_nth(s, t, self, j + 1);
+	if (crowded(s))
+		plan_prewake(s, j, p, self);
 	return t;
 }
 
@@ -966,9 +1027,12 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		uncarry(s, self);
 	}
 	if (s->planned && !s->deviated && !s->opt.debug) {
+		size_t j = s->dec.plan_head;
 		struct stp__thread *t = decide_fast(s, self, hint);
 		if (t) {
 			grant(s, t, self);
+			if (crowded(s))
+				plan_prewake(s, j, t->index, self);
 			return t;
 		}
 		if (stp__aborted(s))

@@ -85,6 +85,14 @@ static inline int stp__tset_next_n(const stp__tset *s, int from, int nw)
 	return -1;
 }
 
+static inline int stp__tset_count_n(const stp__tset *s, int nw)
+{
+	int n = 0;
+	for (int k = 0; k < nw; k++)
+		n += __builtin_popcountll(s->w[k]);
+	return n;
+}
+
 /* *out = a & ~b over nw words (the rest of *out untouched). */
 static inline void stp__tset_minus_n(stp__tset *out, const stp__tset *a, const stp__tset *b,
 				     int nw)
