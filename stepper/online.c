@@ -1038,7 +1038,17 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		if (stp__aborted(s))
 			return NULL;
 	}
-	int en[STP_MAX_THREADS];
+	int en_small[STP__SMALL_RUN], *en = en_small;
+	if (s->nthreads > STP__SMALL_RUN) {
+		/* only the holder of the turnstile decides: one list serves */
+		if (!s->en_big && !(s->en_big = malloc(STP_MAX_THREADS * sizeof *s->en_big))) {
+			stp__error(s, STP__OUT_FAIL, "out of memory deciding among %d threads",
+				   s->nthreads);
+			stp__abort(s);
+			return NULL;
+		}
+		en = s->en_big;
+	}
 	int n = enabled_now(s, en);
 	if (n == 0)
 		return NULL;

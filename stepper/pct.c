@@ -74,7 +74,9 @@ struct pct_thread {
 
 struct pct {
 	stp__rng rng;
-	struct pct_thread *th; /* one per thread the run may have */
+	struct pct_thread *th; /* one per thread of the run */
+	int cap;               /* th's room; a run that makes threads grows it */
+	int oom;               /* it could not: the next pick ends the run */
 	size_t points[STP__PCT_MAX_DEPTH]; /* ascending */
 	size_t npoints, want;              /* drawn so far; D-1 */
 	size_t next;                       /* the first not reached */
@@ -154,9 +156,12 @@ static void debug_begin(const stp_stepper *s, const struct pct *p, const char *w
 
 static int pct_begin(stp_stepper *s)
 {
-	/* a program's run makes its threads as it goes: room for all it may */
-	int cap = s->dynamic || s->nthreads == 0 ? STP_MAX_THREADS : s->nthreads;
+	/* a program's run makes its threads as it goes: room for a few, grown
+	 * as they come (pct_spawned) */
+	int cap = s->nthreads > STP__SMALL_RUN ? s->nthreads : STP__SMALL_RUN;
 	struct pct *p = calloc(1, sizeof *p);
+	if (p)
+		p->cap = cap;
 	if (p && !(p->th = calloc((size_t)cap, sizeof *p->th))) {
 		free(p);
 		p = NULL;
@@ -167,7 +172,14 @@ static int pct_begin(stp_stepper *s)
 		return STP_ENOMEM;
 	}
 	unsigned long d = s->strat.param;
-	int perm[STP_MAX_THREADS];
+	int perm_small[STP__SMALL_RUN], *perm = perm_small;
+	if (s->nthreads > STP__SMALL_RUN && !(perm = malloc((size_t)s->nthreads * sizeof *perm))) {
+		free(p->th);
+		free(p);
+		stp__error(s, STP__OUT_FAIL, "out of memory starting strategy %s",
+			   s->strat.text);
+		return STP_ENOMEM;
+	}
 	stp__rng_seed(&p->rng, s->opt.seed);
 	for (int i = 0; i < s->nthreads; i++)
 		perm[i] = i;
@@ -179,6 +191,8 @@ static int pct_begin(stp_stepper *s)
 	}
 	for (int k = 0; k < s->nthreads; k++)
 		p->th[perm[k]].prio = d + (unsigned long)k;
+	if (perm != perm_small)
+		free(perm);
 	p->low = d - 1;
 	p->want = d - 1;
 	const char *why;
@@ -261,6 +275,11 @@ static int above(const struct pct *p, int a, int b)
 static int pct_pick(stp_stepper *s, const stp__choice *c)
 {
 	struct pct *p = s->src_state;
+	if (p->oom) {
+		stp__error(s, STP__OUT_FAIL, "out of memory: pct could not take thread %d",
+			   p->cap + 1);
+		return -1;
+	}
 	if (c->decision > 0) { /* the run's first decision is not counted */
 		if (++p->count > p->length)
 			grow(s, p);
@@ -296,6 +315,17 @@ static void pct_end(stp_stepper *s)
 static void pct_spawned(stp_stepper *s, int index)
 {
 	struct pct *p = s->src_state;
+	if (index >= p->cap) {
+		int cap = 2 * p->cap > index ? 2 * p->cap : index + 1;
+		struct pct_thread *th = p->oom ? NULL : realloc(p->th, (size_t)cap * sizeof *th);
+		if (!th) {
+			p->oom = 1;
+			return;
+		}
+		memset(th + p->cap, 0, (size_t)(cap - p->cap) * sizeof *th);
+		p->th = th;
+		p->cap = cap;
+	}
 	unsigned long d = s->strat.param, high = 0;
 	for (int i = 0; i < index; i++)
 		high += p->th[i].prio >= d;

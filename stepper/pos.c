@@ -30,7 +30,9 @@
 
 struct pos {
 	stp__rng rng;
-	uint64_t prio[STP_MAX_THREADS];
+	uint64_t *prio; /* one per thread of the run */
+	int cap;        /* prio's room; a run that makes threads grows it */
+	int oom;        /* it could not: the next pick ends the run */
 };
 
 static const struct stp__obj *mutex_of(const struct stp__thread *t)
@@ -138,6 +140,11 @@ static void chosen(stp_stepper *s, struct pos *p, int i)
 static int pos_pick(stp_stepper *s, const stp__choice *c)
 {
 	struct pos *p = s->src_state;
+	if (p->oom) {
+		stp__error(s, STP__OUT_FAIL, "out of memory: pos could not take thread %d",
+			   p->cap + 1);
+		return -1;
+	}
 	int best = c->enabled[0];
 	for (int k = 1; k < c->n; k++)
 		if (p->prio[c->enabled[k]] > p->prio[best])
@@ -150,17 +157,29 @@ static int pos_pick(stp_stepper *s, const stp__choice *c)
 static int pos_check(stp_stepper *s, const stp__choice *c, int pick)
 {
 	(void)c;
-	chosen(s, s->src_state, pick);
+	struct pos *p = s->src_state;
+	if (p->oom) {
+		stp__error(s, STP__OUT_FAIL, "out of memory: pos could not take thread %d",
+			   p->cap + 1);
+		return -1;
+	}
+	chosen(s, p, pick);
 	return 0;
 }
 
 static int pos_begin(stp_stepper *s)
 {
+	int cap = s->nthreads > STP__SMALL_RUN ? s->nthreads : STP__SMALL_RUN;
 	struct pos *p = calloc(1, sizeof *p);
+	if (p && !(p->prio = calloc((size_t)cap, sizeof *p->prio))) {
+		free(p);
+		p = NULL;
+	}
 	if (!p) {
 		stp__error(s, STP__OUT_FAIL, "out of memory starting strategy pos");
 		return STP_ENOMEM;
 	}
+	p->cap = cap;
 	stp__rng_seed(&p->rng, s->opt.seed);
 	for (int i = 0; i < s->nthreads; i++)
 		p->prio[i] = stp__rng_next(&p->rng);
@@ -172,12 +191,25 @@ static int pos_begin(stp_stepper *s)
 static void pos_spawned(stp_stepper *s, int index)
 {
 	struct pos *p = s->src_state;
+	if (index >= p->cap) {
+		int cap = 2 * p->cap > index ? 2 * p->cap : index + 1;
+		uint64_t *prio = p->oom ? NULL : realloc(p->prio, (size_t)cap * sizeof *prio);
+		if (!prio) {
+			p->oom = 1;
+			return;
+		}
+		p->prio = prio;
+		p->cap = cap;
+	}
 	p->prio[index] = stp__rng_next(&p->rng);
 }
 
 static void pos_end(stp_stepper *s)
 {
-	free(s->src_state);
+	struct pos *p = s->src_state;
+	if (p)
+		free(p->prio);
+	free(p);
 }
 
 const stp__source stp__pos_source = { .name = "pos",

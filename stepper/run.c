@@ -747,11 +747,15 @@ int stp__run(stp_stepper *s)
 		if (rc < 0)
 			return rc;
 	}
-	stp__worker *w[STP_MAX_THREADS];
+	stp__worker *w_small[STP__SMALL_RUN], **w = w_small;
+	if (s->nthreads > STP__SMALL_RUN && !(w = malloc((size_t)s->nthreads * sizeof *w)))
+		return STP_ENOMEM;
 	for (int i = 0; i < s->nthreads; i++) {
 		if (stp__pool_get(&w[i]) < 0) {
 			while (i-- > 0)
 				stp__pool_put_unused(w[i]);
+			if (w != w_small)
+				free(w);
 			return STP_ETHREAD;
 		}
 	}
@@ -762,6 +766,8 @@ int stp__run(stp_stepper *s)
 	if (brc < 0) {
 		for (int i = 0; i < s->nthreads; i++)
 			stp__pool_put_unused(w[i]);
+		if (w != w_small)
+			free(w);
 		return brc;
 	}
 	s->phase = STP__RUNNING;
@@ -784,6 +790,8 @@ int stp__run(stp_stepper *s)
 	atomic_fetch_add(&s->refs, n);
 	for (int i = 0; i < n; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
+	if (w != w_small)
+		free(w);
 	if (!serial(s))
 		hand_off(s, NULL);
 	watch(s);

@@ -134,6 +134,7 @@ static void destroy(stp_stepper *s)
 	free(s->rec_name);
 	free(s->rec_thread);
 	free(s->log);
+	free(s->en_big);
 	free(s->opt_strings);
 	if (s->replay && s->replay_free)
 		s->replay_free(s->replay);

@@ -363,6 +363,11 @@ typedef struct stp__hooks {
 	const stp__clock_hooks *clock;        /* with stp_options.clock */
 } stp__hooks;
 
+/* Per-thread scratch arrays of up to this many entries live on the stack;
+ * a larger run's are allocated (a 1,024-entry array is 4-8 KB of stack,
+ * a page fault or two in each thread of a process made for one run). */
+#define STP__SMALL_RUN 64
+
 struct stp_stepper {
 	stp_options opt;
 	char *opt_strings; /* copies of the option strings, one block */
@@ -370,6 +375,10 @@ struct stp_stepper {
 
 	struct stp__thread *threads[STP_MAX_THREADS];
 	int nthreads;
+	/* The decider's list of the threads that can go on, for a run of more
+	 * than STP__SMALL_RUN threads (online.c; smaller runs keep it on the
+	 * stack, which a process forked for one run touches page by page). */
+	int *en_big;
 
 	/* The schedule: thread and step index of every entry. */
 	int *sched;

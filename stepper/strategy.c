@@ -80,7 +80,10 @@ static int build(stp_stepper *s, const strategy *st)
 	int rc = alloc_schedule(s, &total);
 	if (rc < 0)
 		return rc;
-	size_t left[STP_MAX_THREADS];
+	size_t left_small[STP__SMALL_RUN], *left = left_small;
+	if (s->nthreads > STP__SMALL_RUN &&
+	    !(left = malloc((size_t)s->nthreads * sizeof *left)))
+		return STP_ENOMEM;
 	for (int i = 0; i < s->nthreads; i++)
 		left[i] = s->threads[i]->nsteps;
 	for (size_t k = 0; k < s->nsched; k++) {
@@ -90,6 +93,8 @@ static int build(stp_stepper *s, const strategy *st)
 		left[i]--;
 		total--;
 	}
+	if (left != left_small)
+		free(left);
 	stp__index_schedule(s);
 	s->strategy = st->name;
 	return 0;
@@ -126,17 +131,25 @@ int stp__set_schedule(stp_stepper *s, const int *threads, size_t n)
 		return rc;
 	if (n != total)
 		return STP_EMISMATCH;
-	size_t seen[STP_MAX_THREADS] = { 0 };
-	for (size_t k = 0; k < n; k++) {
+	size_t *seen = calloc((size_t)s->nthreads, sizeof *seen);
+	if (!seen)
+		return STP_ENOMEM;
+	rc = 0;
+	for (size_t k = 0; k < n && rc == 0; k++) {
 		int i = threads[k];
-		if (i < 0 || i >= s->nthreads || seen[i] >= s->threads[i]->nsteps)
-			return STP_EMISMATCH;
+		if (i < 0 || i >= s->nthreads || seen[i] >= s->threads[i]->nsteps) {
+			rc = STP_EMISMATCH;
+			break;
+		}
 		s->sched[k] = i;
 		s->sched_step[k] = seen[i]++;
 	}
-	for (int i = 0; i < s->nthreads; i++)
+	for (int i = 0; i < s->nthreads && rc == 0; i++)
 		if (seen[i] != s->threads[i]->nsteps)
-			return STP_EMISMATCH;
+			rc = STP_EMISMATCH;
+	free(seen);
+	if (rc < 0)
+		return rc;
 	stp__index_schedule(s);
 	s->strategy = "replay";
 	return 0;

@@ -238,6 +238,69 @@ static void *plain_deposit(void *p)
 	return NULL;
 }
 
+/* Baseline for (b), the floor of its shape on this machine: a loop thread
+ * starts two reused threads, they take six turns A B A B A B through the
+ * raw semaphore (each waiting as the stepper's do: warm between runs, hot
+ * for a turn, the loop warm for the end), the last posts the loop. No
+ * stepper: what is left is the three threads' hand-offs on the cores. */
+#define RAW_RUNS 50000
+
+struct raw_shape {
+	stp__sem start[2], turn[2], done;
+};
+
+struct raw_worker {
+	struct raw_shape *sh;
+	int me;
+};
+
+static void *raw_shape_worker(void *p)
+{
+	struct raw_worker *w = p;
+	struct raw_shape *sh = w->sh;
+	for (int r = 0; r < RAW_RUNS; r++) {
+		stp__sem_wait(&sh->start[w->me], STP__WARM);
+		for (int k = 0; k < 3; k++) {
+			if (w->me == 0) {
+				if (k > 0)
+					stp__sem_wait(&sh->turn[0], STP__HOT);
+				stp__sem_post(&sh->turn[1]);
+			} else {
+				stp__sem_wait(&sh->turn[1], STP__HOT);
+				if (k < 2)
+					stp__sem_post(&sh->turn[0]);
+			}
+		}
+		if (w->me == 1)
+			stp__sem_post(&sh->done);
+	}
+	return NULL;
+}
+
+static double raw_shape_per_second(void)
+{
+	struct raw_shape sh;
+	stp__sem_init(&sh.done);
+	struct raw_worker w[2];
+	pthread_t t[2];
+	for (int i = 0; i < 2; i++) {
+		stp__sem_init(&sh.start[i]);
+		stp__sem_init(&sh.turn[i]);
+		w[i] = (struct raw_worker){ &sh, i };
+		pthread_create(&t[i], NULL, raw_shape_worker, &w[i]);
+	}
+	uint64_t t0 = now_ns();
+	for (int r = 0; r < RAW_RUNS; r++) {
+		stp__sem_post(&sh.start[0]);
+		stp__sem_post(&sh.start[1]);
+		stp__sem_wait(&sh.done, STP__WARM);
+	}
+	uint64_t t1 = now_ns();
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	return RAW_RUNS / ((double)(t1 - t0) / 1e9);
+}
+
 static double create_join_per_second(void)
 {
 	int n = 2000;
@@ -1081,16 +1144,18 @@ static void handoff_only(void)
 /* Rows (b) and (b'), median of 5, for measuring the loop's cost alone. */
 static void schedules_only(void)
 {
-	double d[5], f[5];
+	double d[5], f[5], w[5];
 	int lost = 0, flost = 0;
 	for (int i = 0; i < 5; i++) {
 		d[i] = schedules_per_second(&lost);
 		f[i] = schedules_per_second_of(lost_update_free_body, &flost);
+		w[i] = raw_shape_per_second();
 	}
 	printf("(b) 2 threads x 3 steps, declared: %8.0f schedules per second "
 	       "(median of 5; target >= 150000)\n", median(d, 5));
 	printf("(b') the same, free threads:       %8.0f schedules per second\n",
 	       median(f, 5));
+	printf("baseline: the same shape, raw:     %8.0f runs per second\n", median(w, 5));
 }
 
 int main(int argc, char **argv)
@@ -1141,6 +1206,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS], lsps[REPS], dps[REPS];
+	double shape[REPS];
 	int lost = 0, flost = 0, llost = 0, dead = 0, dead_total = 0;
 	for (int i = 0; i < REPS; i++) {
 		raw[i] = raw_handoff();
@@ -1151,12 +1217,13 @@ int main(int argc, char **argv)
 		dps[i] = deadlocks_per_second(&dead);
 		dead_total += dead;
 		cj[i] = create_join_per_second();
+		shape[i] = raw_shape_per_second();
 		fprintf(stderr, "\rbench: round %d/%d", i + 1, REPS);
 	}
 	fputc('\n', stderr);
 	double r = median(raw, REPS), st = median(step, REPS);
 	double s = median(sps, REPS), c = median(cj, REPS), fs = median(fsps, REPS);
-	double ls = median(lsps, REPS), dl = median(dps, REPS);
+	double ls = median(lsps, REPS), dl = median(dps, REPS), sh = median(shape, REPS);
 	double stmax = step[REPS - 1], rmax = raw[REPS - 1]; /* sorted */
 	printf("stepper bench (median of %d runs, same process)\n", REPS);
 	printf("(a) hand-off\n");
@@ -1172,6 +1239,10 @@ int main(int argc, char **argv)
 	       s);
 	printf("  baseline: create+join 2 threads  %8.0f per second\n", c);
 	printf("  ratio schedules/create+join      %8.2f\n", s / c);
+	printf("  floor: the same shape by raw     %8.0f per second (a loop thread and\n"
+	       "  semaphores, no stepper            two reused threads, six hand-offs)\n",
+	       sh);
+	printf("  ratio schedules/floor            %8.2f\n", s / sh);
 	printf("  lost updates found               %8d of %d schedules\n", lost, SCHEDULES);
 	printf("(b') the same with free threads (a decision at every hand-off)\n");
 	printf("  stepper schedules per second     %8.0f\n", fs);
