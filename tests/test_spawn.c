@@ -230,6 +230,57 @@ static void test_one_thread_too_many_is_reported(void **state)
 	stp_free(s);
 }
 
+/* More threads made than the strategies first make room for (64): each
+ * later one takes its priority as it is made, and the race is still
+ * found among them. */
+#define CROWD 150
+
+struct crowd {
+	struct shared sh;
+	int made;
+};
+
+static void crowd_main(void *p)
+{
+	struct crowd *c = p;
+	struct stp__thread *t[CROWD];
+	for (int i = 0; i < CROWD; i++) {
+		t[i] = spawn(incr, &c->sh);
+		if (!t[i])
+			return;
+		c->made++;
+	}
+	for (int i = 0; i < CROWD; i++)
+		if (stp__join(stp_self_, t[i]) != 0)
+			c->sh.counter = -1000;
+}
+
+static void test_threads_made_beyond_the_strategies_first_room_take_priorities(void **state)
+{
+	(void)state;
+	const char *strategies[] = { "pct:3", "pos", "random" };
+	for (size_t k = 0; k < sizeof strategies / sizeof *strategies; k++) {
+		int lost = 0;
+		for (uint64_t seed = 1; seed <= 8; seed++) {
+			struct crowd c = { .sh = { .mu = PTHREAD_MUTEX_INITIALIZER } };
+			stp_stepper *s = new_run(seed, crowd_main, &c);
+			s->opt.strategy = strategies[k];
+			if (stp_run(s) != 0)
+				fail_msg("%s seed %llu: %s", strategies[k], (unsigned long long)seed,
+					 errors_of(s));
+			assert_int_equal(c.made, CROWD);
+			assert_int_equal(s->nthreads, CROWD + 1);
+			for (int i = 0; i < s->nthreads; i++)
+				assert_int_equal(atomic_load(&s->threads[i]->ended), 1);
+			assert_true(c.sh.counter >= 1 && c.sh.counter <= CROWD);
+			lost += c.sh.counter < CROWD;
+			stp_free(s);
+		}
+		if (lost == 0)
+			fail_msg("%s: no lost update in 8 seeds of %d threads", strategies[k], CROWD);
+	}
+}
+
 static void kinds(void *p)
 {
 	int *rc = p;
@@ -269,6 +320,7 @@ int main(void)
 		cmocka_unit_test(test_a_join_on_a_thread_blocked_by_the_joiner_is_a_deadlock),
 		cmocka_unit_test(test_sleeps_wake_in_deadline_order_and_ties_are_decisions),
 		cmocka_unit_test(test_one_thread_too_many_is_reported),
+		cmocka_unit_test(test_threads_made_beyond_the_strategies_first_room_take_priorities),
 		cmocka_unit_test(test_recursive_and_error_checking_mutexes_keep_their_kind),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
