@@ -55,14 +55,6 @@ void cli_auto_describe_status(int status, char *buf, size_t size)
 		cli_describe_status(status, buf, size);
 }
 
-char *cli_auto_preload(const char *lib)
-{
-	const char *inherited = getenv("LD_PRELOAD");
-	if (inherited && *inherited)
-		return stp__strdupf("%s:%s", lib, inherited);
-	return stp__strdup(lib);
-}
-
 /* ------------------------------------------------------------------ */
 /* ELF: the header and the program headers                             */
 /* ------------------------------------------------------------------ */

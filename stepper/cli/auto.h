@@ -57,9 +57,4 @@ const char *cli_auto_outcome_name(int k);
  * "deadlock (exit 86)"; other statuses as cli_describe_status. */
 void cli_auto_describe_status(int status, char *buf, size_t size);
 
-/* The LD_PRELOAD value a child gets: lib, then the inherited LD_PRELOAD
- * (if any, not empty) after a ':'. malloc'd (NULL when out of memory);
- * the caller frees. */
-char *cli_auto_preload(const char *lib);
-
 #endif

@@ -3,7 +3,6 @@
  * processes, environments and names.
  */
 #include "cli.h"
-#include "auto.h"
 #include "base.h"
 
 #include <dirent.h>
@@ -120,10 +119,12 @@ int cli_env_set(cli_env *e, const char *const *added, size_t n)
 
 int cli_env_auto(cli_env *e, const char *lib)
 {
-	char *value = cli_auto_preload(lib);
+	/* lib first, then the inherited LD_PRELOAD if there is one */
+	const char *inherited = getenv("LD_PRELOAD");
 	free(e->preload);
-	e->preload = value ? stp__strdupf("LD_PRELOAD=%s", value) : NULL;
-	free(value);
+	e->preload = inherited && *inherited
+			     ? stp__strdupf("LD_PRELOAD=%s:%s", lib, inherited)
+			     : stp__strdupf("LD_PRELOAD=%s", lib);
 	if (!e->preload)
 		return -1;
 	size_t k = 0;
