@@ -482,9 +482,18 @@ static void test_the_library_is_found_beside_the_stepper(void **state)
 	sh(&r, "PRINT_ENV_OUT=%s %s run --auto -n 1 --trace-dir %s/td-beside -- %s", out, bin,
 	   dir, print_env);
 	assert_int_equal(r.code, 0);
-	char want[4400];
+	char want[8600];
 	snprintf(want, sizeof want, "LD_PRELOAD=%s\n", lib);
 	char *got = slurp(out);
+	CONTAINS(got, want);
+	free(got);
+	result_free(&r);
+	/* an inherited preload comes after the stepper's */
+	sh(&r, "LD_PRELOAD=%s PRINT_ENV_OUT=%s %s run --auto -n 1 --trace-dir %s/td-beside -- %s",
+	   tiny, out, bin, dir, print_env);
+	assert_int_equal(r.code, 0);
+	snprintf(want, sizeof want, "LD_PRELOAD=%s:%s\n", lib, tiny);
+	got = slurp(out);
 	CONTAINS(got, want);
 	free(got);
 	result_free(&r);
