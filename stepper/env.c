@@ -20,7 +20,7 @@ static void complain(const char *var, const char *value, const char *expected,
 					    "STEPPER_SHRINK", "STEPPER_SHRINK_REPLAYS",
 					    "STEPPER_SHRINK_SECONDS",
 					    "STEPPER_REPLAY_LENIENT", "STEPPER_ON_STALL",
-					    "STEPPER_ESCAPE_MS" };
+					    "STEPPER_ESCAPE_MS", "STEPPER_FIBERS" };
 	unsigned bit = 0;
 	for (unsigned i = 0; i < sizeof vars / sizeof vars[0]; i++)
 		if (strcmp(vars[i], var) == 0)
@@ -200,5 +200,16 @@ int stp__replay_lenient(void)
 	if (strcmp(v, "1") == 0)
 		return 1;
 	complain("STEPPER_REPLAY_LENIENT", v, "0 or 1", "0 (strict replay)");
+	return 0;
+}
+
+int stp__env_fibers(void)
+{
+	const char *v = getenv("STEPPER_FIBERS");
+	if (!v || !*v || strcmp(v, "0") == 0)
+		return 0;
+	if (strcmp(v, "1") == 0)
+		return 1;
+	complain("STEPPER_FIBERS", v, "0 or 1", "0 (OS threads)");
 	return 0;
 }

@@ -31,6 +31,11 @@ void stp__shrink_env_get(stp__shrink_env *e);
 /* STEPPER_REPLAY_LENIENT=1: a replay of a version 2 trace applies its
  * recorded switches where their anchors come up (traces/replay.c). */
 int stp__replay_lenient(void);
+
+/* STEPPER_FIBERS: 1 runs every run that can have it as fibers
+ * (stp_set_fibers); 0, unset or empty: OS threads; anything else is
+ * reported once and taken as 0. */
+int stp__env_fibers(void);
 /* STEPPER_ON_STALL (fail, the default, or release) and STEPPER_ESCAPE_MS
  * (default 100): what a program's run does with a thread that makes no
  * pthread call for that long (stepper_int.h, s->release). */

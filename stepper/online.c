@@ -641,11 +641,19 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
 static int scan(stp_stepper *s, const stp__tset *set, int *en)
 {
 	int n = 0;
-	STP__TSET_EACH_N(i, set, nw_of(s))
-	if (stp__op_enabled(s, s->threads[i]))
-		en[n++] = i;
-	else
-		stp__tset_add(&s->blocked, i);
+	for (int k = 0, nw = nw_of(s); k < nw; k++) {
+		/* a thread parked at a step can always go on (unless it left
+		 * control): its bit says so without a look at the thread */
+		uint64_t w = set->w[k], at_step = s->release ? 0 : w & s->dec.stepping.w[k];
+		while (w) {
+			int b = __builtin_ctzll(w), i = k * 64 + b;
+			w &= w - 1;
+			if ((at_step >> b & 1) || stp__op_enabled(s, s->threads[i]))
+				en[n++] = i;
+			else
+				stp__tset_add(&s->blocked, i);
+		}
+	}
 	return n;
 }
 
@@ -815,9 +823,10 @@ static int plan_next_other(const stp_stepper *s, size_t j, int chosen)
 
 static int crowded(const stp_stepper *s)
 {
-	/* (on one CPU no waiter spins or yields: see handoff.c) */
+	/* (on one CPU no waiter spins or yields: see handoff.c; fibers
+	 * neither spin nor sleep) */
 	int ncpu = stp__ncpu();
-	return ncpu > 1 && s->nthreads > ncpu;
+	return ncpu > 1 && s->nthreads > ncpu && !s->fibered;
 }
 
 /* The first threads other than chosen that the plan hands the turnstile to
@@ -867,6 +876,14 @@ static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self, 
 	return plan_heat_at(s, s->dec.plan_head, chosen, self);
 }
 
+/* Could self, the holder, have gone on itself (parked at a point it can
+ * pass)? The decision's record says so (a preemption when it could). */
+static int could_go_on(const stp_stepper *s, const struct stp__thread *self)
+{
+	return self && stp__tset_has(&s->dec.parked, self->index) &&
+	       (self->op == STP__OP_STEP || stp__op_enabled(s, self));
+}
+
 /* The planned run's fast decision: the plan's head goes. NULL when the
  * decision needs the general path. */
 static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
@@ -879,8 +896,7 @@ static struct stp__thread *decide_fast(stp_stepper *s, struct stp__thread *self,
 	struct stp__thread *t = s->threads[pick];
 	if (self && self != t && hint)
 		hint->heat = plan_heat(s, self, pick);
-	int could = self && stp__tset_has(&s->dec.parked, self->index) &&
-		    (self->op == STP__OP_STEP || stp__op_enabled(s, self));
+	int could = could_go_on(s, self);
 	if (record(s, pick, at_step, self ? self->index : -1, could) < 0) {
 		stp__abort(s);
 		return NULL;
@@ -1058,9 +1074,7 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		pick = s->src.pick(s, &c);
 	else if (s->src.check && s->src.check(s, &c, pick) < 0)
 		pick = -1;
-	int could = 0;
-	for (int k = 0; self && k < n; k++)
-		could |= en[k] == self->index;
+	int could = could_go_on(s, self);
 	if (pick < 0 ||
 	    record(s, pick, s->threads[pick]->op == STP__OP_STEP, self ? self->index : -1,
 		   could) < 0) {
@@ -1105,7 +1119,10 @@ static void wait_grant(stp_stepper *s, struct stp__thread *t, size_t seen,
 								name);
 			continue;
 		}
-		stp__sem_wait(&t->sem, hint.heat);
+		if (t->fiber)
+			stp__fibers_park(s, t);
+		else
+			stp__sem_wait(&t->sem, hint.heat);
 		hint.heat = STP__WARM; /* woken early: wait on, less eagerly */
 	}
 	if (blocked)

@@ -415,9 +415,12 @@ static void thread_main(void *p)
 					t->is_free ? "(any)" : t->order[0]);
 				continue;
 			}
-			stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
-					       : t->index - pn <= 2 ? STP__WARM
-								    : STP__COLD);
+			if (t->fiber)
+				stp__fibers_park(s, t);
+			else
+				stp__sem_wait(&t->sem, t->index == pn       ? STP__HOT
+						       : t->index - pn <= 2 ? STP__WARM
+									    : STP__COLD);
 		}
 		if (blocked)
 			s->hooks.clock->unblock(t->member);
@@ -747,10 +750,12 @@ int stp__run(stp_stepper *s)
 		if (rc < 0)
 			return rc;
 	}
+	s->fibered = s->fibers && stp__fibers_usable(s);
+	int nw = s->fibered ? 1 : s->nthreads; /* fibers: one host */
 	stp__worker *w_small[STP__SMALL_RUN], **w = w_small;
-	if (s->nthreads > STP__SMALL_RUN && !(w = malloc((size_t)s->nthreads * sizeof *w)))
+	if (nw > STP__SMALL_RUN && !(w = malloc((size_t)nw * sizeof *w)))
 		return STP_ENOMEM;
-	for (int i = 0; i < s->nthreads; i++) {
+	for (int i = 0; i < nw; i++) {
 		if (stp__pool_get(&w[i]) < 0) {
 			while (i-- > 0)
 				stp__pool_put_unused(w[i]);
@@ -764,7 +769,7 @@ int stp__run(stp_stepper *s)
 	stp__objs_clear(s);
 	int brc = s->deciding ? stp__online_begin(s) : 0;
 	if (brc < 0) {
-		for (int i = 0; i < s->nthreads; i++)
+		for (int i = 0; i < nw; i++)
 			stp__pool_put_unused(w[i]);
 		if (w != w_small)
 			free(w);
@@ -788,7 +793,9 @@ int stp__run(stp_stepper *s)
 	 * may make more (spawn.c), which have workers of their own */
 	int n = s->nthreads;
 	atomic_fetch_add(&s->refs, n);
-	for (int i = 0; i < n; i++)
+	if (s->fibered)
+		stp__fibers_start(s, w[0], thread_main);
+	for (int i = 0; !s->fibered && i < n; i++)
 		stp__pool_start(w[i], thread_main, s->threads[i]);
 	if (w != w_small)
 		free(w);

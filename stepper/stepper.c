@@ -3,6 +3,7 @@
  * printing the order, freeing it.
  */
 #include "stepper_int.h"
+#include "env.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -98,6 +99,8 @@ stp_stepper *stp_new(const stp_options *o)
 		return NULL;
 	}
 	stp__sem_init(&s->done);
+	stp__sem_init(&s->fiber_wake);
+	s->fibers = stp__env_fibers();
 	s->timed = s->opt.trace != NULL;
 	s->strategy = "random";
 	return s;

@@ -136,6 +136,20 @@ STP_API int stp_set_schedule(stp_stepper *s, const int *threads, size_t n);
  * blocked thread: "[t] lock(m#2)   (blocked: the deadlock)". */
 STP_API void stp_print_order(const stp_stepper *s, FILE *out);
 
+/* Run the controlled threads as fibers: stacks of their own that take
+ * turns on one OS thread, switched in user space (some tens of
+ * nanoseconds a hand-off, whatever the number of threads; an OS thread
+ * costs microseconds a hand-off once the threads outnumber the CPUs).
+ * The schedules are the same; what a thread sees of itself is not: every
+ * controlled thread has the same pthread_self() and the same
+ * _Thread_local variables (errno excepted: each keeps its own), and a
+ * thread that blocks outside the stepper (a plain mutex held across a
+ * step, read()) stops them all, which the stall limit reports. Serial
+ * mode, no clock. STEPPER_FIBERS=1 in the environment turns it on for
+ * every run that can have it. Returns 0, STP_EINVAL (NULL s, overlap
+ * mode, a clock), STP_ESTATE (after stp_run). */
+STP_API int stp_set_fibers(stp_stepper *s, int on);
+
 /* Start the threads, enforce the schedule, wait for every thread to end
  * (or, after a stall, for one more stall limit). Calls stp_interleave first
  * if it was not called. Returns the number of errors recorded (0: the run

@@ -161,6 +161,7 @@ struct stp__thread {
 
 	/* Written by whoever hands the turnstile to this thread. */
 	_Alignas(64) stp__sem sem;   /* posted: granted (or woken, or abort) */
+	struct stp__fiber *fiber;    /* its stack, in a run of fibers (fibers.c) */
 	atomic_size_t granted;       /* the entry last granted, plus one */
 	stp__carry carry;            /* the decider's state, when carried */
 
@@ -483,6 +484,15 @@ struct stp_stepper {
 	atomic_int nended;
 	stp__sem done;        /* posted by the thread that ends last */
 
+	/* Fibers (fibers.c): asked for, and this run's threads are fibers on
+	 * one OS thread, the host, which runs whichever was posted. Written
+	 * at every grant, so on a line of their own (the watcher polls done). */
+	int fibers;
+	int fibered;
+	_Alignas(64) struct stp__fiber *fiber_host;
+	_Atomic(struct stp__thread *) fiber_next; /* the one posted last */
+	stp__sem fiber_wake;  /* a post from another OS thread (an abort) */
+
 	/* Guards errors. */
 	pthread_mutex_t mu;
 	char **errors;
@@ -768,12 +778,23 @@ void stp__online_end_source(stp_stepper *s);
 /* Grant a thread its turn (run.c); key as the clock's mark_running. */
 /* Grant a thread its turn. With a clock, the thread is marked running
  * first, so that an advance never sees it as idle while it wakes. */
+void stp__fibers_woke(stp_stepper *s, struct stp__thread *t);
 static inline void stp__wake(stp_stepper *s, struct stp__thread *t, size_t key)
 {
 	if (t->member)
 		s->hooks.clock->mark_running(t->member, key);
 	stp__sem_post(&t->sem);
+	if (s->fibered)
+		stp__fibers_woke(s, t);
 }
+/* Fibers (fibers.c). Can this run have them (serial, no clock, not a
+ * program's)? */
+int stp__fibers_usable(const stp_stepper *s);
+/* Start the run's threads as fibers on the worker w. */
+void stp__fibers_start(stp_stepper *s, stp__worker *w, void (*thread_main)(void *));
+/* t, a fiber, waits for a post of t->sem: takes it, or lets another
+ * fiber run and returns when t runs again (the caller checks again). */
+void stp__fibers_park(stp_stepper *s, struct stp__thread *t);
 /* Serial mode: hand the turnstile to the next prefix, if one has not run
  * yet; 1 when it did. */
 int stp__prefix_turn_slow(stp_stepper *s, const struct stp__thread *self);

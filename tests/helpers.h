@@ -107,4 +107,18 @@ static inline void event_destroy(event *e)
 	pthread_cond_destroy(&e->cv);
 }
 
+#ifdef STEPPER_STEPPER_H
+/* The errors of a run, one a line, for failure messages (include
+ * <stepper/stepper.h> first). */
+static inline const char *errors_of(stp_stepper *s)
+{
+	static char buf[8192];
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < stp_error_count(s) && len < sizeof buf; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", stp_error(s, i));
+	return buf;
+}
+#endif
+
 #endif

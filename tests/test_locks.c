@@ -63,17 +63,6 @@ static stp_stepper *stepper_for(uint64_t seed)
 	return stp_new(&o);
 }
 
-/* The errors of a run, one a line, for failure messages. */
-static const char *errors_of(stp_stepper *s)
-{
-	static char buf[8192];
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < stp_error_count(s) && len < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", stp_error(s, i));
-	return buf;
-}
-
 static int has_error(stp_stepper *s, const char *text)
 {
 	for (size_t i = 0; i < stp_error_count(s); i++)

@@ -65,16 +65,6 @@ static stp_stepper *stepper_with(const char *strategy, uint64_t seed)
 	return stepper_logging(strategy, seed, NULL);
 }
 
-static const char *errors_of(stp_stepper *s)
-{
-	static char buf[4096];
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < stp_error_count(s) && len < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", stp_error(s, i));
-	return buf;
-}
-
 /* The whole output of a shell command (stdout and stderr) and its exit
  * status. */
 static char *command_output(const char *cmd, int *status)

@@ -50,6 +50,8 @@ int stp__sem_wait_until(stp__sem *s, uint64_t deadline_ns, enum stp__heat heat);
 /* Spin (pause) while *w equals v, at most about as long as a hot
  * waiter spins; 1 when it changed. Never on one CPU (returns 0 at once). */
 int stp__spin_while(_Atomic uint32_t *w, uint32_t v);
+/* Take a post if there is one, without waiting: 1 when taken. */
+int stp__sem_trytake(stp__sem *s);
 /* Is the waiter asleep in the kernel (so a post costs a system call)? */
 int stp__sem_sleeping(stp__sem *s);
 
