@@ -25,6 +25,10 @@
 
 #define REPS 9
 
+/* Rows measured a second time with the controlled threads as fibers
+ * (stp_set_fibers) set this while they run. */
+static int bench_fibers;
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -105,6 +109,7 @@ static double stepper_handoff(void)
 	stp_options_init(&o);
 	o.stall_ms = 60000;
 	stp_stepper *s = stp_new(&o);
+	stp_set_fibers(s, bench_fibers);
 	stp_thread(s, "a", order, alternate, NULL);
 	stp_thread(s, "b", order, alternate, NULL);
 	/* Replace the random schedule by a strict alternation. */
@@ -148,6 +153,7 @@ static int lost_update_body(stp_stepper *s, void *arg)
 {
 	struct account a = { 100 };
 	int *lost = arg;
+	stp_set_fibers(s, bench_fibers);
 	stp_thread(s, "alice", lost_update_order, deposit, &a);
 	stp_thread(s, "bob", lost_update_order, deposit, &a);
 	if (stp_run(s) != 0)
@@ -162,6 +168,7 @@ static int lost_update_free_body(stp_stepper *s, void *arg)
 {
 	struct account a = { 100 };
 	int *lost = arg;
+	stp_set_fibers(s, bench_fibers);
 	stp_thread(s, "alice", NULL, deposit, &a);
 	stp_thread(s, "bob", NULL, deposit, &a);
 	if (stp_run(s) != 0)
@@ -856,6 +863,7 @@ static stp_stepper *scale_stepper(int threads, int *steps, int free_threads)
 	o.stall_ms = 60000;
 	o.seed = 1;
 	stp_stepper *s = stp_new(&o);
+	stp_set_fibers(s, bench_fibers);
 	for (int t = 0; t < threads; t++) {
 		char name[16];
 		snprintf(name, sizeof name, "t%d", t);
@@ -1107,20 +1115,24 @@ static void scaling_table(void)
 	       "  one step name; ratio: against 2 x 1000 of the same kind; target: 4, 8,\n"
 	       "  16 and 64 threads at most 2x; free: at most 100000 steps in all, a run's\n"
 	       "  limit of decisions, so 2 x 50000 on the second row)\n");
-	printf("  threads x steps | declared ns/step ratio | free ns/step ratio\n");
-	double base[2] = { 0, 0 };
+	printf("  threads x steps | OS threads: declared     free    | fibers: declared     free\n"
+	       "                  |        ns/step ratio ns/step ratio |    ns/step ratio ns/step ratio\n");
+	double base[4] = { 0, 0, 0, 0 };
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		double v[2];
-		for (int f = 0; f < 2; f++) {
-			int steps = rows[i][1];
+		double v[4];
+		for (int c = 0; c < 4; c++) {
+			int f = c & 1, steps = rows[i][1];
 			if (f && (long)steps * rows[i][0] > SCALE_MAX_STEPS)
 				steps = SCALE_MAX_STEPS / rows[i][0]; /* a run's decision limit */
-			v[f] = scale_best(rows[i][0], steps, f);
+			bench_fibers = c >= 2;
+			v[c] = scale_best(rows[i][0], steps, f);
 			if (i == 0)
-				base[f] = v[f];
+				base[c] = v[c];
 		}
-		printf("  %7d x %-7d | %16.0f %5.2f | %12.0f %5.2f\n", rows[i][0], rows[i][1],
-		       v[0], v[0] / base[0], v[1], v[1] / base[1]);
+		bench_fibers = 0;
+		printf("  %7d x %-7d | %14.0f %5.2f %7.0f %5.2f | %10.0f %5.2f %7.0f %5.2f\n",
+		       rows[i][0], rows[i][1], v[0], v[0] / base[0], v[1], v[1] / base[1], v[2],
+		       v[2] / base[2], v[3], v[3] / base[3]);
 	}
 }
 
@@ -1128,34 +1140,43 @@ static void scaling_table(void)
 static void handoff_only(void)
 {
 	enum { ROUNDS = 15 };
-	double raw[ROUNDS], step[ROUNDS], ratio[ROUNDS];
+	double raw[ROUNDS], step[ROUNDS], ratio[ROUNDS], fib[ROUNDS];
 	for (int i = 0; i < ROUNDS; i++) {
 		raw[i] = raw_handoff();
 		step[i] = stepper_handoff();
 		ratio[i] = step[i] / raw[i];
+		bench_fibers = 1;
+		fib[i] = stepper_handoff() / raw[i];
+		bench_fibers = 0;
 	}
 	printf("(a) hand-off, median of %d rounds\n", ROUNDS);
 	printf("  raw spin-then-futex ping-pong    %8.0f ns per hand-off\n", median(raw, ROUNDS));
 	printf("  stepper step hand-off            %8.0f ns per step\n", median(step, ROUNDS));
 	printf("  ratio stepper/raw (per round)    %8.2f   (target <= 2.00)\n",
 	       median(ratio, ROUNDS));
+	printf("  fibers: ratio step/raw           %8.2f   (issue 14: <= 1.50)\n",
+	       median(fib, ROUNDS));
 }
 
 /* Rows (b) and (b'), median of 5, for measuring the loop's cost alone. */
 static void schedules_only(void)
 {
-	double d[5], f[5], w[5];
+	double d[5], f[5], w[5], fd[5];
 	int lost = 0, flost = 0;
 	for (int i = 0; i < 5; i++) {
 		d[i] = schedules_per_second(&lost);
 		f[i] = schedules_per_second_of(lost_update_free_body, &flost);
 		w[i] = raw_shape_per_second();
+		bench_fibers = 1;
+		fd[i] = schedules_per_second(&lost);
+		bench_fibers = 0;
 	}
 	printf("(b) 2 threads x 3 steps, declared: %8.0f schedules per second "
 	       "(median of 5; target >= 150000)\n", median(d, 5));
 	printf("(b') the same, free threads:       %8.0f schedules per second\n",
 	       median(f, 5));
 	printf("baseline: the same shape, raw:     %8.0f runs per second\n", median(w, 5));
+	printf("(b) with fibers:                   %8.0f schedules per second\n", median(fd, 5));
 }
 
 int main(int argc, char **argv)
@@ -1206,11 +1227,15 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	double raw[REPS], step[REPS], sps[REPS], cj[REPS], fsps[REPS], lsps[REPS], dps[REPS];
-	double shape[REPS];
-	int lost = 0, flost = 0, llost = 0, dead = 0, dead_total = 0;
+	double shape[REPS], fib_step[REPS], fib_sps[REPS];
+	int lost = 0, flost = 0, llost = 0, dead = 0, dead_total = 0, fib_lost = 0;
 	for (int i = 0; i < REPS; i++) {
 		raw[i] = raw_handoff();
 		step[i] = stepper_handoff();
+		bench_fibers = 1;
+		fib_step[i] = stepper_handoff();
+		fib_sps[i] = schedules_per_second(&fib_lost);
+		bench_fibers = 0;
 		sps[i] = schedules_per_second(&lost);
 		fsps[i] = schedules_per_second_of(lost_update_free_body, &flost);
 		lsps[i] = schedules_per_second_of(lost_update_locked_body, &llost);
@@ -1225,6 +1250,7 @@ int main(int argc, char **argv)
 	double s = median(sps, REPS), c = median(cj, REPS), fs = median(fsps, REPS);
 	double ls = median(lsps, REPS), dl = median(dps, REPS), sh = median(shape, REPS);
 	double stmax = step[REPS - 1], rmax = raw[REPS - 1]; /* sorted */
+	double fst = median(fib_step, REPS), fsp = median(fib_sps, REPS);
 	printf("stepper bench (median of %d runs, same process)\n", REPS);
 	printf("(a) hand-off\n");
 	printf("  raw spin-then-futex ping-pong    %8.0f ns per hand-off\n", r);
@@ -1234,6 +1260,7 @@ int main(int argc, char **argv)
 	printf("  slowest round: raw %.0f ns, stepper %.0f ns (a run whose two\n"
 	       "  threads the OS put on one core pays until it moves one)\n",
 	       rmax, stmax);
+	printf("  fibers (stp_set_fibers): a step  %8.0f ns, ratio to raw %.2f\n", fst, fst / r);
 	printf("(b) 2 threads x 3 steps (lost update), in-process loop\n");
 	printf("  stepper schedules per second     %8.0f   (target >= 50000; issue 14: >= 150000)\n",
 	       s);
@@ -1244,6 +1271,10 @@ int main(int argc, char **argv)
 	       sh);
 	printf("  ratio schedules/floor            %8.2f\n", s / sh);
 	printf("  lost updates found               %8d of %d schedules\n", lost, SCHEDULES);
+	printf("  fibers: schedules per second     %8.0f   (issue 14: >= 150000), ratio to floor %.2f\n",
+	       fsp, fsp / sh);
+	printf("  fibers: lost updates found       %8d of %d schedules (the same seeds)\n",
+	       fib_lost, SCHEDULES);
 	printf("(b') the same with free threads (a decision at every hand-off)\n");
 	printf("  stepper schedules per second     %8.0f\n", fs);
 	printf("  ratio free/declared (b)          %8.2f\n", fs / s);
