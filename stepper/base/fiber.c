@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
 #define FIBER_ASAN 1
 #endif
@@ -21,7 +22,9 @@
 #define FIBER_TSAN 1
 #endif
 
-#if defined(__x86_64__)
+/* (a build for shadow stacks, -fcf-protection, takes swapcontext, which
+ * keeps them) */
+#if defined(__x86_64__) && !(defined(__CET__) && (__CET__ & 2))
 #define FIBER_ASM 1
 #else
 #include <ucontext.h>
@@ -90,6 +93,10 @@ static void *stack_get(size_t size)
 
 static void stack_put(void *map, size_t size)
 {
+#if FIBER_ASAN
+	/* the frames a fiber left on it are not the next fiber's */
+	__asan_unpoison_memory_region((char *)map + page_size(), size - page_size());
+#endif
 	stp__lock(&cache_mu);
 	if (ncache < STACK_CACHE) {
 		cache[ncache].map = map;

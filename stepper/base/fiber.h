@@ -31,7 +31,7 @@ int stp__fiber_done(const stp__fiber *f);
 /* Free a fiber that is not running (its stack goes back to a cache). */
 void stp__fiber_free(stp__fiber *f);
 
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !(defined(__CET__) && (__CET__ & 2))
 /* The switch itself, in assembly (fiber.c): store the stack pointer in
  * *save_sp and continue on sp; a new fiber's first frame returns into
  * stp__fiber_entry. Not for use elsewhere. */
