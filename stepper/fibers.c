@@ -60,8 +60,8 @@ static int posted(const struct stp__thread *t)
  * first; NULL when there is none. */
 static struct stp__thread *ready(stp_stepper *s, const struct stp__thread *self)
 {
-	struct stp__thread *t = atomic_exchange_explicit(&s->fiber_next, NULL,
-							 memory_order_acq_rel);
+	/* (a hint: left in place, and checked like any other) */
+	struct stp__thread *t = atomic_load_explicit(&s->fiber_next, memory_order_acquire);
 	if (t && t != self && posted(t))
 		return t;
 	for (int i = 0; i < s->nthreads; i++) {
