@@ -638,21 +638,25 @@ static int let_timeouts_happen(stp_stepper *s, int *on_clock)
  * deadlock: reported, and the run aborted. */
 /* The threads of set that can go on, into en (ascending); the others
  * go to s->blocked. */
-static int scan(stp_stepper *s, const stp__tset *set, int *en)
+static int scan(stp_stepper *s, const stp__tset *set, int *en, stp__tset *on)
 {
 	int n = 0;
 	for (int k = 0, nw = nw_of(s); k < nw; k++) {
 		/* a thread parked at a step can always go on (unless it left
 		 * control): its bit says so without a look at the thread */
-		uint64_t w = set->w[k], at_step = s->release ? 0 : w & s->dec.stepping.w[k];
-		while (w) {
-			int b = __builtin_ctzll(w), i = k * 64 + b;
-			w &= w - 1;
-			if ((at_step >> b & 1) || stp__op_enabled(s, s->threads[i]))
-				en[n++] = i;
+		uint64_t w = set->w[k], ok = s->release ? 0 : w & s->dec.stepping.w[k];
+		for (uint64_t rest = w & ~ok; rest; rest &= rest - 1) {
+			int b = __builtin_ctzll(rest);
+			if (stp__op_enabled(s, s->threads[k * 64 + b]))
+				ok |= (uint64_t)1 << b;
 			else
-				stp__tset_add(&s->blocked, i);
+				stp__tset_add(&s->blocked, k * 64 + b);
 		}
+		on->w[k] = ok;
+		for (; en && ok; ok &= ok - 1)
+			en[n++] = k * 64 + __builtin_ctzll(ok);
+		if (!en)
+			n += __builtin_popcountll(ok);
 	}
 	return n;
 }
@@ -677,7 +681,9 @@ static void check_blocked(stp_stepper *s, const int *en, int n)
 	}
 }
 
-static int enabled_now(stp_stepper *s, int *en)
+/* The threads that can go on now: their number, the set *on, and when en
+ * is not NULL their list, ascending. */
+static int enabled_now(stp_stepper *s, int *en, stp__tset *on)
 {
 	int n, on_clock = 0;
 again:
@@ -688,12 +694,12 @@ again:
 		settle_escapes(s);
 	stp__tset maybe;
 	stp__tset_minus_n(&maybe, &s->dec.parked, &s->blocked, nw_of(s));
-	n = scan(s, &maybe, en);
-	if (s->check_sets)
+	n = scan(s, &maybe, en, on);
+	if (s->check_sets && en)
 		check_blocked(s, en, n);
 	for (int pass = 0; pass < 2 && n == 0; pass++) {
 		stp__tset_clear(&s->blocked); /* look at all before a deadlock */
-		n = scan(s, &s->dec.parked, en);
+		n = scan(s, &s->dec.parked, en, on);
 		if (n > 0 || pass == 1 || !let_timeouts_happen(s, &on_clock))
 			break;
 	}
@@ -876,6 +882,35 @@ static enum stp__heat plan_heat(stp_stepper *s, const struct stp__thread *self, 
 	return plan_heat_at(s, s->dec.plan_head, chosen, self);
 }
 
+/* Room for the list of enabled threads: small, the caller's; larger, the
+ * run's (only the holder of the turnstile decides: one list serves). NULL
+ * when out of memory (the run is aborted). */
+static int *en_list(stp_stepper *s, int *small)
+{
+	if (s->nthreads <= STP__SMALL_RUN)
+		return small;
+	if (!s->en_big && !(s->en_big = malloc(STP_MAX_THREADS * sizeof *s->en_big))) {
+		stp__error(s, STP__OUT_FAIL, "out of memory deciding among %d threads", s->nthreads);
+		stp__abort(s);
+	}
+	return s->en_big;
+}
+
+/* random_pick over the set of enabled threads: the same draw, the k-th
+ * member. STEPPER_CHECK_SETS (en listed too): the list agrees. */
+static int fast_pick(stp_stepper *s, const stp__tset *on, const int *en, int n)
+{
+	uint64_t k = n > 1 ? stp__rng_below(&s->rng, (uint64_t)n) : 0;
+	int pick = stp__tset_kth_n(on, nw_of(s), k);
+	if (en && en[k] != pick) {
+		fprintf(stderr, "stepper: internal error: decision %zu: the %llu-th enabled "
+				"thread is %d in the list and %d in the set\n",
+			s->dec.nlog + 1, (unsigned long long)k, en[k], pick);
+		abort();
+	}
+	return pick;
+}
+
 /* Could self, the holder, have gone on itself (parked at a point it can
  * pass)? The decision's record says so (a preemption when it could). */
 static int could_go_on(const stp_stepper *s, const struct stp__thread *self)
@@ -1054,25 +1089,21 @@ static struct stp__thread *decide(stp_stepper *s, struct stp__thread *self,
 		if (stp__aborted(s))
 			return NULL;
 	}
-	int en_small[STP__SMALL_RUN], *en = en_small;
-	if (s->nthreads > STP__SMALL_RUN) {
-		/* only the holder of the turnstile decides: one list serves */
-		if (!s->en_big && !(s->en_big = malloc(STP_MAX_THREADS * sizeof *s->en_big))) {
-			stp__error(s, STP__OUT_FAIL, "out of memory deciding among %d threads",
-				   s->nthreads);
-			stp__abort(s);
-			return NULL;
-		}
-		en = s->en_big;
-	}
-	int n = enabled_now(s, en);
+	/* The random source draws k and takes the k-th enabled thread: the
+	 * set gives it without a list (the same draw, the same thread). */
+	int fast = s->src.pick == random_pick && !s->opt.debug;
+	int en_small[STP__SMALL_RUN], *en = NULL;
+	if ((!fast || s->check_sets) && !(en = en_list(s, en_small)))
+		return NULL;
+	stp__tset on;
+	int n = enabled_now(s, en, &on);
 	if (n == 0)
 		return NULL;
 	stp__choice c = { en, n, self ? self->index : -1, s->dec.nlog };
-	int pick = en[0];
-	if (n > 1)
+	int pick = fast ? fast_pick(s, &on, en, n) : en[0];
+	if (!fast && n > 1)
 		pick = s->src.pick(s, &c);
-	else if (s->src.check && s->src.check(s, &c, pick) < 0)
+	else if (!fast && s->src.check && s->src.check(s, &c, pick) < 0)
 		pick = -1;
 	int could = could_go_on(s, self);
 	if (pick < 0 ||

@@ -93,6 +93,22 @@ static inline int stp__tset_count_n(const stp__tset *s, int nw)
 	return n;
 }
 
+/* The k-th member (from 0, ascending) of s over nw words; -1 if none. */
+static inline int stp__tset_kth_n(const stp__tset *s, int nw, uint64_t k)
+{
+	for (int i = 0; i < nw; i++) {
+		uint64_t w = s->w[i], c = (uint64_t)__builtin_popcountll(w);
+		if (k >= c) {
+			k -= c;
+			continue;
+		}
+		while (k--)
+			w &= w - 1;
+		return i * 64 + __builtin_ctzll(w);
+	}
+	return -1;
+}
+
 /* *out = a & ~b over nw words (the rest of *out untouched). */
 static inline void stp__tset_minus_n(stp__tset *out, const stp__tset *a, const stp__tset *b,
 				     int nw)
