@@ -644,7 +644,12 @@ static int scan(stp_stepper *s, const stp__tset *set, int *en, stp__tset *on)
 	for (int k = 0, nw = nw_of(s); k < nw; k++) {
 		/* a thread parked at a step can always go on (unless it left
 		 * control): its bit says so without a look at the thread */
-		uint64_t w = set->w[k], ok = s->release ? 0 : w & s->dec.stepping.w[k];
+		uint64_t w = set->w[k];
+		if (!w) { /* (a run of a thousand threads: most words are empty) */
+			on->w[k] = 0;
+			continue;
+		}
+		uint64_t ok = s->release ? 0 : w & s->dec.stepping.w[k];
 		for (uint64_t rest = w & ~ok; rest; rest &= rest - 1) {
 			int b = __builtin_ctzll(rest);
 			if (stp__op_enabled(s, s->threads[k * 64 + b]))
