@@ -1047,7 +1047,7 @@ static struct stp__thread *decide_carried(stp_stepper *s, struct stp__thread *se
 	if (!(d->parked & d->stepping & bit))
 		return NULL;
 	struct stp__thread *t = s->threads[p];
-	if (self != t && hint)
+	if (self != t && hint && !s->fibered) /* (a fiber waits by switching) */
 		hint->heat = plan_heat_at(s, j, p, self);
 	stp__carry next = { d->parked & ~bit, d->stepping, j + 1, j + 1, 1 };
 	if (t != self)
