@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include "helpers.h" /* errors_of */
+
 static void child_main(void *p)
 {
 	struct stp__thread *t = p;
@@ -52,17 +54,6 @@ static inline stp_stepper *new_run(uint64_t seed, void (*main_fn)(void *), void 
 	s->model_only = 1;
 	s->vtime = 1;
 	return s;
-}
-
-/* The run's errors, one a line, for failure messages. */
-static inline const char *errors_of(stp_stepper *s)
-{
-	static char buf[8192];
-	size_t len = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < stp_error_count(s) && len < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s\n", stp_error(s, i));
-	return buf;
 }
 
 #endif
