@@ -17,8 +17,9 @@
 
 #include <stdlib.h>
 
-/* Each fiber's stack: mapped lazily, so only what a thread uses costs. */
-#define FIBER_STACK ((size_t)1 << 20)
+/* Each fiber's stack: as large as an OS thread's by default (8 MiB),
+ * mapped lazily, so only what a thread uses costs. */
+#define FIBER_STACK ((size_t)8 << 20)
 
 int stp__fibers_usable(const stp_stepper *s)
 {

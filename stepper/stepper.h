@@ -144,7 +144,9 @@ STP_API void stp_print_order(const stp_stepper *s, FILE *out);
  * controlled thread has the same pthread_self() and the same
  * _Thread_local variables (errno excepted: each keeps its own), and a
  * thread that blocks outside the stepper (a plain mutex held across a
- * step, read()) stops them all, which the stall limit reports. Serial
+ * step, read(), a loop that spins until another controlled thread sets a
+ * flag) stops them all, which the stall limit reports; such a run's host
+ * OS thread stays where it blocked. Each fiber has an 8 MiB stack. Serial
  * mode, no clock. STEPPER_FIBERS=1 in the environment turns it on for
  * every run that can have it. Returns 0, STP_EINVAL (NULL s, overlap
  * mode, a clock), STP_ESTATE (after stp_run). */

@@ -211,6 +211,7 @@ static void test_a_lock_cycle_among_fibers_is_reported_as_a_deadlock(void **stat
 struct ids {
 	pthread_t self[4];
 	int errno_kept[4];
+	int errno_fresh[4]; /* 0 at its start, whatever the one before left */
 };
 
 struct who {
@@ -221,6 +222,7 @@ struct who {
 static void identify(void *p)
 {
 	struct who *w = p;
+	w->ids->errno_fresh[w->i] = errno == 0;
 	errno = 100 + w->i;
 	STEP("one");
 	STEP("two"); /* the others ran meanwhile, and set theirs */
@@ -248,6 +250,7 @@ static void test_each_fiber_keeps_its_errno_and_all_share_one_os_thread(void **s
 		run_identify(new_stepper(seed, NULL, 1), &ids, w);
 		for (int i = 0; i < 4; i++) {
 			assert_true(ids.errno_kept[i]);
+			assert_true(ids.errno_fresh[i]);
 			assert_true(pthread_equal(ids.self[i], ids.self[0]));
 		}
 		/* with OS threads, four threads */

@@ -228,6 +228,7 @@ static void fiber_main(stp__fiber *f)
 #if FIBER_ASAN
 	__sanitizer_finish_switch_fiber(NULL, NULL, NULL);
 #endif
+	errno = 0; /* as a new thread's: not the errno of the fiber before */
 	f->fn(f->arg);
 	f->done = 1;
 	stp__fiber_switch(f, f->back);
